@@ -1,0 +1,144 @@
+"""The library's front door: load the model, build a scenario, run it on either engine.
+
+The CLI and the app call only these functions (and the modules they return objects from).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .errors import ModelError, UserError
+from .labels import Labels, load_labels
+from .model import Model
+from .result import Result
+from .scenario import Scenario, load_scenario, validate_overrides
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MODEL_PATH = PROJECT_ROOT / "models" / "jinan.mdl"
+LABELS_PATH = PROJECT_ROOT / "models" / "labels.toml"
+SCENARIO_DIR = PROJECT_ROOT / "scenarios"
+CALIBRATION_PATH = PROJECT_ROOT / "calibration" / "calibrated.toml"
+ENGINES = ("fast", "pysd")
+DEFAULT_ENGINE = "fast"
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str, sha256: str) -> Model:
+    return Model(path)
+
+
+def load(path: str | Path | None = None) -> Model:
+    """Load (and cache by content hash) a Vensim model; default ``models/jinan.mdl``."""
+    path = Path(path) if path is not None else MODEL_PATH
+    if not path.is_file():
+        raise ModelError(f"model file not found: {path}")
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    return _load_cached(str(path.resolve()), sha)
+
+
+def labels() -> Labels:
+    """Display names, the indicator vocabulary and lever groups of the Jinan model."""
+    return load_labels(LABELS_PATH)
+
+
+def scenario(name_or_path: str | Path = "baseline", model: Model | None = None) -> Scenario:
+    """Load and validate a scenario by name (under ``scenarios/``) or path."""
+    return load_scenario(name_or_path, model or load(), SCENARIO_DIR)
+
+
+def list_scenarios() -> list[str]:
+    """Names of the scenario files under ``scenarios/`` (``uncertainty.toml`` excluded)."""
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.toml") if p.stem != "uncertainty")
+
+
+def calibration_overrides(model: Model, path: Path = CALIBRATION_PATH) -> tuple[dict, str]:
+    """Fitted values from ``calibrated.toml`` as overrides, and the file's sha256.
+
+    Missing file -> no overrides (the model's own defaults are then the baseline).
+    """
+    if not path.is_file():
+        return {}, ""
+    raw = path.read_bytes()
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path.name}: malformed TOML: {exc}") from None
+    values = {name: entry["value"] for name, entry in data.get("parameters", {}).items()}
+    return validate_overrides(model, values, path.name), hashlib.sha256(raw).hexdigest()
+
+
+def resolve_overrides(model: Model, scen: Scenario) -> tuple[dict, str]:
+    """Calibrated values (if the scenario uses them) under the scenario's overrides."""
+    overrides, cal_sha = calibration_overrides(model) if scen.use_calibration else ({}, "")
+    overrides = dict(overrides)
+    overrides.update(scen.overrides)
+    return overrides, cal_sha
+
+
+def run(
+    scen: str | Path | Scenario = "baseline",
+    overrides: dict | None = None,
+    engine: str = DEFAULT_ENGINE,
+    method: str = "euler",
+    model: Model | None = None,
+) -> Result:
+    """Run one scenario on one engine.
+
+    Parameters
+    ----------
+    scen : str, Path or Scenario
+        Scenario name under ``scenarios/``, a path, or a loaded Scenario.
+    overrides : dict, optional
+        Extra id -> value (or time path) applied on top, validated like a scenario's levers.
+    engine : {"fast", "pysd"}
+        ``fast`` (vectorised numpy, default) or ``pysd`` (the reference).
+    method : {"euler", "rk4"}
+        Integration method; pysd offers only Euler.
+
+    Returns
+    -------
+    Result
+        Annual rows x every variable, with units and provenance.
+    """
+    model = model or load()
+    if not isinstance(scen, Scenario):
+        scen = scenario(scen, model)
+    if overrides:
+        scen = scen.with_overrides(model, overrides)
+    if engine not in ENGINES:
+        raise UserError(f"unknown engine '{engine}' (use {' or '.join(ENGINES)})")
+    params, cal_sha = resolve_overrides(model, scen)
+    years = model.years
+    if engine == "pysd":
+        if method != "euler":
+            raise UserError("the pysd engine integrates with Euler only; use --engine fast for rk4")
+        from .pysd_engine import load_pysd, run_pysd
+
+        frame = run_pysd(load_pysd(model.path, model.sha256), params, years)
+        frame = frame[[c for c in model.elements if c in frame.columns]]
+    else:
+        from .fast import run_fast
+
+        frame = run_fast(model, params, method=method)
+    frame.index = pd.Index(np.round(np.asarray(frame.index, float)).astype(int), name="year")
+    provenance = {
+        "model": model.path.name,
+        "model_sha256": model.sha256,
+        "scenario": scen.name,
+        "scenario_sha256": scen.sha256,
+        "calibration_sha256": cal_sha,
+        "engine": engine,
+        "method": method,
+        "time_step": model.time["time_step"],
+        "package_version": __version__,
+        "overrides": {k: v for k, v in (overrides or {}).items()},
+    }
+    units = {k: model.elements[k].units for k in frame.columns if k in model.elements}
+    return Result(frame=frame, units=units, provenance=provenance)

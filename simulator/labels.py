@@ -1,0 +1,59 @@
+"""Display names (zh/en), the indicator vocabulary and lever groups from ``models/labels.toml``."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ModelError
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Chinese and English names of variables, the indicator map, and the levers by sector.
+
+    Attributes
+    ----------
+    names : dict
+        id -> {"zh": str, "en": str, "unit_zh": str, "unit_en": str}.
+    indicators : dict
+        Indicator (the stable vocabulary of ``targets.csv``) -> model variable id.
+    sectors : dict
+        Sector key -> {"zh": str, "en": str, "levers": [id, ...]}.
+    """
+
+    names: dict
+    indicators: dict
+    sectors: dict
+
+    def name(self, ident: str, lang: str = "zh") -> str:
+        """Display name of a variable in ``lang`` ("zh" or "en"), the id if it has none."""
+        entry = self.names.get(ident)
+        return entry.get(lang, ident) if entry else ident
+
+    def unit(self, ident: str, lang: str = "zh") -> str:
+        """Display unit of a variable in ``lang``, empty if it has none."""
+        entry = self.names.get(ident, {})
+        return entry.get(f"unit_{lang}", entry.get("unit_en", ""))
+
+    def label(self, ident: str, lang: str = "zh") -> str:
+        """``name (unit)`` for axes and table headers."""
+        unit = self.unit(ident, lang)
+        return f"{self.name(ident, lang)} ({unit})" if unit else self.name(ident, lang)
+
+
+def load_labels(path: str | Path) -> Labels:
+    """Read labels.toml; a missing or malformed file raises a one-line ModelError."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"labels file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ModelError(f"{path}: malformed TOML: {exc}") from None
+    return Labels(
+        names=data.get("variables", {}),
+        indicators=data.get("indicators", {}),
+        sectors=data.get("sectors", {}),
+    )
