@@ -73,8 +73,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_run(args) -> int:
+    from .result import check_output_path
     from .scenario import parse_set
 
+    if args.out:
+        check_output_path(args.out)
     result = api.run(args.scenario, overrides=parse_set(args.sets), engine=args.engine, method=args.method)
     labels = api.labels()
     if args.out:

@@ -13,6 +13,16 @@ from .errors import UserError
 FORMATS = (".csv", ".xlsx", ".parquet")
 
 
+def check_output_path(path: str | Path) -> Path:
+    """Fail early, before any simulation, on an output path we could not write."""
+    path = Path(path)
+    if path.suffix not in FORMATS:
+        raise UserError(f"--out {path}: unknown format '{path.suffix}' (use {', '.join(FORMATS)})")
+    if not path.parent.exists():
+        raise UserError(f"--out {path}: folder {path.parent} does not exist")
+    return path
+
+
 @dataclass
 class Result:
     """One simulation run.
@@ -43,18 +53,14 @@ class Result:
     def to_file(self, path: str | Path, labels=None) -> Path:
         """Write by suffix: .csv (+ .provenance.json beside it), .xlsx (sheets: results,
         variables, provenance) or .parquet (provenance in the file's metadata)."""
-        path = Path(path)
-        if path.suffix not in FORMATS:
-            raise UserError(f"--out {path}: unknown format '{path.suffix}' (use {', '.join(FORMATS)})")
-        if not path.parent.exists():
-            raise UserError(f"--out {path}: folder {path.parent} does not exist")
+        path = check_output_path(path)
         if path.suffix == ".csv":
             self.frame.to_csv(path)
             path.with_suffix(".provenance.json").write_text(
                 json.dumps(self.provenance, indent=2, ensure_ascii=False), encoding="utf-8"
             )
         elif path.suffix == ".xlsx":
-            with pd.ExcelWriter(path) as writer:
+            with pd.ExcelWriter(path, engine="openpyxl") as writer:
                 self.frame.to_excel(writer, sheet_name="results")
                 self.variable_table(labels).to_excel(writer, sheet_name="variables", index=False)
                 prov = pd.DataFrame(
