@@ -109,15 +109,14 @@ def cmd_info(args) -> int:
 
 def _print_lever(element, labels, lang: str) -> None:
     low, high, step = element.limits
-    default = element.default
     if element.kind == "time_path":
-        default = " ".join(f"{x:g}:{y:g}" for x, y in default)
+        shown = " ".join(f"{x:g}:{y:g}" for x, y in element.default)
     else:
-        default = f"{default:g}"
+        shown = f"{element.default:g}"
     rng = f"[{low:g}, {high:g}]" + (f" step {step:g}" if step else "")
     print(
         f"  {element.id:40s} {labels.name(element.id, lang)} "
-        f"| {element.units} {rng} | default {default}"
+        f"| {element.units} {rng} | default {shown}"
     )
 
 

@@ -17,14 +17,16 @@ def test_run_writes_xlsx_with_all_sectors(tmp_path, capsys):
     sheets = pd.read_excel(out, sheet_name=None, engine="openpyxl")
     assert set(sheets) == {"results", "variables", "provenance"}
     columns = set(sheets["results"].columns)
-    for variable in ("total_population", "gdp_real", "industrial_revenue", "water_use_total", "co2_emissions"):
+    sectors = ("total_population", "gdp_real", "industrial_revenue", "water_use_total", "co2_emissions")
+    for variable in sectors:
         assert variable in columns
     assert len(sheets["results"]) == 21
 
 
 def test_run_writes_csv_and_provenance(tmp_path):
     out = tmp_path / "out.csv"
-    assert main(["run", "baseline", "--engine", "pysd", "--out", str(out), "--set", "investment_rate=0.5"]) == 0
+    args = ["run", "baseline", "--engine", "pysd", "--out", str(out), "--set", "investment_rate=0.5"]
+    assert main(args) == 0
     frame = pd.read_csv(out, index_col="year")
     assert frame.index[0] == 2015 and frame.index[-1] == 2035
     assert '"investment_rate": 0.5' in out.with_suffix(".provenance.json").read_text()

@@ -49,7 +49,10 @@ def test_display_names_are_accepted(model, tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[levers]\ninvestment_rat = 0.5\n", "s.toml: unknown variable 'investment_rat' (did you mean: investment_rate"),
+        (
+            "[levers]\ninvestment_rat = 0.5\n",
+            "s.toml: unknown variable 'investment_rat' (did you mean: investment_rate",
+        ),
         ("[levers]\ninvestment_rate = 5\n", "s.toml: 'investment_rate' = 5 is outside its range [0.3, 0.9]"),
         ("[levers]\ninvestment_rate = nan\n", "'investment_rate' must be a finite number"),
         ("[levers]\ninvestment_rate = \"high\"\n", "'investment_rate' must be a number"),
