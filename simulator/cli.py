@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import api
+from . import api, cli_analysis
 from .errors import UserError
 
 TEXT = {
@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--all", action="store_true", help="also list calibration parameters")
 
     sub.add_parser("units", help="check the model's dimensional consistency")
+    cli_analysis.add_parsers(sub, api.ENGINES)
     return parser
 
 
@@ -133,4 +134,4 @@ def cmd_units(args) -> int:
     return 1
 
 
-COMMANDS = {"run": cmd_run, "info": cmd_info, "units": cmd_units}
+COMMANDS = {"run": cmd_run, "info": cmd_info, "units": cmd_units, **cli_analysis.COMMANDS}

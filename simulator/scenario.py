@@ -11,6 +11,7 @@ A scenario is a TOML file under ``scenarios/`` (or any path)::
     [levers]
     investment_rate = 0.58                                 # a constant
     r_and_d_intensity_target = [[2020, 2.62], [2025, 3.0]] # a time path: [[year, value], ...]
+                                                           # (replaces the model's path from 2020 on)
 
     [sources]                                              # optional: why each value
     r_and_d_intensity_target = "seed §6: 全社会研发经费支出占比达到3%以上"
@@ -173,7 +174,7 @@ def validate_overrides(model: Model, levers: dict, where: str) -> dict:
         if isinstance(value, (list, tuple)):
             if element.kind != "time_path":
                 raise ScenarioError(f"{where}: '{key}' is a constant; give one number, not a time path")
-            out[eid] = _time_path(value, element, where, key)
+            out[eid] = _splice(element.default, _time_path(value, element, where, key))
         else:
             out[eid] = _number(value, element, where, key)
     return out
@@ -208,6 +209,13 @@ def _time_path(points, element, where: str, key: str) -> list:
     if any(b <= a for a, b in zip(years, years[1:], strict=False)):
         raise ScenarioError(f"{where}: '{key}' time path years must be strictly increasing, got {years}")
     return path
+
+
+def _splice(default: list, path: list) -> list:
+    """A scenario's path replaces the model's from its first year on; earlier points are kept
+    (so a path given from 2020 leaves the calibrated 2015-2019 history as it is)."""
+    first = path[0][0]
+    return [p for p in default if p[0] < first] + path
 
 
 def parse_set(items: list[str]) -> dict:

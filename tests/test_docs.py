@@ -18,6 +18,6 @@ def test_every_constant_states_its_basis(model):
     """Every number a user could question cites data, or says ASSUMPTION/CALIBRATED, or is a definition."""
     undocumented = []
     for element in model.elements.values():
-        if element.kind in ("constant", "time_path") and element.is_lever and basis(element.doc) == "definition":
+        if element.is_lever and basis(element.doc) == "definition":
             undocumented.append(element.id)
     assert undocumented == []

@@ -9,7 +9,8 @@ import pytest
 import simulator
 from simulator.graph import missing_links
 
-LOOPS = tomllib.loads((simulator.api.PROJECT_ROOT / "models" / "loops.toml").read_text(encoding="utf-8"))["loop"]
+LOOPS_FILE = simulator.api.PROJECT_ROOT / "models" / "loops.toml"
+LOOPS = tomllib.loads(LOOPS_FILE.read_text(encoding="utf-8"))["loop"]
 
 
 @pytest.mark.parametrize("loop", LOOPS, ids=[loop["id"] for loop in LOOPS])

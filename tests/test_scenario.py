@@ -36,7 +36,8 @@ def test_constant_and_time_path_and_extends(model, tmp_path):
     scen = load(model, tmp_path, "child")
     assert scen.overrides == {
         "investment_rate": 0.5,
-        "r_and_d_intensity_target": [(2020.0, 2.62), (2025.0, 3.0)],
+        # the model's points before the scenario's first year are kept
+        "r_and_d_intensity_target": [(2015.0, 2.0), (2019.0, 2.39), (2020.0, 2.62), (2025.0, 3.0)],
         "talent_policy_multiplier": 1.2,
     }
 
