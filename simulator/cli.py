@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import api, cli_analysis
+from . import api, cli_analysis, cli_ensemble
 from .errors import UserError
 
 TEXT = {
@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("units", help="check the model's dimensional consistency")
     cli_analysis.add_parsers(sub, api.ENGINES)
+    cli_ensemble.add_parsers(sub)
     return parser
 
 
@@ -134,4 +135,4 @@ def cmd_units(args) -> int:
     return 1
 
 
-COMMANDS = {"run": cmd_run, "info": cmd_info, "units": cmd_units, **cli_analysis.COMMANDS}
+COMMANDS = {"run": cmd_run, "info": cmd_info, "units": cmd_units, **cli_analysis.COMMANDS, **cli_ensemble.COMMANDS}

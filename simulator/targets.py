@@ -484,3 +484,31 @@ def wilson_interval(
     low = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
     high = np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0))
     return np.where(n > 0, low, np.nan), np.where(n > 0, high, np.nan)
+
+
+def run_outcomes(
+    targets: Sequence[Target],
+    series: Mapping[str, np.ndarray],
+    years: np.ndarray,
+    failed: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Per-run outcome of every assessable target, wide and compact (for ensemble files).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run; for each assessable target ``<id>`` (int8: 1 met, 0 missed, -1 not
+        valid for this run — failed, NaN or non-finite) and ``<id>:value`` (float64, the simulated
+        value in the target's unit, as in :func:`evaluate`).
+    """
+    arrays, years, n_runs = _prepare(targets, series, years)
+    failed = _failed_mask(failed, n_runs)
+    columns = {}
+    for target in targets:
+        if _why_not(target, arrays, years, None, "en") is not None:
+            continue
+        outcome = _assess(target, arrays[target.indicator], years)
+        valid = ~failed & ~outcome.nan_input & ~outcome.not_finite
+        columns[target.id] = np.where(valid, outcome.met.astype(np.int8), np.int8(-1)).astype(np.int8)
+        columns[f"{target.id}:value"] = np.where(valid, outcome.simulated, np.nan)
+    return pd.DataFrame(columns)

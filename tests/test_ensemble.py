@@ -1,0 +1,215 @@
+"""Monte Carlo ensembles: known probabilities on a toy model, reproducibility whatever the chunking or
+workers, failed runs, bad uncertainty files, and Sobol indices on the Ishigami function."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import simulator
+from simulator.ensemble import load_ensemble, run_ensemble
+from simulator.errors import UserError
+from simulator.scenario import Scenario
+from simulator.sensitivity import sobol_from_function
+from simulator.target_registry import Target
+from simulator.uncertainty import load_uncertainty
+
+TOY_MODEL = """{UTF-8}
+x = INTEG(growth, 0)
+\t~\tWidget
+\t~\tGrows at growth a year from 0, so x(2021) = growth.
+\t|
+growth = 0.5
+\t~\tWidget/Year [0,1,0.01]
+\t~\tThe uncertain input.
+\t|
+y = SQRT(0.9 - growth) * x
+\t~\tWidget
+\t~\tNaN (a failed run) when growth > 0.9.
+\t|
+INITIAL TIME = 2020
+\t~\tYear
+\t~\tStart.
+\t|
+FINAL TIME = 2021
+\t~\tYear
+\t~\tEnd.
+\t|
+TIME STEP = 1
+\t~\tYear
+\t~\tStep.
+\t|
+SAVEPER = 1
+\t~\tYear
+\t~\tSave.
+\t|
+"""
+
+TOY_UNCERTAINTY = """
+[[input]]
+name = "growth"
+distribution = "uniform"
+low = 0
+high = 1
+reason = "toy"
+"""
+
+
+def toy_target():
+    return Target(id="x-2021", name_zh="x", name_en="x", indicator="x", unit="Widget", test="level_ge",
+                  base_year=None, year=2021, value=0.7, kind="expected", modelled="yes", source="toy",
+                  quote="toy", paragraph=None)
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("toy")
+    (folder / "toy.mdl").write_text(TOY_MODEL)
+    (folder / "uncertainty.toml").write_text(TOY_UNCERTAINTY)
+    return folder
+
+
+def run_toy(toy, n, seed=1, **kwargs):
+    model = simulator.load(toy / "toy.mdl")
+    return run_ensemble(Scenario(name="toy", use_calibration=False), n=n, seed=seed, model=model,
+                        uncertainty_path=toy / "uncertainty.toml", targets=[toy_target()],
+                        indicators={"x": "x", "y": "y"}, **kwargs)
+
+
+def test_probability_on_a_toy_with_a_known_answer(toy):
+    """p ~ U(0, 1); met when x = p >= 0.7; runs with p > 0.9 fail -> P = 0.2 / 0.9 of valid runs."""
+    result = run_toy(toy, 20000)
+    row = result.probabilities.iloc[0]
+    assert row["n_failed"] == pytest.approx(2000, abs=5)  # LHS: almost exactly 10 % of runs fail
+    assert row["n_valid"] == 20000 - row["n_failed"]
+    assert row["ci_low"] <= 0.2 / 0.9 <= row["ci_high"]
+    assert result.manifest["failed_runs"] == row["n_failed"]
+
+
+def test_probability_without_failures_is_point_three(toy, tmp_path):
+    (tmp_path / "u.toml").write_text(TOY_UNCERTAINTY.replace("high = 1", "high = 0.9").replace(
+        "low = 0", "low = 0.0"))
+    model = simulator.load(toy / "toy.mdl")
+    # rescale: p ~ U(0, 0.9), target 0.63 -> P = 0.3
+    target = toy_target()
+    target = Target(**{**target.__dict__, "value": 0.63})
+    result = run_ensemble(Scenario(name="toy", use_calibration=False), n=5000, seed=3, model=model,
+                          uncertainty_path=tmp_path / "u.toml", targets=[target], indicators={"x": "x"},
+                          sampler="random")
+    row = result.probabilities.iloc[0]
+    assert row["n_failed"] == 0
+    assert row["ci_low"] <= 0.3 <= row["ci_high"]
+
+
+def test_same_seed_same_bytes_and_chunking_does_not_matter(toy, tmp_path):
+    a = run_toy(toy, 9000, chunk_size=1000).save(tmp_path / "a")
+    b = run_toy(toy, 9000, chunk_size=7777).save(tmp_path / "b")
+    for name in ("samples.parquet", "outcomes.parquet", "bands.parquet", "probabilities.csv"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    c = run_toy(toy, 9000, seed=2).save(tmp_path / "c")
+    assert (a / "samples.parquet").read_bytes() != (c / "samples.parquet").read_bytes()
+    loaded = load_ensemble(a)
+    assert loaded.manifest["seed"] == 1 and loaded.manifest["n"] == 9000
+
+
+def test_results_folder_is_written_atomically(toy, tmp_path):
+    result = run_toy(toy, 100)
+    result.save(tmp_path / "out")
+    with pytest.raises(UserError, match="already exists"):
+        result.save(tmp_path / "out")
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+@pytest.mark.parametrize("sampler", ["lhs", "sobol", "random"])
+def test_samplers_are_seeded(model, sampler):
+    path = simulator.api.SCENARIO_DIR / "uncertainty.toml"
+    unc = load_uncertainty(path, model, simulator.api.PROJECT_ROOT)
+    a, b = unc.sample(64, 5, sampler), unc.sample(64, 5, sampler)
+    assert a.equals(b)
+    for inp in unc.inputs:
+        low, high = inp.bounds
+        assert a[inp.name].between(low, high).all(), inp.name
+
+
+def test_stated_correlation_is_applied(model):
+    unc = load_uncertainty(simulator.api.SCENARIO_DIR / "uncertainty.toml", model, simulator.api.PROJECT_ROOT)
+    samples = unc.sample(4000, 1, "random")
+    rho = np.corrcoef(samples["industrial_energy_share_2015"], samples["initial_coal_share"])[0, 1]
+    assert 0.35 < rho < 0.6
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[[input]]\nname = "growth"\ndistribution = "gamma"\nlow = 0\nhigh = 1\n', "unknown distribution 'gamma'"),
+        ('[[input]]\nname = "growth"\ndistribution = "uniform"\nlow = 0.5\nhigh = 0.1\n', "invalid spread"),
+        ('[[input]]\nname = "growth"\ndistribution = "normal"\nmean = 0.5\nsd = -1\n', "invalid spread"),
+        ('[[input]]\nname = "q"\ndistribution = "uniform"\nlow = 0\nhigh = 1\n', "'q' is not a constant"),
+        ('[[input]]\nname = "growth"\ndistribution = "uniform"\nlow = 0\nhigh = 2\n', "outside the model's range"),
+        ("[[input]\n", "malformed TOML"),
+    ],
+)
+def test_bad_uncertainty_files(toy, tmp_path, text, message):
+    (tmp_path / "u.toml").write_text(text)
+    with pytest.raises(UserError) as info:
+        load_uncertainty(tmp_path / "u.toml", simulator.load(toy / "toy.mdl"), tmp_path)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_sobol_indices_on_ishigami():
+    a, b = 7.0, 0.1
+
+    def ishigami(x):
+        return np.atleast_2d(np.sin(x[0]) + a * np.sin(x[1]) ** 2 + b * x[2] ** 4 * np.sin(x[0]))
+
+    def uniform(u):
+        return -np.pi + 2 * np.pi * u
+
+    table = sobol_from_function(ishigami, [uniform] * 3, 4096, seed=1)
+    # analytic values (Ishigami & Homma 1990; Sobol' 2001)
+    var = a**2 / 8 + b * np.pi**4 / 5 + b**2 * np.pi**8 / 18 + 0.5
+    s1 = [(0.5 * (1 + b * np.pi**4 / 5) ** 2) / var, (a**2 / 8) / var, 0.0]
+    st = [s1[0] + (8 * b**2 * np.pi**8 / 225) / var, s1[1], (8 * b**2 * np.pi**8 / 225) / var]
+    for k in range(3):
+        row = table.iloc[k]
+        assert row["S1_low"] - 0.01 <= s1[k] <= row["S1_high"] + 0.01
+        assert row["ST_low"] - 0.01 <= st[k] <= row["ST_high"] + 0.01
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from dask.distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc,
+        Client(lc) as client,
+    ):
+        yield lc, client
+
+
+def test_dask_cluster_gives_identical_outcomes(toy, cluster):
+    lc, _ = cluster
+    local = run_toy(toy, 6000, chunk_size=500)
+    remote = run_toy(toy, 6000, chunk_size=500, scheduler=lc.scheduler_address)
+    assert local.outcomes.equals(remote.outcomes)
+    assert local.bands.equals(remote.bands)
+
+
+def test_a_killed_worker_does_not_change_the_outcome(toy, cluster):
+    lc, client = cluster
+    local = run_toy(toy, 6000, chunk_size=200)
+    pids = client.run(os.getpid)
+    victim = next(iter(pids.values()))
+    killed = []
+
+    def progress(done, total):
+        if not killed and done >= 1000:
+            os.kill(victim, 9)
+            killed.append(victim)
+
+    remote = run_toy(toy, 6000, chunk_size=200, scheduler=lc.scheduler_address, progress=progress)
+    assert killed, "the worker was not killed mid-run"
+    assert local.outcomes.equals(remote.outcomes)
