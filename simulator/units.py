@@ -45,9 +45,7 @@ def parse_units(text: str) -> Units:
                 raise UnitSyntaxError(f"unbalanced parentheses in units '{text}'")
             pos += 1
             base = inner
-        elif tok.lower() in DIMENSIONLESS:
-            base = {}
-        elif re.fullmatch(r"\d+(?:\.\d+)?", tok):
+        elif tok.lower() in DIMENSIONLESS or re.fullmatch(r"\d+(?:\.\d+)?", tok):
             base = {}
         else:
             base = {tok: Fraction(1)}
