@@ -13,26 +13,6 @@ from .result import Result
 from .targets import evaluate, load_targets
 
 KEY_YEARS = (2020, 2025, 2030, 2035)
-KEY_INDICATORS = (
-    "gdp_real",
-    "gdp_nominal",
-    "gdp_per_capita_real",
-    "gdp_per_capita_usd",
-    "population",
-    "urbanization_rate",
-    "rd_intensity",
-    "four_new_share",
-    "advanced_mfg_share",
-    "hightech_enterprises",
-    "industrial_revenue",
-    "water_use_total",
-    "water_per_gdp",
-    "energy_consumption",
-    "energy_intensity",
-    "co2_emissions",
-    "carbon_intensity",
-    "non_fossil_share",
-)
 
 HEADERS = {
     "zh": {
@@ -103,9 +83,13 @@ def key_indicators(
     labels: Labels,
     lang: str = "zh",
     years: Sequence[int] = KEY_YEARS,
-    indicators: Sequence[str] = KEY_INDICATORS,
+    indicators: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Rows: indicator (name and unit); columns: (scenario, year). Values in the indicator's units."""
+    """Rows: indicator (name and unit); columns: (scenario, year). Values in the indicator's units.
+
+    ``indicators`` defaults to ``labels.views["key_indicators"]``.
+    """
+    indicators = labels.views.get("key_indicators", list(labels.indicators)) if indicators is None else indicators
     blocks = {}
     for name, result in results.items():
         frame = result.indicators(labels.indicators)

@@ -99,7 +99,8 @@ def cmd_report(args) -> int:
         for ind, var in labels.indicators.items()
     }
     written = []
-    figure = charts.trajectories(frames, list(_chart_indicators(frames)), chart_labels,
+    shown = [i for i in labels.views.get("chart_indicators", []) if i in next(iter(frames.values()))]
+    figure = charts.trajectories(frames, shown, chart_labels,
                                  history=history_frame(labels), targets=load_targets(), lang=lang)
     written += charts.save(figure, out / "trajectories")
     written += charts.save(charts.feasibility(tables, lang=lang), out / "feasibility")
@@ -113,12 +114,6 @@ def cmd_report(args) -> int:
         print(f"{TEXT[lang]['wrote']} {path}")
     return 0
 
-
-def _chart_indicators(frames):
-    wanted = ("gdp_real", "population", "urbanization_rate", "industrial_revenue", "rd_intensity",
-              "four_new_share", "water_use_total", "energy_intensity", "co2_emissions")
-    first = next(iter(frames.values()))
-    return [i for i in wanted if i in first]
 
 
 COMMANDS = {"targets": cmd_targets, "compare": cmd_compare, "report": cmd_report}

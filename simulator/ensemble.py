@@ -62,8 +62,8 @@ class EnsembleResult:
     def failed(self) -> np.ndarray:
         return self.outcomes["failed"].to_numpy(bool)
 
-    def peak_years(self, target_id: str = "carbon-peak-2030") -> np.ndarray:
-        """Simulated peak year per valid run (NaN where not yet peaked)."""
+    def peak_years(self, target_id: str) -> np.ndarray:
+        """Simulated peak year of a peak_by target per valid run (NaN where not yet peaked)."""
         column = f"{target_id}:value"
         return self.outcomes.loc[~self.failed, column].to_numpy(float)
 

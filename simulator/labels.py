@@ -21,11 +21,15 @@ class Labels:
         Indicator (the stable vocabulary of ``targets.csv``) -> model variable id.
     sectors : dict
         Sector key -> {"zh": str, "en": str, "levers": [id, ...]}.
+    views : dict
+        Default selections: ``key_indicators``, ``chart_indicators``, ``first_page_indicators``
+        (lists of indicators) and ``peak_target`` (a target id).
     """
 
     names: dict
     indicators: dict
     sectors: dict
+    views: dict
 
     def name(self, ident: str, lang: str = "zh") -> str:
         """Display name of a variable in ``lang`` ("zh" or "en"), the id if it has none."""
@@ -56,4 +60,5 @@ def load_labels(path: str | Path) -> Labels:
         names=data.get("variables", {}),
         indicators=data.get("indicators", {}),
         sectors=data.get("sectors", {}),
+        views=data.get("views", {}),
     )
