@@ -1,0 +1,146 @@
+"""Benchmark the fast engine against PySD on the project model (not a test: prints figures).
+
+Usage (from the repository root)::
+
+    .venv/bin/python bench/engine.py [--model models/jinan.mdl] [--pysd-runs 20]
+                                     [--sizes 1,100,10000,100000] [--seed 1]
+
+Prints the machine, PySD's seconds per run (mean over ``--pysd-runs`` runs, each with a
+fresh random parameter set drawn inside the levers' Vensim ranges), and for each batch
+size N the fast engine's wall time, runs per second and speed-up over PySD, once for all
+variables and once for the stocks only; then the peak memory of the largest batch. The
+output is Markdown, ready for bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from simulator.compile import compile_model  # noqa: E402
+
+ALL_VARIABLES_LIMIT = 2e9  # bytes of saved output above which "all variables" is skipped
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo", encoding="utf-8") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    import pysd
+
+    return (f"{os.cpu_count()} cores ({os.sched_getaffinity(0).__len__()} usable), {cpu}; "
+            f"Python {platform.python_version()}, numpy {np.__version__}, pysd {pysd.__version__}")
+
+
+def levers(plan) -> dict:
+    return {name: bounds[:2] for name, bounds in plan.ranges.items()
+            if name in plan.constants and bounds and None not in bounds[:2]}
+
+
+def draw(bounds: dict, n: int, rng: np.random.Generator) -> dict:
+    return {name: rng.uniform(lo, hi, n) for name, (lo, hi) in sorted(bounds.items())}
+
+
+def time_pysd(model_path: Path, bounds: dict, runs: int, rng) -> tuple[float, float]:
+    """(seconds to translate, mean seconds per run) for PySD with random lever values."""
+    import pysd
+
+    sets = draw(bounds, runs, rng)
+    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        model = pysd.read_vensim(shutil.copy(model_path, folder))
+        translate = time.perf_counter() - start
+        model.run()  # warm-up: first run pays lazy initialisation
+        seconds = []
+        for i in range(runs):
+            params = {name: float(values[i]) for name, values in sets.items()}
+            start = time.perf_counter()
+            model.run(params=params)
+            seconds.append(time.perf_counter() - start)
+    return translate, statistics.mean(seconds)
+
+
+def time_fast(plan, bounds, n, variables, rng, repeats) -> float:
+    """Best wall time [s] of ``repeats`` batches of n runs (kernel compiled beforehand)."""
+    params = draw(bounds, n, rng)
+    plan.run(draw(bounds, 1, rng), variables=variables)  # compile the kernel once
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        _, values = plan.run(params, variables=variables)
+        best = min(best, time.perf_counter() - start)
+        del values
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "jinan.mdl")
+    parser.add_argument("--pysd-runs", type=int, default=20)
+    parser.add_argument("--sizes", default="1,100,10000,100000")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    sizes = [int(s) for s in args.sizes.split(",")]
+
+    start = time.perf_counter()
+    plan = compile_model(args.model)
+    compile_seconds = time.perf_counter() - start
+    bounds = levers(plan)
+    steps, saved = plan.time.n_steps, plan.time.n_steps // plan.time.save_every + 1
+    print(f"Machine: {machine()}\n")
+    print(f"Model: {args.model.name}: {len(plan.names)} variables, {len(plan.stocks)} stocks, "
+          f"{len(bounds)} levers sampled in their ranges; {plan.time.initial:g}-"
+          f"{plan.time.final:g}, dt {plan.time.dt:g} ({steps} steps), {saved} saved points; "
+          f"seed {args.seed}.\n")
+    translate, pysd_run = time_pysd(args.model, bounds, args.pysd_runs, rng)
+    print(f"PySD: translation {translate:.2f} s; {pysd_run * 1e3:.1f} ms per run "
+          f"(mean of {args.pysd_runs} runs, {1 / pysd_run:.1f} runs/s).")
+    print(f"Fast engine: parse + compile {compile_seconds:.2f} s (kernel generation is "
+          f"cached per set of outputs).\n")
+    print("| N | outputs | wall time [s] | runs/s | speed-up vs PySD |")
+    print("|---:|---|---:|---:|---:|")
+    for n in sizes:
+        for label, variables in (("all variables", None), ("stocks", plan.stocks)):
+            count = len(plan.names) if variables is None else len(variables)
+            if count * saved * n * 8 > ALL_VARIABLES_LIMIT:
+                print(f"| {n:,} | {label} | skipped: {count * saved * n * 8 / 1e9:.1f} GB "
+                      "of output | | |")
+                continue
+            wall = time_fast(plan, bounds, n, variables, rng, repeats=3 if n <= 10_000 else 1)
+            print(f"| {n:,} | {label} ({count}) | {wall:.3f} | {n / wall:,.0f} | "
+                  f"{n / wall * pysd_run:,.0f}x |")
+
+    n = max(sizes)
+    params = draw(bounds, n, rng)
+    tracemalloc.start()
+    plan.run(params, variables=plan.stocks)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\nPeak memory at N = {n:,} (stocks): {peak / 2**20:,.0f} MiB allocated during "
+          f"the run (tracemalloc; output {len(plan.stocks) * saved * n * 8 / 2**20:,.0f} MiB); "
+          f"process peak RSS over the whole benchmark {rss:,.0f} MiB.")
+
+
+if __name__ == "__main__":
+    main()
