@@ -10,11 +10,12 @@ Public API::
 
 __version__ = "0.1.0"
 
-from .api import labels, list_scenarios, load, run, scenario  # noqa: E402
+from .api import Batch, labels, list_scenarios, load, run, run_batch, scenario  # noqa: E402
 from .errors import ModelError, ScenarioError, UserError  # noqa: E402
 from .result import Result  # noqa: E402
 
 __all__ = [
+    "Batch",
     "ModelError",
     "Result",
     "ScenarioError",
@@ -24,5 +25,6 @@ __all__ = [
     "list_scenarios",
     "load",
     "run",
+    "run_batch",
     "scenario",
 ]

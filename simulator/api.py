@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -122,7 +123,7 @@ def run(
         from .pysd_engine import load_pysd, run_pysd
 
         frame = run_pysd(load_pysd(model.path, model.sha256), params, years)
-        frame = frame[[c for c in model.elements if c in frame.columns]]
+        frame = frame[[c for c in model.elements if c in frame.columns]].astype(float)
     else:
         from .fast import run_fast
 
@@ -142,3 +143,79 @@ def run(
     }
     units = {k: model.elements[k].units for k in frame.columns if k in model.elements}
     return Result(frame=frame, units=units, provenance=provenance)
+
+
+@dataclass
+class Batch:
+    """N runs at once: values (N, T, V) with names, units and provenance.
+
+    Attributes
+    ----------
+    values : ndarray, shape (N, T, V)
+        Saved values of the V ``variables`` at the T ``years`` for the N runs.
+    """
+
+    values: np.ndarray
+    variables: list
+    years: np.ndarray
+    units: dict
+    provenance: dict
+
+    def __getitem__(self, variable: str) -> np.ndarray:
+        """(N, T) values of one variable."""
+        return self.values[:, :, self.variables.index(variable)]
+
+    def frame(self, run: int) -> pd.DataFrame:
+        """One run as a frame (index year, columns variables)."""
+        return pd.DataFrame(self.values[run], index=pd.Index(self.years, name="year"), columns=self.variables)
+
+
+def run_batch(
+    scen: str | Path | Scenario = "baseline",
+    samples=None,
+    variables: list | None = None,
+    model: Model | None = None,
+    method: str = "euler",
+) -> Batch:
+    """Run N parameter sets at once on the fast engine.
+
+    Parameters
+    ----------
+    scen : str, Path or Scenario
+        The scenario every run starts from.
+    samples : pandas.DataFrame or dict
+        N rows, one column per lever id (constants), each validated against the lever's range;
+        or a dict id -> (N,) array or :class:`simulator.compile.TimePath` (per-run time paths).
+    variables : list of str, optional
+        Variables to keep (default: every variable).
+    """
+    from .fast import run_batch_arrays
+
+    model = model or load()
+    if not isinstance(scen, Scenario):
+        scen = scenario(scen, model)
+    columns = dict(samples.items()) if samples is not None else {}
+    sizes = {len(v.values) if hasattr(v, "years") else len(np.atleast_1d(v)) for v in columns.values()}
+    if len(sizes) > 1:
+        raise UserError(f"samples: columns have different numbers of runs {sorted(sizes)}")
+    n = sizes.pop() if sizes else 1
+    for name, values in columns.items():
+        element = model.element(name)
+        if not element.is_lever:
+            raise UserError(f"samples: '{name}' is not a lever")
+        low, high, _ = element.limits
+        array = np.asarray(values.values if hasattr(values, "years") else values, float)
+        if not np.isfinite(array).all() or array.min() < low or array.max() > high:
+            raise UserError(f"samples: '{name}' has values outside its range [{low:g}, {high:g}] or NaN")
+    fixed, cal_sha = resolve_overrides(model, scen)
+    overrides = {**fixed, **{model.element(k).id: (v if hasattr(v, "years") else np.asarray(v, float))
+                             for k, v in columns.items()}}
+    names = list(variables) if variables is not None else [k for k in model.elements]
+    for name in names:
+        model.element(name)
+    times, values = run_batch_arrays(model, overrides, n, variables=names, method=method)
+    cube = np.stack([values[k] for k in names], axis=2)
+    provenance = {"model_sha256": model.sha256, "scenario": scen.name, "scenario_sha256": scen.sha256,
+                  "calibration_sha256": cal_sha, "engine": "fast", "method": method, "n": n,
+                  "package_version": __version__}
+    return Batch(cube, names, np.round(times).astype(int), {k: model.elements[k].units for k in names}, provenance)

@@ -135,6 +135,20 @@ class Model:
         n = round((t["final_time"] - t["initial_time"]) / t["saveper"])
         return [t["initial_time"] + k * t["saveper"] for k in range(n + 1)]
 
+    def run(self, overrides: dict | None = None, engine: str = "fast", method: str = "euler"):
+        """One run of this model's defaults plus ``overrides`` (see :func:`simulator.api.run`)."""
+        from .api import run
+        from .scenario import Scenario
+
+        return run(Scenario(name="<model defaults>", use_calibration=False), overrides, engine, method, model=self)
+
+    def run_batch(self, samples, variables=None, method: str = "euler"):
+        """N runs of this model's defaults with ``samples`` (see :func:`simulator.api.run_batch`)."""
+        from .api import run_batch
+        from .scenario import Scenario
+
+        return run_batch(Scenario(name="<model defaults>", use_calibration=False), samples, variables, self, method)
+
     def element(self, ident: str) -> Element:
         """Return the element with this id or display name, or raise with the closest names."""
         eid = canonical_id(ident)

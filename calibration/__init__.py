@@ -1,0 +1,23 @@
+"""Calibration of the Jinan model on 2015–2020 history: observations, weighted least squares, fit report.
+
+Modules
+-------
+observations
+    Load and validate ``calibration/data/observations.csv``; predicted values and residuals of each kind.
+fit
+    The fitted parameters, the objective, multi-start ``least_squares`` or ``differential_evolution``,
+    standard errors and correlations from the Jacobian, and ``calibrated.toml``.
+report
+    Fit statistics per series (MAPE, RMSPE, Theil's U^M, U^S, U^C) and history-vs-simulation plots.
+cli
+    The ``jinan-sd calibrate`` subcommand.
+"""
+
+from pathlib import Path
+
+#: Folder of this package; ``calibrated.toml`` and ``data/observations.csv`` live under it.
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: Default observations file.
+OBSERVATIONS_PATH = PACKAGE_DIR / "data" / "observations.csv"
+#: Default output of ``jinan-sd calibrate`` (read by :func:`simulator.api.calibration_overrides`).
+CALIBRATED_PATH = PACKAGE_DIR / "calibrated.toml"
