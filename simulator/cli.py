@@ -8,7 +8,7 @@ from pathlib import Path
 
 from calibration.cli import add_calibrate_parser, run_calibrate
 
-from . import api, cli_analysis, cli_ensemble
+from . import api, cli_analysis, cli_decision, cli_ensemble
 from .errors import UserError
 
 TEXT = {
@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("units", help="check the model's dimensional consistency")
     cli_analysis.add_parsers(sub, api.ENGINES)
     cli_ensemble.add_parsers(sub)
+    cli_decision.add_parsers(sub)
     add_calibrate_parser(sub)
     return parser
 
@@ -139,4 +140,5 @@ def cmd_units(args) -> int:
 
 
 COMMANDS = {"run": cmd_run, "info": cmd_info, "units": cmd_units, **cli_analysis.COMMANDS, **cli_ensemble.COMMANDS,
+            **cli_decision.COMMANDS,
             "calibrate": run_calibrate}
