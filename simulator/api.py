@@ -76,10 +76,13 @@ def calibration_overrides(model: Model, path: Path = CALIBRATION_PATH) -> tuple[
 
 
 def resolve_overrides(model: Model, scen: Scenario) -> tuple[dict, str]:
-    """Calibrated values (if the scenario uses them) under the scenario's overrides."""
-    overrides, cal_sha = calibration_overrides(model) if scen.use_calibration else ({}, "")
-    overrides = dict(overrides)
-    overrides.update(scen.overrides)
+    """Engine-ready overrides: calibrated values (if the scenario uses them) under the scenario's levers,
+    the policy levers timed to act from the policy start year (see :mod:`simulator.policy`)."""
+    from . import policy
+
+    history, cal_sha = calibration_overrides(model) if scen.use_calibration else ({}, "")
+    overrides = dict(history)
+    overrides.update(policy.apply(model, labels(), history, scen.overrides))
     return overrides, cal_sha
 
 
@@ -186,6 +189,7 @@ def run_batch(
     samples : pandas.DataFrame or dict
         N rows, one column per lever id (constants), each validated against the lever's range;
         or a dict id -> (N,) array or :class:`simulator.compile.TimePath` (per-run time paths).
+        Policy levers act from the policy start year, as in :func:`run`.
     variables : list of str, optional
         Variables to keep (default: every variable).
     """
@@ -207,9 +211,12 @@ def run_batch(
         array = np.asarray(values.values if hasattr(values, "years") else values, float)
         if not np.isfinite(array).all() or array.min() < low or array.max() > high:
             raise UserError(f"samples: '{name}' has values outside its range [{low:g}, {high:g}] or NaN")
+    from . import policy
+
     fixed, cal_sha = resolve_overrides(model, scen)
-    overrides = {**fixed, **{model.element(k).id: (v if hasattr(v, "years") else np.asarray(v, float))
-                             for k, v in columns.items()}}
+    history, _ = calibration_overrides(model) if scen.use_calibration else ({}, "")
+    sampled = {model.element(k).id: (v if hasattr(v, "years") else np.asarray(v, float)) for k, v in columns.items()}
+    overrides = {**fixed, **policy.apply(model, labels(), history, sampled)}
     names = list(variables) if variables is not None else [k for k in model.elements]
     for name in names:
         model.element(name)

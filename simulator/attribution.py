@@ -107,8 +107,10 @@ def _as_path(value):
 def _coalition_value(model, key, first, second, chosen: np.ndarray):
     """Per-run parameter: ``first``'s value where ``chosen`` (R,) is True, ``second``'s elsewhere."""
     a, b = _value(model, first, key), _value(model, second, key)
-    if not isinstance(a, list | tuple):
+    if not isinstance(a, list | tuple) and not isinstance(b, list | tuple):
         return np.where(chosen, float(a), float(b))
+    # a timed policy constant (see simulator.policy) meets a plain one: both as paths
+    a, b = ([(0.0, float(v))] if not isinstance(v, list | tuple) else v for v in (a, b))
     # both paths are piecewise linear: on the union of their years each is represented exactly
     (ya, va), (yb, vb) = (np.asarray(list(zip(*p, strict=True)), float) for p in (a, b))
     years = np.union1d(ya, yb)

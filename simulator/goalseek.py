@@ -46,6 +46,7 @@ from .errors import UserError
 from .fast import run_batch_arrays
 from .model import Model, suggest
 from .naming import canonical_id
+from .policy import policy_levers, timed
 from .scenario import Scenario
 from .targets import Target, load_targets, run_outcomes
 from .uncertainty import load_uncertainty
@@ -113,6 +114,7 @@ class Lever:
     high: float
     weight: float = 1.0
     path: tuple | None = None
+    timing: tuple | None = None  # (history value, initial time, policy start year) of a timed policy constant
 
     @property
     def span(self) -> float:
@@ -124,6 +126,9 @@ class Lever:
     def override(self, values: np.ndarray):
         """Per-run values (R,) as a fast-engine parameter (an array, or per-run TimePath)."""
         if self.kind != "time_path":
+            if self.timing is not None:
+                history, t0, start = self.timing
+                return timed(history, np.asarray(values, float), t0, start)
             return np.asarray(values, float)
         years, base = self.path
         ramp = np.clip((years - PATH_RAMP[0]) / (PATH_RAMP[1] - PATH_RAMP[0]), 0.0, 1.0)
@@ -149,7 +154,16 @@ def make_lever(model: Model, ident: str, fixed: dict, weight: float = 1.0) -> Le
         raise UserError(f"--levers: '{ident}' is not a lever (a {element.kind} without a range)")
     low, high, _ = element.limits
     if element.kind == "constant":
-        return Lever(element.id, "constant", float(fixed.get(element.id, element.default)), low, high, weight)
+        value = fixed.get(element.id, element.default)
+        if isinstance(value, list):  # a policy constant timed by simulator.policy: history, then the setting
+            (t0, history), *_, (start, setting) = value
+            return Lever(element.id, "constant", float(setting), low, high, weight, None,
+                         (float(history), float(t0), float(start)))
+        start_year, policy = policy_levers(api.labels())
+        if element.id in policy and start_year is not None:
+            return Lever(element.id, "constant", float(value), low, high, weight, None,
+                         (float(value), float(model.time["initial_time"]), float(start_year)))
+        return Lever(element.id, "constant", float(value), low, high, weight)
     points = fixed.get(element.id, element.default)
     base_years, base_values = (np.asarray(a, float) for a in zip(*points, strict=True))
     years = np.union1d(base_years, PATH_RAMP)

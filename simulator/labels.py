@@ -24,12 +24,15 @@ class Labels:
     views : dict
         Default selections: ``key_indicators``, ``chart_indicators``, ``first_page_indicators``
         (lists of indicators) and ``peak_target`` (a target id).
+    policy : dict
+        ``start_year`` and ``levers``: constants whose scenario value applies from that year.
     """
 
     names: dict
     indicators: dict
     sectors: dict
     views: dict
+    policy: dict
 
     def name(self, ident: str, lang: str = "zh") -> str:
         """Display name of a variable in ``lang`` ("zh" or "en"), the id if it has none."""
@@ -61,4 +64,5 @@ def load_labels(path: str | Path) -> Labels:
         indicators=data.get("indicators", {}),
         sectors=data.get("sectors", {}),
         views=data.get("views", {}),
+        policy=data.get("policy", {}),
     )
