@@ -38,7 +38,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--skip-dask", action="store_true")
     args = parser.parse_args()
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if "model name" in line), "?")
+    with open("/proc/cpuinfo") as info:
+        cpu = next((line.split(":", 1)[1].strip() for line in info if "model name" in line), "?")
     print(f"machine: {platform.node()} | {os.cpu_count()} cores | {cpu} | numpy {np.__version__}")
     run_ensemble("plan", n=100, seed=1)  # compile the plan once, not timed
     per_run = pysd_seconds_per_run()
