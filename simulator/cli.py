@@ -120,9 +120,10 @@ def _print_lever(element, labels, lang: str) -> None:
     else:
         shown = f"{element.default:g}"
     rng = f"[{low:g}, {high:g}]" + (f" step {step:g}" if step else "")
+    other = "en" if lang == "zh" else "zh"
     print(
-        f"  {element.id:40s} {labels.name(element.id, lang)} "
-        f"| {element.units} {rng} | default {shown}"
+        f"  {element.id:40s} {labels.name(element.id, lang)} / {labels.name(element.id, other)} "
+        f"| {labels.unit(element.id, lang) or element.units} {rng} | {element.kind} | default {shown}"
     )
 
 
