@@ -44,9 +44,22 @@ def load(path: str | Path | None = None) -> Model:
     return _load_cached(str(path.resolve()), sha)
 
 
+def _stamp(path: Path) -> tuple:
+    """Identity of a file's current content for caching: path, modification time, size."""
+    stat = path.stat()
+    return str(path), stat.st_mtime_ns, stat.st_size
+
+
+@lru_cache(maxsize=4)
+def _labels_cached(stamp: tuple) -> Labels:
+    return load_labels(stamp[0])
+
+
 def labels() -> Labels:
-    """Display names, the indicator vocabulary and lever groups of the Jinan model."""
-    return load_labels(LABELS_PATH)
+    """Display names, the indicator vocabulary and lever groups of the Jinan model (read once per change)."""
+    if not LABELS_PATH.is_file():
+        return load_labels(LABELS_PATH)  # raises the one-line error
+    return _labels_cached(_stamp(LABELS_PATH))
 
 
 def scenario(name_or_path: str | Path = "baseline", model: Model | None = None) -> Scenario:
@@ -66,6 +79,13 @@ def calibration_overrides(model: Model, path: Path = CALIBRATION_PATH) -> tuple[
     """
     if not path.is_file():
         return {}, ""
+    overrides, sha = _calibration_cached(_stamp(path), model.path, model.sha256)
+    return dict(overrides), sha
+
+
+@lru_cache(maxsize=4)
+def _calibration_cached(stamp: tuple, model_path: Path, model_sha: str) -> tuple[dict, str]:
+    model, path = load(model_path), Path(stamp[0])
     raw = path.read_bytes()
     try:
         data = tomllib.loads(raw.decode("utf-8"))

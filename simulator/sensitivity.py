@@ -17,6 +17,7 @@ from scipy import stats
 
 from . import api
 from .errors import UserError
+from .scenario import Scenario
 from .targets import NOT_YET_PEAKED, load_targets, peak_years, run_outcomes
 from .uncertainty import load_uncertainty
 
@@ -69,9 +70,9 @@ def sobol_from_function(func, ppfs, n: int, seed: int = 0, n_resamples: int = 20
 class _TargetOutputs:
     """Runs batches of input sets around a scenario and returns each target's simulated value."""
 
-    def __init__(self, scenario: str, target_ids=None):
+    def __init__(self, scenario, target_ids=None):
         self.model = api.load()
-        scen = api.scenario(scenario, self.model)
+        scen = scenario if isinstance(scenario, Scenario) else api.scenario(scenario, self.model)
         self.fixed, _ = api.resolve_overrides(self.model, scen)
         unc = load_uncertainty(api.SCENARIO_DIR / "uncertainty.toml", self.model, api.PROJECT_ROOT)
         self.uncertainty = unc.without(scen.overrides)
@@ -109,7 +110,7 @@ class _TargetOutputs:
         return out
 
 
-def sobol(scenario: str, n: int, target_ids=None, seed: int = 0) -> pd.DataFrame:
+def sobol(scenario, n: int, target_ids=None, seed: int = 0) -> pd.DataFrame:
     """Sobol indices of every uncertain input for each chosen target (all assessable by default)."""
     outputs = _TargetOutputs(scenario, target_ids)
     ppfs = [inp.ppf for inp in outputs.uncertainty.inputs]
@@ -119,7 +120,7 @@ def sobol(scenario: str, n: int, target_ids=None, seed: int = 0) -> pd.DataFrame
     return table.drop(columns="output")[["target", "input", "S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high"]]
 
 
-def tornado(scenario: str, target_id: str) -> pd.DataFrame:
+def tornado(scenario, target_id: str) -> pd.DataFrame:
     """One input at a time at its 5th and 95th percentile, the others at their medians.
 
     Returns

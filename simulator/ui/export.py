@@ -1,0 +1,50 @@
+"""Bytes for downloads: CSV (UTF-8 with BOM, so Excel reads Chinese), XLSX, PNG and zip."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+
+
+def csv_bytes(frame: pd.DataFrame, index: bool = True) -> bytes:
+    return frame.to_csv(index=index).encode("utf-8-sig")
+
+
+def xlsx_bytes(sheets: dict[str, pd.DataFrame], index: bool = True) -> bytes:
+    """One sheet per table (names cut to Excel's 31 characters)."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=str(name)[:31], index=index)
+    return buffer.getvalue()
+
+
+def png_bytes(figure, dpi: int = 150) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def result_xlsx(result, labels) -> bytes:
+    """A run as the library writes it: results, variables (zh/en names, units) and provenance sheets."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "run.xlsx"
+        result.to_file(path, labels=labels)
+        return path.read_bytes()
+
+
+def folder_zip(write) -> bytes:
+    """Zip of the folder that ``write(path)`` creates (e.g. ``EnsembleResult.save``)."""
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "results"
+        write(target)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for file in sorted(target.rglob("*")):
+                if file.is_file():
+                    archive.write(file, file.relative_to(target.parent))
+        return buffer.getvalue()
