@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.text import Text
 
 from .fit import FitResult
 from .observations import Predictor, compared_quantity, split_variable
@@ -296,15 +295,8 @@ def _figure(width: float, height: float) -> Figure:
 
 
 def _save(figure: Figure, path: Path) -> Path:
-    from simulator import fonts
+    from simulator.charts import apply_font
 
-    families = fonts.find_cjk_font().families()
-    for axes in figure.axes:
-        # Materialise tick labels now; ticks made at draw time copy the first tick's font.
-        for axis in (axes.xaxis, axes.yaxis):
-            axis.get_major_ticks()
-            axis.get_minor_ticks()
-    for artist in figure.findobj(Text):
-        artist.set_fontfamily(families)
+    apply_font(figure)
     figure.savefig(path, format="png", dpi=130, metadata={"Software": None})
     return path

@@ -77,7 +77,7 @@ def _new_figure(width: float, height: float) -> Figure:
     return figure
 
 
-def _apply_font(figure: Figure) -> Figure:
+def apply_font(figure: Figure) -> Figure:
     """Set every text artist of ``figure`` to the CJK font (and a Latin fallback)."""
     families = fonts.find_cjk_font().families()
     for axes in figure.axes:
@@ -203,7 +203,7 @@ def trajectories(
             ncols=min(len(handles), 5),
             frameon=False,
         )
-    return _apply_font(figure)
+    return apply_font(figure)
 
 
 def _draw_history(axes, history: pd.DataFrame, indicator: str, lang: str, handles: dict) -> bool:
@@ -367,7 +367,7 @@ def feasibility(
     figure.legend(
         handles=handles, loc="outside lower center", ncols=min(len(handles), 6), frameon=False
     )
-    return _apply_font(figure)
+    return apply_font(figure)
 
 
 def _draw_margin(axes, row, y: float, marker: str, clip: float, lang: str) -> None:

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .attribution import Attribution
-from .charts import _apply_font, _axis_label, _new_figure, _plain
+from .charts import _axis_label, _new_figure, _plain, apply_font
 from .labels import Labels
 
 TEXT = {
@@ -88,7 +88,7 @@ def wedge_chart(attribution: Attribution, labels: Labels, lang: str = "zh") -> F
     ax.set_title(_plain(title), fontsize=10)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     ax.grid(alpha=0.3)
-    return _apply_font(figure)
+    return apply_font(figure)
 
 
 def peeling_chart(trajectory: pd.DataFrame, chosen: int | None, target_name: str, outcome: str,
@@ -119,4 +119,4 @@ def peeling_chart(trajectory: pd.DataFrame, chosen: int | None, target_name: str
     ax.set_ylim(0, 1.02)
     ax.set_title(_plain(_t("peeling", lang, target=target_name, outcome=_t(outcome, lang))), fontsize=10)
     ax.grid(alpha=0.3)
-    return _apply_font(figure)
+    return apply_font(figure)

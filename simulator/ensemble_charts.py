@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .charts import _apply_font, _axis_label, _new_figure
+from .charts import _axis_label, _new_figure, apply_font
 from .labels import Labels
 
 TEXT = {
@@ -58,7 +58,7 @@ def fan_chart(bands: pd.DataFrame, indicators: Sequence[str], labels: Labels, hi
         ax.set_visible(False)
     if indicators:
         axes[0].legend(fontsize=7)
-    return _apply_font(figure)
+    return apply_font(figure)
 
 
 def probability_bars(probabilities: pd.DataFrame, lang: str = "zh") -> Figure:
@@ -74,7 +74,7 @@ def probability_bars(probabilities: pd.DataFrame, lang: str = "zh") -> Figure:
     ax.set_yticks(y, [str(n) for n in table["name"]], fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_xlabel(_t("probability", lang) + (" (0–1)"))
-    return _apply_font(figure)
+    return apply_font(figure)
 
 
 def peak_histogram(peak_years: np.ndarray, last_year: int, lang: str = "zh") -> Figure:
@@ -92,7 +92,7 @@ def peak_histogram(peak_years: np.ndarray, last_year: int, lang: str = "zh") -> 
         ax.legend(fontsize=8)
     ax.set_xlabel(_t("peak_year", lang))
     ax.set_ylabel(_t("runs", lang))
-    return _apply_font(figure)
+    return apply_font(figure)
 
 
 def tornado_chart(table: pd.DataFrame, labels: Labels, target_name: str, lang: str = "zh") -> Figure:
@@ -109,4 +109,4 @@ def tornado_chart(table: pd.DataFrame, labels: Labels, target_name: str, lang: s
     ax.set_xlabel(_t("swing", lang))
     ax.set_title(f"{_t('target', lang)}: {target_name}", fontsize=10)
     ax.legend(fontsize=8)
-    return _apply_font(figure)
+    return apply_font(figure)

@@ -79,3 +79,12 @@ def run_pysd(mdl: Path, params: dict | None = None, return_columns=None) -> pd.D
     """One PySD run of ``mdl`` (translated in a temporary folder); see :class:`PysdModel`."""
     with tempfile.TemporaryDirectory() as folder:
         return PysdModel(mdl, Path(folder)).run(params, return_columns)
+
+
+def control_section(initial: float, final: float, step: float = 1, saveper: float = 1) -> str:
+    """The four Vensim control elements, for tiny models written by tests."""
+    parts = []
+    for name, value in (("INITIAL TIME", initial), ("FINAL TIME", final), ("TIME STEP", step),
+                        ("SAVEPER", saveper)):
+        parts.append(f"{name} = {value:g}\n\t~\tYear\n\t~\t{name.title()}.\n\t|\n")
+    return "".join(parts)

@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 import pytest
+from support import control_section
 
 import simulator
 from simulator.ensemble import load_ensemble, run_ensemble
@@ -29,23 +30,7 @@ y = SQRT(0.9 - growth) * x
 \t~\tWidget
 \t~\tNaN (a failed run) when growth > 0.9.
 \t|
-INITIAL TIME = 2020
-\t~\tYear
-\t~\tStart.
-\t|
-FINAL TIME = 2021
-\t~\tYear
-\t~\tEnd.
-\t|
-TIME STEP = 1
-\t~\tYear
-\t~\tStep.
-\t|
-SAVEPER = 1
-\t~\tYear
-\t~\tSave.
-\t|
-"""
+""" + control_section(2020, 2021, 1, 1)
 
 TOY_UNCERTAINTY = """
 [[input]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support import control_section
 
 import simulator
 from simulator import api
@@ -32,23 +33,7 @@ u = 0
 \t~\tWidget/Year [0,1,0.01]
 \t~\tThe uncertain input.
 \t|
-INITIAL TIME = 2020
-\t~\tYear
-\t~\tStart.
-\t|
-FINAL TIME = 2021
-\t~\tYear
-\t~\tEnd.
-\t|
-TIME STEP = 1
-\t~\tYear
-\t~\tStep.
-\t|
-SAVEPER = 1
-\t~\tYear
-\t~\tSave.
-\t|
-"""
+""" + control_section(2020, 2021, 1, 1)
 
 TOY_UNCERTAINTY = """
 [[input]]

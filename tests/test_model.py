@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from support import control_section
 
 import simulator
 from simulator.model import Model
@@ -92,23 +93,7 @@ z = 2
 \t~\t{units}
 \t~\tThe element under test.
 \t|
-INITIAL TIME = 0
-\t~\tYear
-\t~\tStart.
-\t|
-FINAL TIME = 1
-\t~\tYear
-\t~\tEnd.
-\t|
-TIME STEP = 1
-\t~\tYear
-\t~\tStep.
-\t|
-SAVEPER = 1
-\t~\tYear
-\t~\tSave.
-\t|
-"""
+""" + control_section(0, 1)
     path = tmp_path / "broken.mdl"
     path.write_text(text)
     problems = check_units(Model(path))
