@@ -104,3 +104,8 @@ def test_parse_units():
     assert parse_units("CNY/(Person*Year)") == parse_units("CNY/Person/Year")
     assert parse_units("Dmnl") == {} == parse_units("1")
     assert parse_units("m3x100m/(Year*Year)") == parse_units("m3x100m/Year^2")
+
+
+def test_every_variable_has_zh_and_en_names(model, labels):
+    missing = [k for k, e in model.elements.items() if e.kind != "control" and k not in labels.names]
+    assert missing == []
