@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from simulator.cli_ensemble import seed
 from simulator.errors import UserError
 
 from . import CALIBRATED_PATH, OBSERVATIONS_PATH
@@ -27,7 +28,7 @@ def add_calibrate_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--report", default=str(DEFAULT_REPORT),
                         help="folder for the report, tables and PNG plots (default out/calibration, which "
                         "git ignores)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
+    parser.add_argument("--seed", type=seed, default=DEFAULT_SEED,
                         help=f"random seed (default {DEFAULT_SEED})")
     parser.add_argument("--method", choices=METHODS, default="multistart",
                         help="multistart least_squares (default) or global differential evolution + polish")

@@ -21,6 +21,8 @@ def add_parsers(sub, engines) -> None:
     targets.add_argument("scenario")
     targets.add_argument("--json", action="store_true", help="print JSON instead of a table")
     targets.add_argument("--engine", choices=engines, default=api.DEFAULT_ENGINE)
+    targets.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+                         help="override a lever; VALUE is a number or [[year, value], ...]")
 
     compare = sub.add_parser("compare", help="key indicators and targets of several scenarios side by side")
     compare.add_argument("scenarios", nargs="+")
@@ -40,7 +42,9 @@ def _run_all(names, engine):
 
 def cmd_targets(args) -> int:
     labels = api.labels()
-    result = api.run(args.scenario, engine=args.engine)
+    from .scenario import parse_set
+
+    result = api.run(args.scenario, overrides=parse_set(args.sets), engine=args.engine)
     table = target_table(result, labels, args.lang)
     if args.json:
         records = table.drop(columns=["run"]).to_dict(orient="records")

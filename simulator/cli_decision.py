@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from . import api
+from .cli_ensemble import seed
 from .errors import UserError
 
 TEXT = {
@@ -79,7 +80,7 @@ def add_parsers(sub) -> None:
     seek.add_argument("--levers", help="lever ids to move, comma-separated (default: the policy levers)")
     seek.add_argument("--p", type=float, help="meet each target with at least this probability (default: certain)")
     seek.add_argument("--n", type=int, default=200, help="samples of the uncertain inputs with --p (default 200)")
-    seek.add_argument("--seed", type=int, default=0, help="random seed of the samples (default 0)")
+    seek.add_argument("--seed", type=seed, default=0, help="random seed of the samples (default 0)")
     seek.add_argument("--sampler", choices=("lhs", "sobol", "random"), default="lhs")
     seek.add_argument("--joint", action="store_true", help="with --p: all targets together, not each")
     seek.add_argument("--norm", choices=("l2", "l1"), default="l2", help="l1 moves fewer levers (default l2)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -16,12 +17,23 @@ TEXT = {
 }
 
 
+def seed(text: str) -> int:
+    """argparse type of a random seed: a non-negative integer (numpy's SeedSequence needs one)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seed must be a whole number, got '{text}'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"seed must be 0 or more, got {value}")
+    return value
+
+
 def add_parsers(sub) -> None:
     """Add the ``mc`` and ``sensitivity`` subcommands."""
     mc = sub.add_parser("mc", help="Monte Carlo ensemble: probability of meeting each target")
     mc.add_argument("scenario")
     mc.add_argument("--n", type=int, default=1000, help="number of runs (default 1000)")
-    mc.add_argument("--seed", type=int, default=0, help="random seed, recorded in the manifest (default 0)")
+    mc.add_argument("--seed", type=seed, default=0, help="random seed, recorded in the manifest (default 0)")
     mc.add_argument("--sampler", choices=("lhs", "sobol", "random"), default="lhs")
     mc.add_argument("--out", help="results folder to create (manifest, samples, outcomes, bands)")
     mc.add_argument("--chunk-size", type=int, default=4096, help="runs per task (does not change results)")
@@ -33,7 +45,7 @@ def add_parsers(sub) -> None:
     sens.add_argument("scenario")
     sens.add_argument("--n", type=int, default=512, help="base sample size (power of 2; cost n*(d+2) runs)")
     sens.add_argument("--target", action="append", help="target id (repeatable; default all assessable)")
-    sens.add_argument("--seed", type=int, default=0)
+    sens.add_argument("--seed", type=seed, default=0)
     sens.add_argument("--out", help="write the indices table (.csv or .xlsx)")
 
 
@@ -83,6 +95,12 @@ def cmd_sensitivity(args) -> int:
 
     if args.out and Path(args.out).suffix not in (".csv", ".xlsx"):
         raise UserError(f"--out {args.out}: use .csv or .xlsx")
+    if args.n < 8:
+        raise UserError(f"--n must be at least 8 (a power of 2), got {args.n}")
+    if args.n & (args.n - 1):
+        rounded = 1 << args.n.bit_length()
+        print(f"--n {args.n} rounded up to {rounded}, a power of 2 (Saltelli's design needs one)", file=sys.stderr)
+        args.n = rounded
     table = sobol(args.scenario, args.n, args.target, args.seed)
     labels = api.labels()
     print(f"# {TEXT[args.lang]['top']}")

@@ -274,9 +274,13 @@ class GoalSeekResult:
     settings: dict = field(default_factory=dict)
 
 
-def default_levers(model: Model, sectors: dict, uncertain: Sequence[str]) -> list[str]:
-    """Policy levers: those of the labels' sectors (else every model lever), minus uncertain inputs and events."""
+def default_levers(model: Model, sectors: dict, uncertain: Sequence[str], policy: dict | None = None) -> list[str]:
+    """Policy levers: those of the labels' sectors (else every model lever), minus uncertain inputs and events;
+    when ``policy`` (labels' [policy] table) is given, only its constants and paths."""
     grouped = [lever for sector in sectors.values() for lever in sector.get("levers", []) if lever in model.levers]
+    if policy:
+        allowed = set(policy.get("levers", [])) | set(policy.get("paths", []))
+        grouped = [lever for lever in grouped if lever in allowed]
     candidates = dict.fromkeys(grouped or model.levers)
     return [c for c in candidates if c not in set(uncertain) and not any(w in c for w in NOT_POLICY)]
 
@@ -352,7 +356,10 @@ def goal_seek(
     unc = load_uncertainty(path, model, api.PROJECT_ROOT) if wanted else None
     uncertain = unc.names if unc is not None else []
     weights = {canonical_id(k): float(v) for k, v in (weights or {}).items()}
-    names = default_levers(model, sectors, uncertain) if not levers else list(dict.fromkeys(map(canonical_id, levers)))
+    if levers:
+        names = list(dict.fromkeys(map(canonical_id, levers)))
+    else:
+        names = default_levers(model, sectors, uncertain, labels.policy if labels else None)
     moved = [make_lever(model, x, fixed, weights.get(x, 1.0)) for x in names]
     for key, w in weights.items():
         if key not in names or not (math.isfinite(w) and w > 0):

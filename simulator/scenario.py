@@ -170,7 +170,10 @@ def validate_overrides(model: Model, levers: dict, where: str) -> dict:
                 f"{where}: '{key}' is not a lever (it is a {element.kind} without a range)"
             )
         if element.kind == "time_path" and not isinstance(value, (list, tuple)):
-            value = [[model.time["initial_time"], value]]
+            # one number for a path: the policy holds it from the policy start year; history is kept
+            from .api import labels
+
+            value = [[labels().policy.get("start_year", model.time["initial_time"]), value]]
         if isinstance(value, (list, tuple)):
             if element.kind != "time_path":
                 raise ScenarioError(f"{where}: '{key}' is a constant; give one number, not a time path")

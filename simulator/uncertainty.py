@@ -199,10 +199,15 @@ def _calibrated(table: dict, model: Model, root: Path, where: str):
     raw = source.read_bytes()
     data = tomllib.loads(raw.decode("utf-8"))
     inputs = []
+    keep = set(table.get("sample", ["identified"]))
     for name, entry in data.get("parameters", {}).items():
         element = model.elements.get(name)
         if element is None:
             raise UserError(f"{source.name}: parameter '{name}' is not in the model")
+        if entry.get("identification", "identified") not in keep:
+            # the data says nothing about it: its spread would be the prior's, and a wide normal truncated
+            # to the range drifts away from the fitted value the deterministic runs use
+            continue
         sd = float(entry.get("std_error", 0) or 0)
         if not math.isfinite(sd) or sd <= 0:
             continue  # a parameter fixed by the fit (no spread) stays at its value

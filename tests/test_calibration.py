@@ -243,7 +243,6 @@ def test_report_tables_and_plots(small_fit, tmp_path):
     [
         (["--out", "x.txt"], "--out must be a .toml file"),
         (["--out", "/nonexistent/dir/x.toml"], "does not exist"),
-        (["--seed", "-1"], "non-negative"),
         (["--observations", "/nonexistent/obs.csv"], "observations file not found"),
     ],
 )
@@ -251,3 +250,10 @@ def test_calibrate_bad_input_raises_user_error(tmp_path, args, message):
     defaults = ["--out", str(tmp_path / "c.toml"), "--report", str(tmp_path / "r"), "--no-progress"]
     with pytest.raises(UserError, match=message):
         run_calibrate(_parse(defaults + args))
+
+
+def test_calibrate_rejects_a_negative_seed_at_the_command_line(capsys):
+    with pytest.raises(SystemExit) as info:
+        _parse(["--seed", "-1"])
+    assert info.value.code == 2
+    assert "seed must be 0 or more" in capsys.readouterr().err

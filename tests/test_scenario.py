@@ -105,3 +105,11 @@ def test_override_changes_the_run(model):
     more = simulator.run("baseline", overrides={"investment_rate": 0.8}, engine="pysd")
     assert more["gdp_real"].loc[2035] > base["gdp_real"].loc[2035]
     assert more.provenance["overrides"] == {"investment_rate": 0.8}
+
+
+def test_one_number_for_a_time_path_applies_from_the_policy_start(model, labels):
+    start = labels.policy["start_year"]
+    scen = simulator.scenario("baseline", model).with_overrides(model, {"r_and_d_intensity_target": 3.0})
+    path = scen.overrides["r_and_d_intensity_target"]
+    assert path[-1] == (float(start), 3.0)
+    assert all(year < start for year, _ in path[:-1]) and (2020.0, 2.62) in path
