@@ -48,6 +48,20 @@ HEADERS = {
         "indicator": "indicator",
     },
 }
+#: Target units that models/targets.toml writes in English, in Chinese (the CSV's own words are kept there).
+UNITS_ZH = {
+    "%/yr": "%/年",
+    "ratio to 2020": "与2020年之比",
+    "亿元 (current prices)": "亿元(现价)",
+    "亿m³": "亿立方米",
+    "year": "年份",
+    "years": "岁",
+    "USD": "美元",
+    "km": "公里",
+    "m": "米",
+}
+KIND_TEXT = {"zh": {"binding": "约束性", "expected": "预期性"}, "en": {"binding": "binding", "expected": "expected"}}
+
 STATUS_TEXT = {
     "zh": {"met": "达到", "missed": "未达到", "not assessed": "未评估"},
     "en": {"met": "met", "missed": "missed", "not assessed": "not assessed"},
@@ -72,6 +86,9 @@ def readable_targets(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
                "first_year_met", "kind", "note"]
     out = table[columns].copy()
     out["status"] = out["status"].map(STATUS_TEXT[lang])
+    out["kind"] = out["kind"].map(KIND_TEXT[lang]).fillna(out["kind"])
+    if lang == "zh":
+        out["unit"] = out["unit"].map(lambda u: UNITS_ZH.get(u, u))
     out["note"] = out["note"].fillna("").astype(str) + table["reason"].fillna("").astype(str)
     for column in ("simulated", "margin", "margin_pct"):
         out[column] = out[column].astype(float).round(3)

@@ -82,6 +82,8 @@ def cmd_mc(args) -> int:
         bar.close()
     table = result.probabilities[result.probabilities["n_valid"] > 0]
     shown = table[["id", "name", "year", "probability", "ci_low", "ci_high", "n_valid"]].copy()
+    if args.lang == "zh":
+        shown.columns = ["编号", "目标", "年份", "达标概率", "95%区间下限", "95%区间上限", "有效模拟数"]
     print(shown.round(3).to_string(index=False))
     print(f"\n{TEXT[args.lang]['failed']}: {result.manifest['failed_runs']} / {args.n}  "
           f"(seed {args.seed}, sampler {args.sampler})")

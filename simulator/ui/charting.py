@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from simulator import api
+from simulator.assess import UNITS_ZH
 from simulator.history import OBSERVATIONS
 from simulator.targets import ALL_YEARS_TESTS, LEVEL_TESTS, default_targets_path
 
@@ -51,8 +52,10 @@ _UNITS_EN = {
 
 def target_unit(unit: str, indicator: str, lang: str) -> str:
     """A target's unit in ``lang`` (targets.toml writes some in Chinese, e.g. 万人, 亿元 (current prices))."""
-    if lang == "zh" or not isinstance(unit, str) or not unit:
+    if not isinstance(unit, str) or not unit:
         return unit
+    if lang == "zh":
+        return UNITS_ZH.get(unit, unit)
     core = re.sub(r"\s*(\(.*?\)|（.*?）)", "", unit).strip()
     brackets = " ".join(re.findall(r"\(.*?\)|（.*?）", unit))
     lab = data.labels()
