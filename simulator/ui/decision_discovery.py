@@ -9,6 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from . import data, export, vega
+from .widgets import target_picker
 
 TEXT = {
     "zh": {
@@ -75,14 +76,7 @@ def discovery(lang: str) -> None:
     plain = {t.id: t.name(lang) for t in data.targets() if t.id in known}
     names = {t.id: f"{t.name(lang)}({t.year})" for t in data.targets() if t.id in known}
     a, b, c, d = st.columns([3, 2, 2, 1])
-    ids = list(names)
-    target_id = a.selectbox(
-        words["target"],
-        ids,
-        index=ids.index("carbon-peak-2030") if "carbon-peak-2030" in ids else 0,
-        format_func=names.get,
-        key="w:disc_target",
-    )
+    target_id = target_picker(a, words["target"], names, "w:disc_target")
     outcome = b.radio(
         words["outcome"], ["miss", "meet"], format_func=words["outcomes"].get, key="w:disc_outcome"
     )

@@ -12,6 +12,7 @@ import simulator
 from . import data, export, settings, vega
 from .format import num
 from .text import tr
+from .widgets import target_picker
 
 TEXT = {
     "zh": {
@@ -68,14 +69,7 @@ def wedges(lang: str) -> None:
     targets = [t for t in data.targets() if t.indicator in lab.indicators]
     names = {t.id: f"{t.name(lang)}({t.year})" for t in targets}
     a, b = st.columns(2)
-    ids = list(names)
-    target_id = a.selectbox(
-        words["target"],
-        ids,
-        index=ids.index("carbon-peak-2030") if "carbon-peak-2030" in ids else 0,
-        format_func=names.get,
-        key="w:wedge_target",
-    )
+    target_id = target_picker(a, words["target"], names, "w:wedge_target")
     against = b.selectbox(
         words["against"],
         data.scenario_names(),
