@@ -307,7 +307,7 @@ def test_indicators_absent_from_results_are_reported_not_dropped():
     assert table["id"].tolist() == ["t-parks", "t-gdp", "t-tourism"]
     assert (table["status"] == "not assessed").all()
     assert table["reason"].tolist() == [
-        "not modelled (modelled = no)",
+        "not in the model (a target the model does not simulate)",
         "indicator 'gdp' missing from the results",
         "indicator 'tourism' not computed by the model",
     ]
