@@ -45,7 +45,10 @@ PROBABILITY_COLUMNS += ("reason",)
 _TEXT = MappingProxyType(
     {
         "no_value": ("规划未给出数值", "the plan gives no number for this target"),
-        "not_modelled": ("模型不包含该指标(规划中的非模拟目标)", "not in the model (a target the model does not simulate)"),
+        "not_modelled": (
+            "模型不包含该指标(规划中的非模拟目标)",
+            "not in the model (a target the model does not simulate)",
+        ),
         "not_computed": (
             "模型暂未计算该指标",
             "indicator {indicator!r} not computed by the model",
