@@ -11,6 +11,7 @@ from simulator.assess import compare_targets, key_indicators
 
 from . import charting, data, export, settings
 from .text import tr
+from .widgets import indicator_picker
 
 TEXT = {
     "zh": {
@@ -73,16 +74,7 @@ def render(lang: str) -> None:
         else:
             results[_label(name, lang)] = data.run(data.scenario(name), {})
     frames = {label: data.indicators(result) for label, result in results.items()}
-    options = [i for i in data.labels().indicators if i in next(iter(frames.values()))]
-    st.session_state["indicators"] = [i for i in st.session_state["indicators"] if i in options]
-    st.multiselect(
-        words["indicators"],
-        options,
-        format_func=lambda i: charting.indicator_name(i, lang),
-        placeholder=tr(lang, "choose"),
-        **settings.bind("w:indicators_compare", "indicators"),
-    )
-    indicators = st.session_state["indicators"]
+    indicators = indicator_picker(words["indicators"], next(iter(frames.values())), lang, "w:indicators_compare")
     if indicators:
         charting.line_grid(frames, indicators, lang, key="compare")
     lab = data.labels()

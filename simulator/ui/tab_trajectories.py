@@ -10,6 +10,7 @@ from simulator import charts
 
 from . import charting, data, export, settings, vega
 from .text import tr
+from .widgets import indicator_picker
 
 TEXT = {
     "zh": {
@@ -52,17 +53,7 @@ def series_frames(lang: str) -> tuple[dict[str, pd.DataFrame], set[str]]:
 def render(lang: str) -> None:
     words = TEXT[lang]
     frames, dashed = series_frames(lang)
-    current = next(iter(frames.values()))
-    options = [i for i in data.labels().indicators if i in current]
-    st.session_state["indicators"] = [i for i in st.session_state["indicators"] if i in options]
-    st.multiselect(
-        words["pick"],
-        options,
-        format_func=lambda i: charting.indicator_name(i, lang),
-        placeholder=tr(lang, "choose"),
-        **settings.bind("w:indicators", "indicators"),
-    )
-    chosen = st.session_state["indicators"]
+    chosen = indicator_picker(words["pick"], next(iter(frames.values())), lang, "w:indicators")
     if dashed:
         st.caption(words["dashed"])
     if chosen:
