@@ -151,7 +151,7 @@ def report(moves: int) -> str:
         f"({rerun:.2f} s including drawing).",
         "",
         "Where a cache-missing move spends its time (cProfile of the app, approximate): one `simulator.run`",
-        "~45-70 ms, of which ~30 ms is `api.resolve_overrides` parsing `models/labels.toml` and",
+        "~45-70 ms, of which ~30 ms is `simulator.resolve_overrides` parsing `models/labels.toml` and",
         "`calibration/calibrated.toml` again on every call; the full `simulator.assess.target_table` ~120 ms",
         "(a pandas frame per target), which is why the app draws the target lights from",
         "`simulator.targets.run_outcomes` (~4 ms) and evaluates the full table only when it is shown or",

@@ -32,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from simulator.compile import compile_model  # noqa: E402
+from simulator.engines.fast.translate import compile_model  # noqa: E402
 
 ALL_VARIABLES_LIMIT = 2e9  # bytes of saved output above which "all variables" is skipped
 

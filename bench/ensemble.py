@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 import simulator
-from simulator.ensemble import run_ensemble
+from simulator.analysis.ensemble import run_ensemble
 
 
 def peak_rss_mb() -> float:

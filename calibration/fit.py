@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import differential_evolution, least_squares
 
+from calibration.observations import Observations, Predictor
+from simulator.engines.fast.adapter import run_batch_arrays
 from simulator.errors import UserError
-from simulator.fast import run_batch_arrays
-
-from .observations import Observations, Predictor
 
 #: Prior standard deviation as a fraction of each parameter's range.
 PRIOR_WIDTH = 0.5

@@ -39,9 +39,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from calibration import OBSERVATIONS_PATH
 from simulator.errors import UserError
-
-from . import OBSERVATIONS_PATH
 
 KINDS = ("level", "change", "growth", "range")
 USES = ("fit", "check")
@@ -213,7 +212,7 @@ def _check_row(row, where: str, model, labels, years) -> None:
     if model is not None:
         for name in parts:
             if name not in model.elements:
-                from simulator.model import suggest
+                from simulator.model.mdl import suggest
 
                 raise UserError(f"{where}: unknown model variable '{name}'{suggest(name, model.elements)}")
         needed = [row.year, row.base_year] if row.base_year >= 0 else [row.year]

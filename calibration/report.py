@@ -11,8 +11,8 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .fit import FitResult
-from .observations import Predictor, compared_quantity, split_variable
+from calibration.fit import FitResult
+from calibration.observations import Predictor, compared_quantity, split_variable
 
 #: The issue's goals on high-confidence 2015-2020 observations: (name, series, MAPE limit [%]).
 GOALS = (
@@ -295,7 +295,7 @@ def _figure(width: float, height: float) -> Figure:
 
 
 def _save(figure: Figure, path: Path) -> Path:
-    from simulator.charts import apply_font
+    from simulator.plots.charts import apply_font
 
     apply_font(figure)
     figure.savefig(path, format="png", dpi=130, metadata={"Software": None})

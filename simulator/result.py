@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import UserError
+from simulator.errors import UserError
 
 FORMATS = (".csv", ".xlsx", ".parquet")
 

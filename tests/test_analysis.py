@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 import simulator
-from simulator.assess import target_table
-from simulator.cli import main
+from faces.cli.main import main
 from simulator.targets import check_indicator_mapping, load_targets
+from simulator.targets.assess import target_table
 
 SCENARIOS = simulator.list_scenarios()
 

@@ -28,9 +28,10 @@ def test_run_batch_equals_single_runs():
 
 
 def test_model_object_runs(model):
-    result = model.run({"investment_rate": 0.5})
+    result = simulator.run(simulator.defaults(model), {"investment_rate": 0.5}, model=model)
     assert result.frame.loc[2015, "initial_population_2015"] == pytest.approx(848.36)
-    batch = model.run_batch({"investment_rate": np.array([0.5, 0.7])}, variables=["gdp_real"])
+    batch = simulator.run_batch(simulator.defaults(model), {"investment_rate": np.array([0.5, 0.7])},
+                                variables=["gdp_real"], model=model)
     assert batch["gdp_real"][1, -1] > batch["gdp_real"][0, -1]
 
 

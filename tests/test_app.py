@@ -9,10 +9,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import simulator
-from simulator.assess import HEADERS, STATUS_TEXT
-from simulator.ui.text import TABS, tab_label
+from faces.app.text import TABS, tab_label
+from simulator.targets.assess import HEADERS, STATUS_TEXT
 
-APP = str(simulator.api.PROJECT_ROOT / "app.py")
+APP = str(simulator.Project.default().root / "app.py")
 TIMEOUT = 180
 
 
@@ -71,7 +71,7 @@ def metrics(at: AppTest) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def ensemble_ready():
     """The ensemble module is optional while the library grows; skip what needs it if it is absent."""
-    pytest.importorskip("simulator.ensemble")
+    pytest.importorskip("simulator.analysis.ensemble")
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -193,7 +193,7 @@ def settings_toml_of(at: AppTest) -> str:
     def script() -> None:
         import streamlit as st
 
-        from simulator.ui import scenario_files, settings
+        from faces.app import scenario_files, settings
 
         settings.init()  # reads the settings from the URL, as the app does
         st.code(scenario_files.settings_toml())
@@ -253,7 +253,7 @@ def test_an_ensemble_gives_probabilities_on_the_targets_tab(ensemble_ready):
 
 
 def test_what_it_takes_seeks_applies_splits_and_discovers(ensemble_ready):
-    pytest.importorskip("simulator.goalseek")
+    pytest.importorskip("simulator.analysis.goalseek")
     at = open_tab(start(lang="en"), "decision")
     next(b for b in at.button if b.label == "Seek").click().run()
     assert not problems(at)

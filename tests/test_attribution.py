@@ -7,13 +7,12 @@ import numpy as np
 import pytest
 
 import simulator
-from simulator import api
-from simulator.attribution import MAX_PLAYERS, attribute, shapley
-from simulator.charts import save
-from simulator.decision_charts import wedge_chart
+from simulator.analysis.attribution import MAX_PLAYERS, attribute, shapley
 from simulator.errors import UserError
-from simulator.scenario import Scenario
-from simulator.target_registry import Target
+from simulator.plots.charts import save
+from simulator.plots.decisions import wedge_chart
+from simulator.scenarios import Scenario
+from simulator.targets.registry import Target
 
 
 def coalition_values(worth, k: int) -> np.ndarray:
@@ -43,7 +42,7 @@ def carbon(model):
 def test_parts_add_up_to_the_difference_every_year(carbon, model):
     assert len(carbon.parts.columns) >= 2 and not carbon.grouped
     np.testing.assert_allclose(carbon.parts.sum(axis=1), carbon.total, rtol=0, atol=1e-9)
-    green, plan = api.run("green", model=model).frame, api.run("plan", model=model).frame
+    green, plan = simulator.run("green", model=model).frame, simulator.run("plan", model=model).frame
     np.testing.assert_allclose(carbon.levels["scenario"], green["co2_emissions"], rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(carbon.levels["against"], plan["co2_emissions"], rtol=1e-12, atol=1e-9)
     assert carbon.variable == "co2_emissions"
@@ -118,7 +117,7 @@ def test_cli_attribute_writes_table_and_wedges(tmp_path, capsys):
 
     import pandas as pd
 
-    from simulator.cli_decision import COMMANDS, add_parsers
+    from faces.cli.decision import COMMANDS, add_parsers
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--lang", default="en")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import simulator
-from simulator.api import resolve_overrides
+from simulator.runner import resolve_overrides
 
 CHECKS = tomllib.loads((Path(__file__).parent / "behaviour" / "checks.toml").read_text(encoding="utf-8"))
 CASES = {case["name"]: case for case in CHECKS["case"]}
@@ -20,11 +20,11 @@ def raw_run(model, overrides: dict, engine: str):
     base, _ = resolve_overrides(model, simulator.scenario("baseline", model))
     params = {**base, **overrides}
     if engine == "pysd":
-        from simulator.pysd_engine import load_pysd, run_pysd
+        from simulator.engines.pysd import load_pysd, run_pysd
 
         frame = run_pysd(load_pysd(model.path, model.sha256), params, model.years)
     else:
-        from simulator.fast import run_fast
+        from simulator.engines.fast.adapter import run_fast
 
         frame = run_fast(model, params)
     frame.index = np.round(frame.index.to_numpy(float)).astype(int)
@@ -70,7 +70,7 @@ def test_behaviour(model, name, engine):
 
 def test_aging_chain_conserves_people(model):
     """Sum of cohorts = total, and each Euler step changes the total by births - deaths + migration."""
-    from simulator.pysd_engine import load_pysd, run_pysd
+    from simulator.engines.pysd import load_pysd, run_pysd
 
     dt = model.time["time_step"]
     times = list(np.arange(2015, 2035 + dt / 2, dt))

@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 
 from calibration import CALIBRATED_PATH, OBSERVATIONS_PATH
-from calibration.cli import add_calibrate_parser, run_calibrate
 from calibration.fit import CENSUS_REBASING, Parameter, Problem, fit, to_toml
 from calibration.observations import (
     KINDS,
@@ -24,6 +23,7 @@ from calibration.observations import (
     normalised_residual,
 )
 from calibration.report import evaluate, goals, series_statistics, theil, write_report
+from faces.cli.calibrate import add_calibrate_parser, run_calibrate
 from simulator.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from simulator import charts, fonts
+from simulator.plots import charts, fonts
 from simulator.targets import STATUSES, Target, evaluate
 
 YEARS = np.arange(2015, 2036)

@@ -8,7 +8,7 @@ import sys
 import pandas as pd
 import pytest
 
-from simulator.cli import main
+from faces.cli.main import main
 
 
 def test_run_writes_xlsx_with_all_sectors(tmp_path, capsys):
@@ -61,7 +61,7 @@ def test_bad_input_exits_with_one_line(tmp_path, capsys, args, message):
 
 def test_no_traceback_from_the_real_command(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "simulator", "run", "baseline", "--set", "investment_rate=5"],
+        [sys.executable, "-m", "faces.cli", "run", "baseline", "--set", "investment_rate=5"],
         capture_output=True,
         text=True,
         check=False,

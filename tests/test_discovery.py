@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator.decision_charts import peeling_chart
-from simulator.discovery import box_sentence, cart, discover, number, prim, tree_lines
-from simulator.ensemble import EnsembleResult
+from simulator.analysis.discovery import box_sentence, cart, discover, number, prim, tree_lines
+from simulator.analysis.ensemble import EnsembleResult
 from simulator.errors import UserError
-from simulator.target_registry import Target
+from simulator.plots.decisions import peeling_chart
+from simulator.targets.registry import Target
 
 # Cases are 90 % of the runs inside a < 0.4 and c > 0.7 (12 % of the unit cube) and 5 % outside:
 # density 0.9, coverage 0.9 * 0.12 / (0.9 * 0.12 + 0.05 * 0.88) = 0.711.
@@ -133,7 +133,7 @@ def test_peeling_chart_draws(ensemble, tmp_path):
 def test_cli_discover_writes_its_files(ensemble, tmp_path, capsys):
     import argparse
 
-    from simulator.cli_decision import COMMANDS, add_parsers
+    from faces.cli.decision import COMMANDS, add_parsers
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--lang", default="en")

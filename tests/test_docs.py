@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import simulator
-from simulator.docs import basis, rewrite
+from simulator.model.docs import basis, rewrite
 
-README = simulator.api.PROJECT_ROOT / "models" / "README.md"
+README = simulator.Project.default().root / "models" / "README.md"
 
 
 def test_parameter_table_is_current(model):
     assert rewrite(README, model) == README.read_text(encoding="utf-8"), (
-        "run: python -m simulator.docs models/README.md"
+        "run: python -m simulator.model.docs models/README.md"
     )
 
 

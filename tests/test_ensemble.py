@@ -10,12 +10,12 @@ import pytest
 from support import control_section
 
 import simulator
-from simulator.ensemble import load_ensemble, run_ensemble
+from simulator.analysis.ensemble import load_ensemble, run_ensemble
+from simulator.analysis.sensitivity import sobol_from_function
+from simulator.analysis.uncertainty import load_uncertainty
 from simulator.errors import UserError
-from simulator.scenario import Scenario
-from simulator.sensitivity import sobol_from_function
-from simulator.target_registry import Target
-from simulator.uncertainty import load_uncertainty
+from simulator.scenarios import Scenario
+from simulator.targets.registry import Target
 
 TOY_MODEL = """{UTF-8}
 x = INTEG(growth, 0)
@@ -110,8 +110,8 @@ def test_results_folder_is_written_atomically(toy, tmp_path):
 
 @pytest.mark.parametrize("sampler", ["lhs", "sobol", "random"])
 def test_samplers_are_seeded(model, sampler):
-    path = simulator.api.SCENARIO_DIR / "uncertainty.toml"
-    unc = load_uncertainty(path, model, simulator.api.PROJECT_ROOT)
+    path = simulator.Project.default().uncertainty_path
+    unc = load_uncertainty(path, model, simulator.Project.default().root)
     a, b = unc.sample(64, 5, sampler), unc.sample(64, 5, sampler)
     assert a.equals(b)
     for inp in unc.inputs:
@@ -120,7 +120,7 @@ def test_samplers_are_seeded(model, sampler):
 
 
 def test_stated_correlation_is_applied(model):
-    unc = load_uncertainty(simulator.api.SCENARIO_DIR / "uncertainty.toml", model, simulator.api.PROJECT_ROOT)
+    unc = load_uncertainty(simulator.Project.default().uncertainty_path, model, simulator.Project.default().root)
     samples = unc.sample(4000, 1, "random")
     rho = np.corrcoef(samples["industrial_energy_share_2015"], samples["initial_coal_share"])[0, 1]
     assert 0.35 < rho < 0.6

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from support import PysdModel, assert_results_close
 
-from simulator._builtins import lookup
-from simulator.compile import CompileError, TimePath, TimeSettings, compile_model
-from simulator.engine import ParameterError
+from simulator.engines.fast.builtins import lookup
+from simulator.engines.fast.plan import ParameterError
+from simulator.engines.fast.translate import CompileError, TimePath, TimeSettings, compile_model
 
 ROOT = Path(__file__).resolve().parent.parent
 JINAN = ROOT / "models" / "jinan.mdl"
@@ -155,8 +155,7 @@ def test_requested_variables_alone_equal_the_full_run(plan):
 
 @needs_jinan
 def test_engine_names_no_model_variable(plan):
-    sources = " ".join((ROOT / "simulator" / f).read_text(encoding="utf-8")
-                       for f in ("compile.py", "engine.py", "_builtins.py"))
+    sources = " ".join(f.read_text(encoding="utf-8") for f in (ROOT / "simulator" / "engines").rglob("*.py"))
     words = set(re.findall(r"[a-z_][a-z0-9_]*", sources.lower()))
     specific = [n for n in plan.names if plan.elements[n].kind != "control" and "_" in n]
     assert specific and not [n for n in specific if n in words]

@@ -8,13 +8,12 @@ import pytest
 from support import control_section
 
 import simulator
-from simulator import api
-from simulator.assess import target_table
+from simulator.analysis.goalseek import goal_seek, scenario_text, write_scenario
+from simulator.analysis.uncertainty import load_uncertainty
 from simulator.errors import UserError
-from simulator.goalseek import goal_seek, scenario_text, write_scenario
-from simulator.scenario import Scenario, load_scenario
-from simulator.target_registry import Target
-from simulator.uncertainty import load_uncertainty
+from simulator.scenarios import Scenario, load_scenario
+from simulator.targets.assess import target_table
+from simulator.targets.registry import Target
 
 TOY_MODEL = """{UTF-8}
 y = INTEG(a + b + u, 0)
@@ -122,7 +121,7 @@ def test_written_toy_scenario_extends_its_start_by_relative_path(toy):
     model = simulator.load(toy / "toy.mdl")
     loaded = load_scenario(path, model, toy)
     assert not loaded.use_calibration
-    y = api.run(loaded, model=model).frame["y"]
+    y = simulator.run(loaded, model=model).frame["y"]
     assert y.iloc[-1] >= 3.0
 
 
@@ -131,9 +130,9 @@ def test_jinan_answer_file_loads_and_meets_its_targets(model, labels, tmp_path):
     result = goal_seek("baseline", ids, levers=["non_fossil_share_target", "industrial_energy_efficiency_rate"])
     assert result.feasible
     path = write_scenario(result, tmp_path / "answer.toml")
-    scenario = load_scenario(path, model, api.SCENARIO_DIR)
+    scenario = load_scenario(path, model, simulator.Project.default().scenario_dir)
     assert path.read_text(encoding="utf-8").count("goal seeking for targets") == len(result.overrides)
-    table = target_table(api.run(scenario, model=model), labels, "en").set_index("id")
+    table = target_table(simulator.run(scenario, model=model), labels, "en").set_index("id")
     assert (table.loc[ids, "status"] == "met").all()
 
 
@@ -179,7 +178,7 @@ def test_start_without_a_file_is_copied_in_whole(toy):
 def run_cli(argv: list[str]) -> int:
     import argparse
 
-    from simulator.cli_decision import COMMANDS, add_parsers
+    from faces.cli.decision import COMMANDS, add_parsers
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--lang", default="en")

@@ -7,9 +7,9 @@ import tomllib
 import pytest
 
 import simulator
-from simulator.graph import missing_links
+from simulator.model.graph import missing_links
 
-LOOPS_FILE = simulator.api.PROJECT_ROOT / "models" / "loops.toml"
+LOOPS_FILE = simulator.Project.default().loops_path
 LOOPS = tomllib.loads(LOOPS_FILE.read_text(encoding="utf-8"))["loop"]
 
 

@@ -9,8 +9,8 @@ import pytest
 from support import control_section
 
 import simulator
-from simulator.model import Model
-from simulator.units import check_units, parse_units
+from simulator.model.mdl import Model
+from simulator.model.units import check_units, parse_units
 
 
 def test_runs_2015_to_2035_without_warnings(model):
@@ -58,7 +58,7 @@ def test_every_indicator_names_an_existing_variable(model, labels):
 
 
 def test_ids_match_pysd_python_names(model):
-    from simulator.pysd_engine import load_pysd
+    from simulator.engines.pysd import load_pysd
 
     namespace = load_pysd(model.path, model.sha256).namespace
     assert {v for k, v in namespace.items() if k != "Time"} == set(model.elements)

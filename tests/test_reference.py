@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from support import assert_results_close, run_pysd
 
-from simulator.compile import compile_model
+from simulator.engines.fast.translate import compile_model
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
 CASES = sorted(p for p in REFERENCE.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))

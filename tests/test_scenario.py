@@ -6,7 +6,7 @@ import pytest
 
 import simulator
 from simulator.errors import ScenarioError
-from simulator.scenario import load_scenario, parse_set
+from simulator.scenarios import load_scenario, parse_set
 
 
 def write(tmp_path, name, text):

@@ -26,7 +26,7 @@ def string_literals(path: Path):
 
 def test_the_library_never_names_a_model_variable(model, labels):
     """Model names live in models/, scenarios/, calibration/ and tests; the library reads them from there."""
-    from simulator.model import CONTROL_NAMES  # Vensim's own control names, in every model
+    from simulator.model.mdl import CONTROL_NAMES  # Vensim's own control names, in every model
 
     names = {k for k in model.elements if "_" in k} | {k for k in labels.indicators if "_" in k}
     names -= set(CONTROL_NAMES)

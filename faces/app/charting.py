@@ -1,0 +1,162 @@
+"""What the line charts share: long frames of indicators, target markers and history for one indicator."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import pandas as pd
+import streamlit as st
+
+import simulator
+import simulator as api
+from faces.app import data, vega
+from faces.app.text import tr
+from simulator.targets import ALL_YEARS_TESTS, LEVEL_TESTS, default_targets_path
+from simulator.targets.assess import UNITS_ZH
+
+
+def _core_unit(unit: str) -> str:
+    return re.sub(r"\s+|\(.*?\)|（.*?）", "", unit or "").lower()
+
+
+def y_title(indicator: str, lang: str) -> str:
+    """Axis title "name (unit)" of an indicator."""
+    return vega.flat(axis_title(indicator, lang))
+
+
+def axis_title(indicator: str, lang: str) -> list[str]:
+    """Axis title of an indicator as two lines: the name, then the unit in brackets."""
+    lab = data.labels()
+    variable = lab.indicators[indicator]
+    unit = lab.unit(variable, lang)
+    return [lab.name(variable, lang), f"({unit})"]
+
+
+def indicator_name(indicator: str, lang: str) -> str:
+    lab = data.labels()
+    return lab.name(lab.indicators[indicator], lang)
+
+
+#: Units that models/targets.toml writes in Chinese and that match no indicator's unit, in English.
+_UNITS_EN = {
+    "亿m³": "100m m³",
+    "万人": "10k persons",
+    "亿元": "100m yuan",
+    "家": "firms",
+    "个": "units",
+    "亿人次": "100m visits",
+}
+
+
+def target_unit(unit: str, indicator: str, lang: str) -> str:
+    """A target's unit in ``lang`` (targets.toml writes some in Chinese, e.g. 万人, 亿元 (current prices))."""
+    if not isinstance(unit, str) or not unit:
+        return unit
+    if lang == "zh":
+        return UNITS_ZH.get(unit, unit)
+    core = re.sub(r"\s*(\(.*?\)|（.*?）)", "", unit).strip()
+    brackets = " ".join(re.findall(r"\(.*?\)|（.*?）", unit))
+    lab = data.labels()
+    variable = lab.indicators.get(indicator)
+    english = None
+    if variable and _core_unit(core) == _core_unit(lab.unit(variable, "zh")):
+        english = lab.unit(variable, "en")
+    english = english or _UNITS_EN.get(core)
+    return f"{english} {brackets}".strip() if english else unit
+
+
+def markers(indicator: str, lang: str) -> list[dict]:
+    """Level targets (a marker) and all-years caps or floors (a dashed line) drawn on this indicator."""
+    return _markers(indicator, data.file_stamp(default_targets_path(), api.Project.default().labels_path))
+
+
+@functools.lru_cache(maxsize=256)
+def _markers(indicator: str, stamp: str) -> list[dict]:
+    lab = data.labels()
+    variable = lab.indicators[indicator]
+    units = {_core_unit(lab.unit(variable, "zh")), _core_unit(lab.unit(variable, "en"))}
+    rows = []
+    for target in data.targets():
+        if target.indicator != indicator or target.value is None or _core_unit(target.unit) not in units:
+            continue
+        if target.test in LEVEL_TESTS:
+            symbol = {"level_ge": "≥", "level_gt": ">", "level_le": "≤"}[target.test]
+            shape = "triangle-down" if target.test == "level_le" else "triangle-up"
+            rows.append(
+                {
+                    "year": target.year,
+                    "value": target.value,
+                    "text": f"{symbol}{target.value:g}",
+                    "shape": shape,
+                    "start": None,
+                }
+            )
+        elif target.test in ALL_YEARS_TESTS:
+            word = "≤" if target.test == "level_le_all_years" else "≥"
+            rows.append(
+                {
+                    "year": target.year,
+                    "value": target.value,
+                    "text": f"{word}{target.value:g}",
+                    "shape": "",
+                    "start": 2015,
+                }
+            )
+    return rows
+
+
+def history_of(indicator: str) -> list[dict] | None:
+    """The 2015-2020 observations of an indicator: year, value, low, high."""
+    return _history_by_indicator(data.file_stamp(simulator.Project.default().observations_path)).get(indicator)
+
+
+@functools.lru_cache(maxsize=4)
+def _history_by_indicator(stamp: str) -> dict:
+    frame = data.history()
+    if frame is None:
+        return {}
+    return {
+        key: vega.records(rows[["year", "value", "low", "high"]]) for key, rows in frame.groupby("indicator")
+    }
+
+
+def long_frame(frames: dict[str, pd.DataFrame], indicator: str, dashed: set[str] = frozenset()) -> list[dict]:
+    """Rows year, value, series, dash for one indicator over several runs (label -> indicator frame)."""
+    rows = []
+    for label, frame in frames.items():
+        if indicator in frame:
+            dash = "dashed" if label in dashed else "solid"
+            years, values = frame.index.to_numpy(int), frame[indicator].to_numpy(float)
+            rows += [
+                {"year": int(y), "value": float(v), "series": label, "dash": dash}
+                for y, v in zip(years, values, strict=True)
+            ]
+    return rows
+
+
+def line_grid(
+    frames: dict[str, pd.DataFrame],
+    indicators: list[str],
+    lang: str,
+    dashed: set[str] = frozenset(),
+    ncols: int = 3,
+    key: str = "lines",
+) -> None:
+    """One chart per indicator in a grid, with history points and target markers."""
+    for start in range(0, len(indicators), ncols):
+        columns = st.columns(ncols)
+        for column, indicator in zip(columns, indicators[start : start + ncols], strict=False):
+            with column:
+                st.markdown(f"**{indicator_name(indicator, lang)}**")
+                spec = vega.lines(
+                    long_frame(frames, indicator, dashed),
+                    axis_title(indicator, lang),
+                    tr(lang, "year"),
+                    tr(lang, "series"),
+                    history=history_of(indicator),
+                    markers=markers(indicator, lang),
+                    history_label=tr(lang, "history"),
+                    target_label=tr(lang, "target"),
+                )
+                st.vega_lite_chart(spec, width="stretch", height=vega.CHART_HEIGHT, key=f"{key}:{indicator}")

@@ -1,0 +1,131 @@
+"""The page: settings from the URL, the sidebar, headline numbers, and the tabs (only the open one runs)."""
+
+from __future__ import annotations
+
+import importlib
+import time
+
+import matplotlib
+import numpy as np
+import streamlit as st
+
+from faces.app import data, settings, sidebar
+from faces.app.format import num
+from faces.app.text import TABS, tab_label, tr
+from simulator.targets import NO_PEAK, NOT_YET_PEAKED, peak_years
+
+matplotlib.use("Agg")
+
+
+def _peak(frame) -> str | None:
+    indicator = data.labels().views["peak_indicator"]
+    peak = peak_years(frame[indicator].to_numpy(float), np.asarray(frame.index, int))[0]
+    return None if peak in (NOT_YET_PEAKED, NO_PEAK) else str(int(peak))
+
+
+def _shown(delta: str | None) -> str | None:
+    """No arrow for a change that rounds to nothing."""
+    return None if delta is None or not delta.strip("+-0.%") else delta
+
+
+def headline(lang: str) -> None:
+    """Six numbers that move with every slider, with the change from the scenario's own values."""
+    scen, edits = settings.current_scenario(), settings.edits()
+    lab = data.labels()
+    now = data.indicators(settings.current_run())
+    was = data.indicators(data.run(scen, {})) if edits else None
+    table = data.outcomes(scen, edits)
+    old = data.outcomes(scen, {}) if edits else None
+
+    def unit(indicator: str) -> str:
+        return lab.unit(lab.indicators[indicator], lang)
+
+    def level(column, indicator: str, key: str) -> None:
+        value = now.loc[2025, indicator]
+        delta = None if was is None else f"{100 * (value / was.loc[2025, indicator] - 1):+.2f}%"
+        column.metric(
+            f"{tr(lang, key)}({unit(indicator)})",
+            num(value),
+            _shown(delta),
+            delta_color="off",
+            help=tr(lang, key.replace("metric", "help")),
+        )
+
+    cols = st.columns(6)
+    # which indicators the headline shows is set in models/labels.toml ([views])
+    for column, indicator, key in zip(cols[:3], lab.views["headline_indicators"],
+                                      ("metric_gdp", "metric_pop", "metric_water"), strict=True):
+        level(column, indicator, key)
+    peak = _peak(now) or tr(lang, "not_peaked")
+    old_peak = None if was is None else (_peak(was) or tr(lang, "not_peaked"))
+    cols[3].metric(
+        tr(lang, "metric_peak"),
+        peak,
+        None if old_peak in (None, peak) else f"{old_peak} → {peak}",
+        delta_color="off",
+        help=tr(lang, "help_peak"),
+    )
+    key = f"{lab.views['headline_target']}:value"
+    energy = table.get(key, np.nan)
+    delta = None if old is None or key not in old else f"{energy - old[key]:+.2f}"
+    cols[4].metric(
+        f"{tr(lang, 'metric_energy')}(%)",
+        num(energy),
+        _shown(delta),
+        delta_color="inverse",
+        help=tr(lang, "help_energy"),
+    )
+    met, assessed = _count(table)
+    delta = None
+    if old is not None and _count(old)[0] != met:
+        delta = f"{met - _count(old)[0]:+d}"
+    cols[5].metric(tr(lang, "metric_targets"), f"{met} / {assessed}", delta, help=tr(lang, "help_targets"))
+
+
+def _count(outcomes: dict) -> tuple[int, int]:
+    """(targets met, targets assessed) from :func:`data.outcomes`."""
+    flags = [v for k, v in outcomes.items() if ":" not in k and v >= 0]
+    return int(sum(v == 1 for v in flags)), len(flags)
+
+
+def main() -> None:
+    """The app's entry point (``app.py``): page setup, then :func:`render`."""
+    st.set_page_config(
+        page_title="济南“十四五”情景模拟 / Jinan 14th-FYP simulator", page_icon="📈", layout="wide"
+    )
+    render()
+
+
+def render() -> None:
+    """Draw the whole page; the script's own run time is kept in ``st.session_state["run_seconds"]``."""
+    start = time.perf_counter()
+    settings.init()
+    sidebar.render()
+    lang = st.session_state["lang"]
+    st.title(tr(lang, "title"))
+    scen = settings.current_scenario()
+    changed = settings.edits()
+    st.caption(
+        f"**{scen.title(lang)}** · "
+        + (
+            f"{tr(lang, 'changed', n=len(changed))} · {tr(lang, 'delta_vs')}"
+            if changed
+            else tr(lang, "unchanged")
+        )
+    )
+    for problem in st.session_state.pop("url_warnings", []):
+        st.warning(tr(lang, "url_ignored", error=problem))
+    headline(lang)
+    containers = st.tabs(
+        [tab_label(t, lang) for t in TABS],
+        key=f"w:tabs:{lang}",
+        default=tab_label(st.session_state["tab"], lang),
+        on_change="rerun",
+    )
+    for tab, container in zip(TABS, containers, strict=True):
+        if container.open:
+            st.session_state["tab"] = tab
+            with container:
+                importlib.import_module(f"faces.app.tab_{tab}").render(lang)
+    settings.sync_url()
+    st.session_state["run_seconds"] = time.perf_counter() - start

@@ -1,0 +1,248 @@
+"""校准 / Calibration: 2015–2020 history against the model at the calibrated values, per series with
+each observation's uncertainty; the fit statistics (MAPE, RMSPE, Theil's U) and the fitted parameters."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+import simulator
+from faces.app import calibration_data, data, export, vega
+from faces.app.text import tr
+
+TEXT = {
+    "zh": {
+        "source_ok": "模型取 calibration/calibrated.toml 中的校准值(目标函数 {objective},"
+        "{n} 个观测,{p} 个参数,其中 {ident} 个可识别)。",
+        "source_none": "尚无 calibration/calibrated.toml:下面是模型默认值下的拟合情况。"
+        "运行 `jinan-sd calibrate` 生成校准结果。",
+        "goals": "校准目标(2015–2020年高可信度观测的平均绝对百分比误差)",
+        "stats": "分序列拟合统计(Sterman 1984)",
+        "series": "历史数据与模拟对比",
+        "pick": "选择序列",
+        "params": "校准参数及其不确定性",
+        "residuals": "全部观测与残差",
+        "model": "模型(校准值)",
+        "observed": "观测值(±1σ或区间)",
+        "kinds": {"level": "水平", "change": "变化", "growth": "增速", "range": "区间"},
+        "fit": "参与拟合",
+        "check": "仅检验",
+        "cols": {
+            "series": "序列",
+            "kind": "类型",
+            "use": "用途",
+            "n": "点数",
+            "mape": "MAPE(%)",
+            "rmspe": "RMSPE(%)",
+            "um": "U^M(偏差)",
+            "us": "U^S(方差)",
+            "uc": "U^C(协方差)",
+            "ranges_held": "区间满足",
+            "goal": "目标",
+            "limit": "上限(%)",
+            "met": "达到",
+            "observations": "观测",
+            "parameter": "参数",
+            "name": "名称",
+            "value": "校准值",
+            "std_error": "标准误",
+            "default": "模型默认值",
+            "min": "下限",
+            "max": "上限",
+            "units": "单位",
+            "identification": "可识别性",
+            "at_bound": "位于边界",
+        },
+        "unavailable": "校准模块(calibration)或观测数据尚未提供:{error}",
+    },
+    "en": {
+        "source_ok": "The model runs with the calibrated values of calibration/calibrated.toml "
+        "(objective {objective}, {n} observations, {p} parameters, {ident} identified).",
+        "source_none": "No calibration/calibrated.toml yet: below is the fit at the model's defaults. Run "
+        "`jinan-sd calibrate` to make one.",
+        "goals": "Calibration goals (MAPE on high-confidence 2015–2020 observations)",
+        "stats": "Fit statistics per series (Sterman 1984)",
+        "series": "History against the simulation",
+        "pick": "Series",
+        "params": "Calibrated parameters and their uncertainty",
+        "residuals": "Every observation and its residual",
+        "model": "model (calibrated)",
+        "observed": "observed (±1σ or range)",
+        "kinds": {"level": "level", "change": "change", "growth": "growth", "range": "range"},
+        "fit": "fitted",
+        "check": "check only",
+        "cols": {
+            "series": "series",
+            "kind": "kind",
+            "use": "use",
+            "n": "n",
+            "mape": "MAPE (%)",
+            "rmspe": "RMSPE (%)",
+            "um": "U^M (bias)",
+            "us": "U^S (variance)",
+            "uc": "U^C (covariance)",
+            "ranges_held": "ranges held",
+            "goal": "goal",
+            "limit": "limit (%)",
+            "met": "met",
+            "observations": "observations",
+            "parameter": "parameter",
+            "name": "name",
+            "value": "value",
+            "std_error": "std. error",
+            "default": "model default",
+            "min": "min",
+            "max": "max",
+            "units": "units",
+            "identification": "identification",
+            "at_bound": "at bound",
+        },
+        "unavailable": "The calibration package or its observations are not there yet: {error}",
+    },
+}
+
+
+def render(lang: str) -> None:
+    words = TEXT[lang]
+    try:
+        from calibration import OBSERVATIONS_PATH
+
+        project = simulator.Project.default()
+        stamp = f"{data.file_stamp(project.calibration_path, OBSERVATIONS_PATH)}:{data.model().sha256}"
+        fit = calibration_data.evaluate(stamp)
+    except (ImportError, FileNotFoundError, simulator.UserError) as exc:
+        st.info(words["unavailable"].format(error=exc))
+        return
+    fitted = calibration_data.calibrated_file()
+    info = fitted.get("calibration", {})
+    if fitted:
+        st.caption(
+            words["source_ok"].format(
+                objective=f"{info.get('objective', float('nan')):.3f}",
+                n=info.get("n_observations", "?"),
+                p=info.get("n_parameters", "?"),
+                ident=info.get("n_identified", "?"),
+            )
+        )
+    else:
+        st.caption(words["source_none"])
+    cols = words["cols"]
+    name = "series_zh" if lang == "zh" else "series_en"
+    table = fit["table"]
+    goals = fit["goals"].copy()
+    goals["mape"] = goals["mape"].astype(float).round(3)
+    st.markdown(f"**{words['goals']}**")
+    st.dataframe(
+        goals.rename(columns={k: cols.get(k, k) for k in goals.columns}), hide_index=True, width="stretch"
+    )
+    stats = fit["stats"]
+    shown = stats.assign(
+        series=stats[name],
+        use=stats["use"].map(lambda u: "/".join(words.get(p, p) for p in u.split("/"))),
+        kind=stats["kind"].map(lambda k: "/".join(words["kinds"].get(p, p) for p in k.split("/"))),
+    ).drop(columns=["series_zh", "series_en"])
+    for column in ("mape", "rmspe", "um", "us", "uc"):
+        shown[column] = shown[column].astype(float).round(3)
+    shown = shown.rename(columns=cols)
+    st.markdown(f"**{words['stats']}**")
+    st.dataframe(shown, hide_index=True, width="stretch", key="calibration:stats")
+    _series_charts(fit["series"], lang)
+    params = _parameters(fitted, lang)
+    if params is not None:
+        st.markdown(f"**{words['params']}**")
+        st.dataframe(params, hide_index=True, width="stretch", key="calibration:params")
+    box = st.expander(words["residuals"], key="w:cal_residuals", on_change="rerun")
+    if box.open:
+        with box:
+            st.dataframe(
+                table.drop(columns=["conversion", "sigma_note"], errors="ignore"),
+                hide_index=True,
+                width="stretch",
+            )
+    a, b = st.columns(2)
+    a.download_button(
+        tr(lang, "download_csv"),
+        export.csv_bytes(shown, index=False),
+        "calibration_fit.csv",
+        "text/csv",
+        on_click="ignore",
+        key="calibration:csv",
+    )
+    sheets = {"statistics": shown, "goals": goals, "observations": table}
+    if params is not None:
+        sheets["parameters"] = params
+    b.download_button(
+        tr(lang, "download_xlsx"),
+        lambda: export.xlsx_bytes(sheets, index=False),
+        "calibration_fit.xlsx",
+        on_click="ignore",
+        key="calibration:xlsx",
+    )
+
+
+def _series_charts(series: dict, lang: str) -> None:
+    words = TEXT[lang]
+    titles = {key: entry[lang] for key, entry in series.items()}
+    st.markdown(f"**{words['series']}**")
+    keys = list(series)
+    chosen = st.multiselect(
+        words["pick"],
+        keys,
+        default=keys[:6],
+        format_func=titles.get,
+        key="w:cal_series",
+        placeholder=tr(lang, "choose"),
+    )
+    for start in range(0, len(chosen), 3):
+        for column, key in zip(st.columns(3), chosen[start : start + 3], strict=False):
+            entry = series[key]
+            observed, unit, kind = entry["observed"], entry["unit"], entry["kind"]
+            modelled = pd.DataFrame(
+                {"year": entry["years"], "value": entry["model"], "series": words["model"], "dash": "solid"}
+            )
+            title = [titles[key], f"({unit})"] if unit else titles[key]
+            spec = vega.lines(
+                modelled,
+                title,
+                tr(lang, "year"),
+                tr(lang, "series"),
+                history=observed,
+                history_label=words["observed"],
+                points=True,
+                first=2014,
+                last=2021,
+                target_label=tr(lang, "target"),
+            )
+            with column:
+                use = words.get(entry["use"], "")
+                st.markdown(f"**{titles[key]}** · {words['kinds'].get(kind, kind)} · {use}")
+                st.vega_lite_chart(spec, width="stretch", height=vega.CHART_HEIGHT, key=f"calibration:{key}")
+
+
+def _parameters(fitted: dict, lang: str) -> pd.DataFrame | None:
+    if not fitted:
+        return None
+    cols, lab = TEXT[lang]["cols"], data.labels()
+    rows = []
+    for group in ("parameters", "nuisance"):
+        for pid, entry in fitted.get(group, {}).items():
+            rows.append(
+                {
+                    "parameter": pid,
+                    "name": lab.name(pid, lang),
+                    **{
+                        k: entry.get(k)
+                        for k in (
+                            "value",
+                            "std_error",
+                            "default",
+                            "min",
+                            "max",
+                            "units",
+                            "identification",
+                            "at_bound",
+                        )
+                    },
+                }
+            )
+    return pd.DataFrame(rows).rename(columns=cols)

@@ -1,0 +1,131 @@
+"""情景对比 / Compare: two to five scenarios (the current settings among them if wanted) overlaid, with
+key values and every target side by side."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from faces.app import charting, data, export, settings
+from faces.app.text import tr
+from faces.app.widgets import indicator_picker
+from simulator.plots import charts
+from simulator.targets.assess import compare_targets, key_indicators
+
+TEXT = {
+    "zh": {
+        "pick": "选择2–5个情景",
+        "indicators": "选择指标",
+        "current": "当前设置({title})",
+        "need_two": "请至少选择两个情景。",
+        "values": "关键指标(2020、2025、2030、2035年)",
+        "targets": "规划目标对比",
+        "download_tables": "下载对比表(XLSX)",
+        "download_png": "下载轨迹图(PNG)",
+        "download_feasibility": "下载目标可达性图(PNG)",
+    },
+    "en": {
+        "pick": "Choose 2–5 scenarios",
+        "indicators": "Indicators",
+        "current": "Current settings ({title})",
+        "need_two": "Choose at least two scenarios.",
+        "values": "Key values (2020, 2025, 2030, 2035)",
+        "targets": "Plan targets side by side",
+        "download_tables": "Download the tables (XLSX)",
+        "download_png": "Download the chart (PNG)",
+        "download_feasibility": "Download target feasibility (PNG)",
+    },
+}
+
+
+def _label(name: str, lang: str) -> str:
+    if name == settings.CURRENT:
+        return TEXT[lang]["current"].format(title=settings.current_scenario().title(lang))
+    return data.scenario(name).title(lang)
+
+
+def _flat(table: pd.DataFrame) -> pd.DataFrame:
+    out = table.copy()
+    out.columns = [f"{scenario} · {year}" for scenario, year in out.columns]
+    return out
+
+
+def render(lang: str) -> None:
+    words = TEXT[lang]
+    options = [settings.CURRENT, *data.scenario_names()]
+    st.session_state["compare"] = [n for n in st.session_state["compare"] if n in options][:5]
+    st.multiselect(
+        words["pick"],
+        options,
+        format_func=lambda n: _label(n, lang),
+        max_selections=5,
+        placeholder=tr(lang, "choose"),
+        **settings.bind("w:compare", "compare"),
+    )
+    chosen = st.session_state["compare"]
+    if len(chosen) < 2:
+        st.info(words["need_two"])
+        return
+    results = {}
+    for name in chosen:
+        if name == settings.CURRENT:
+            results[_label(name, lang)] = settings.current_run()
+        else:
+            results[_label(name, lang)] = data.run(data.scenario(name), {})
+    frames = {label: data.indicators(result) for label, result in results.items()}
+    indicators = indicator_picker(words["indicators"], next(iter(frames.values())), lang, "w:indicators_compare")
+    if indicators:
+        charting.line_grid(frames, indicators, lang, key="compare")
+    lab = data.labels()
+    values = _flat(key_indicators(results, lab, lang))
+    tables = {}
+    for label, name in zip(results, chosen, strict=True):
+        scen = settings.current_scenario() if name == settings.CURRENT else data.scenario(name)
+        tables[label] = data.target_table(scen, settings.edits() if name == settings.CURRENT else {}, lang)
+    side_by_side = compare_targets(tables, lang)
+    st.markdown(f"**{words['values']}**")
+    st.dataframe(values, width="stretch", key="compare:values")
+    st.markdown(f"**{words['targets']}**")
+    st.dataframe(side_by_side, hide_index=True, width="stretch", key="compare:targets")
+    stem = "_".join(n.strip("_") for n in chosen)
+    a, b, c, d = st.columns(4)
+    a.download_button(
+        tr(lang, "download_csv"),
+        export.csv_bytes(side_by_side, index=False),
+        f"compare_{stem}.csv",
+        "text/csv",
+        on_click="ignore",
+        key="compare:csv",
+    )
+    b.download_button(
+        words["download_tables"],
+        lambda: export.xlsx_bytes({"indicators": values, "targets": side_by_side}),
+        f"compare_{stem}.xlsx",
+        on_click="ignore",
+        key="compare:xlsx",
+    )
+    c.download_button(
+        words["download_png"],
+        lambda: export.png_bytes(
+            charts.trajectories(
+                frames,
+                indicators or options[:6],
+                data.chart_labels(),
+                history=data.history(),
+                targets=data.targets(),
+                lang=lang,
+            )
+        ),
+        f"compare_{stem}.png",
+        "image/png",
+        on_click="ignore",
+        key="compare:png",
+    )
+    d.download_button(
+        words["download_feasibility"],
+        lambda: export.png_bytes(charts.feasibility(tables, lang=lang)),
+        f"compare_targets_{stem}.png",
+        "image/png",
+        on_click="ignore",
+        key="compare:feasibility",
+    )

@@ -1,0 +1,246 @@
+"""模型 / Model: the structure as a graph (named loops, stocks and flows, a variable's neighbours) and
+every equation with its units, documentation, Chinese and English names and source."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from faces.app import data, export, graph_view, structure
+from faces.app.text import tr
+from simulator.model.docs import basis
+
+TEXT = {
+    "zh": {
+        "view": "结构图",
+        "views": {"loops": "反馈回路", "stocks": "存量与流量", "near": "变量邻域"},
+        "loops": "突出显示的回路",
+        "only": "只显示所选回路",
+        "sectors": "部门",
+        "centre": "变量",
+        "depth": "层数",
+        "loops_caption": "方框为存量;彩色箭头为所选回路的因果链(标注回路编号),灰色为其他回路。",
+        "stocks_caption": "方框为存量;蓝色粗箭头为流入、红色粗箭头为流出;虚线为信息链接(经辅助变量的影响)。"
+        "所选回路中的链接以回路颜色显示。",
+        "near_caption": "左侧为该变量所依赖的变量,右侧为依赖它的变量。",
+        "loop_table": "已命名的反馈回路",
+        "equations": "全部方程({n} 个)",
+        "search": "搜索(名称、编号或来源)",
+        "reinforcing": "增强(R)",
+        "balancing": "调节(B)",
+        "cols": {
+            "id": "编号",
+            "zh": "中文名",
+            "en": "英文名",
+            "kind": "类型",
+            "units": "单位",
+            "equation": "方程",
+            "doc": "说明与来源",
+            "basis": "依据",
+            "range": "范围",
+            "sector": "部门",
+            "loop": "回路",
+            "name": "名称",
+            "polarity": "极性",
+            "chain": "因果链",
+        },
+        "kinds": {
+            "stock": "存量",
+            "auxiliary": "辅助变量",
+            "constant": "常数",
+            "time_path": "时间路径",
+            "control": "仿真控制",
+        },
+        "download_equations": "下载方程表(XLSX)",
+    },
+    "en": {
+        "view": "Structure",
+        "views": {"loops": "Feedback loops", "stocks": "Stocks and flows", "near": "Neighbours"},
+        "loops": "Loops to highlight",
+        "only": "Show only the chosen loops",
+        "sectors": "Sectors",
+        "centre": "Variable",
+        "depth": "Links",
+        "loops_caption": "Boxes are stocks; coloured arrows are the chosen loops' causal links "
+        "(labelled with the loop id); grey, the other loops.",
+        "stocks_caption": "Boxes are stocks; thick blue arrows are inflows, thick red ones outflows; "
+        "dashed lines are information links (through auxiliaries). Links of the chosen loops take the "
+        "loop's colour.",
+        "near_caption": "Left: what the variable depends on; right: what depends on it.",
+        "loop_table": "Named feedback loops",
+        "equations": "Every equation ({n})",
+        "search": "Search (name, id or source)",
+        "reinforcing": "reinforcing (R)",
+        "balancing": "balancing (B)",
+        "cols": {
+            "id": "id",
+            "zh": "Chinese name",
+            "en": "English name",
+            "kind": "kind",
+            "units": "units",
+            "equation": "equation",
+            "doc": "documentation and source",
+            "basis": "basis",
+            "range": "range",
+            "sector": "sector",
+            "loop": "loop",
+            "name": "name",
+            "polarity": "polarity",
+            "chain": "causal chain",
+        },
+        "kinds": {
+            "stock": "stock",
+            "auxiliary": "auxiliary",
+            "constant": "constant",
+            "time_path": "time path",
+            "control": "control",
+        },
+        "download_equations": "Download the equations (XLSX)",
+    },
+}
+SECTOR_NAMES = {
+    "Population": "population",
+    "Economy": "economy",
+    "Industry": "industry",
+    "Water": "water",
+    "Energy and carbon": "energy",
+}
+
+
+def equation_table(lang: str) -> pd.DataFrame:
+    """One row per model element: names, kind, units, equation, documentation, basis, range, sector."""
+    words, model, lab = TEXT[lang], data.model(), data.labels()
+    cols, eqs = words["cols"], structure.equations(model)
+    sectors = lab.sectors
+    rows = []
+    for eid, element in model.elements.items():
+        equation, group = eqs.get(eid, ("", ""))
+        key = SECTOR_NAMES.get(group)
+        low, high, step = element.limits
+        rows.append(
+            {
+                cols["id"]: eid,
+                cols["zh"]: structure.display_name(model, lab, eid, "zh"),
+                cols["en"]: structure.display_name(model, lab, eid, "en"),
+                cols["kind"]: words["kinds"].get(element.kind, element.kind),
+                cols["units"]: f"{element.units}"
+                + (f" ({lab.unit(eid, lang)})" if lab.unit(eid, lang) else ""),
+                cols["equation"]: equation,
+                cols["doc"]: element.doc,
+                cols["basis"]: basis(element.doc) if element.kind in ("constant", "time_path") else "",
+                cols["range"]: f"[{low:g}, {high:g}]" if low is not None and high is not None else "",
+                cols["sector"]: sectors[key][lang] if key in sectors else group,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def loop_table(lang: str) -> pd.DataFrame:
+    words, lab, model = TEXT[lang], data.labels(), data.model()
+    cols = words["cols"]
+    return pd.DataFrame(
+        [
+            {
+                cols["loop"]: loop["id"],
+                cols["name"]: loop.get(f"name_{lang}", loop["id"]),
+                cols["polarity"]: words.get(loop.get("polarity", ""), loop.get("polarity", "")),
+                cols["chain"]: " → ".join(
+                    structure.display_name(model, lab, v, lang)
+                    for v in [*loop["variables"], loop["variables"][0]]
+                ),
+            }
+            for loop in structure.loops()
+        ]
+    )
+
+
+def render(lang: str) -> None:
+    words, model, lab = TEXT[lang], data.model(), data.labels()
+    view = st.radio(
+        words["view"],
+        list(words["views"]),
+        format_func=words["views"].get,
+        horizontal=True,
+        key="w:model_view",
+    )
+    loop_ids = [loop["id"] for loop in structure.loops()]
+    names = {loop["id"]: f"{loop['id']} {loop.get(f'name_{lang}', '')}" for loop in structure.loops()}
+    if view == "near":
+        a, b = st.columns([3, 1])
+        variables = [k for k, e in model.elements.items() if e.kind != "control"]
+        centre = a.selectbox(
+            words["centre"],
+            variables,
+            index=variables.index(lab.views["model_view_centre"]),
+            format_func=lambda k: f"{lab.name(k, lang)} ({k})",
+            key="w:model_centre",
+        )
+        depth = b.slider(words["depth"], 1, 3, 1, key="w:model_depth")
+        st.caption(words["near_caption"])
+        st.graphviz_chart(graph_view.neighbourhood_dot(model, lab, lang, centre, depth), width="stretch")
+    else:
+        chosen = st.multiselect(
+            words["loops"],
+            loop_ids,
+            default=loop_ids[:2],
+            format_func=names.get,
+            key="w:model_loops",
+            placeholder=tr(lang, "choose"),
+        )
+        if view == "loops":
+            only = st.toggle(words["only"], value=True, key="w:model_only")
+            st.caption(words["loops_caption"])
+            st.graphviz_chart(graph_view.loops_dot(model, lab, lang, chosen, only), width="stretch")
+        else:
+            groups = [g for g in SECTOR_NAMES if g in {grp for _, grp in structure.equations(model).values()}]
+            picked = st.multiselect(
+                words["sectors"],
+                groups,
+                default=groups[1:2],
+                format_func=lambda g: lab.sectors[SECTOR_NAMES[g]][lang],
+                key="w:model_sectors",
+                placeholder=tr(lang, "choose"),
+            )
+            st.caption(words["stocks_caption"])
+            st.graphviz_chart(
+                graph_view.stock_flow_dot(model, lab, lang, set(picked), chosen), width="stretch"
+            )
+    st.markdown(f"**{words['loop_table']}**")
+    st.dataframe(loop_table(lang), hide_index=True, width="stretch", key="model:loops")
+    table = equation_table(lang)
+    st.markdown(f"**{words['equations'].format(n=len(table))}**")
+    query = st.text_input(words["search"], key="w:model_search")
+    shown = table
+    if query:
+        mask = table.apply(lambda col: col.astype(str).str.contains(query, case=False, regex=False)).any(
+            axis=1
+        )
+        shown = table[mask]
+    cols = words["cols"]
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        height=420,
+        key="model:equations",
+        column_config={
+            cols["equation"]: st.column_config.TextColumn(width="large"),
+            cols["doc"]: st.column_config.TextColumn(width="large"),
+        },
+    )
+    a, b = st.columns(2)
+    a.download_button(
+        tr(lang, "download_csv"),
+        export.csv_bytes(table, index=False),
+        "equations.csv",
+        "text/csv",
+        on_click="ignore",
+        key="model:csv",
+    )
+    b.download_button(
+        words["download_equations"],
+        lambda: export.xlsx_bytes({"equations": table, "loops": loop_table(lang)}, index=False),
+        "equations.xlsx",
+        on_click="ignore",
+        key="model:xlsx",
+    )

@@ -1,0 +1,298 @@
+"""敏感性 / Sensitivity: for a chosen target, which policy levers and which uncertain inputs move it most
+(tornado charts, fast), and Sobol indices of the uncertain inputs on request."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from faces.app import charting, data, export, scenario_files, settings, sweep, vega_bars
+from faces.app.format import num
+from faces.app.text import tr
+
+TEXT = {
+    "zh": {
+        "target": "目标",
+        "view": "影响来源",
+        "views": {"levers": "政策杠杆", "inputs": "不确定输入(含 Sobol 分解)"},
+        "levers": "政策杠杆的影响",
+        "inputs": "不确定输入的影响(5%与95%分位)",
+        "span": "杠杆变动幅度",
+        "spans": {"0.1": "±10% 取值范围", "0.25": "±25% 取值范围", "full": "取值范围两端"},
+        "levers_caption": "每次只移动一个杠杆(其余保持当前设置);"
+        "时间路径杠杆保留2020年前的历史,2025年起取新值。",
+        "top_two": "对“{target}”影响最大的两个杠杆:**{a}** 与 **{b}**(当前设置下模拟值 {base} {unit})。",
+        "x": "模拟值的变化({unit})",
+        "y": "",
+        "low": "取低值",
+        "high": "取高值",
+        "sobol": "Sobol 方差分解(按需计算)",
+        "sobol_n": "基础样本数",
+        "sobol_seed": "种子",
+        "sobol_run": "计算 Sobol 指数",
+        "sobol_x": "Sobol 指数(S1 一阶,ST 总效应)",
+        "sobol_caption": "需要 N×(d+2) 次模拟;假定输入相互独立。",
+        "sobol_stale": "以下 Sobol 指数对应之前的设置或目标。",
+        "none": "当前设置下没有可评估的目标。",
+        "cols": {
+            "name": "名称",
+            "low": "低值",
+            "high": "高值",
+            "out_low": "低值时的模拟值",
+            "out_high": "高值时的模拟值",
+            "swing": "变化幅度",
+        },
+        "download_png": "下载龙卷风图(PNG)",
+    },
+    "en": {
+        "target": "Target",
+        "view": "What moves it",
+        "views": {"levers": "policy levers", "inputs": "uncertain inputs (and Sobol indices)"},
+        "levers": "Policy levers",
+        "inputs": "Uncertain inputs (5th and 95th percentiles)",
+        "span": "Lever swing",
+        "spans": {"0.1": "±10% of the range", "0.25": "±25% of the range", "full": "ends of the range"},
+        "levers_caption": "One lever at a time, the others as currently set; a time-path lever keeps its "
+        "history to 2020 and takes the new value from 2025.",
+        "top_two": "The two levers that move “{target}” most: **{a}** and **{b}** "
+        "(simulated now: {base} {unit}).",
+        "x": "Change in the simulated value ({unit})",
+        "y": "",
+        "low": "low value",
+        "high": "high value",
+        "sobol": "Sobol variance decomposition (on request)",
+        "sobol_n": "Base sample size",
+        "sobol_seed": "Seed",
+        "sobol_run": "Compute Sobol indices",
+        "sobol_x": "Sobol index (S1 first order, ST total)",
+        "sobol_caption": "Costs N×(d+2) runs; assumes independent inputs.",
+        "sobol_stale": "These Sobol indices are for earlier settings or another target.",
+        "none": "No target can be assessed under these settings.",
+        "cols": {
+            "name": "name",
+            "low": "low value",
+            "high": "high value",
+            "out_low": "simulated at low",
+            "out_high": "simulated at high",
+            "swing": "swing",
+        },
+        "download_png": "Download the tornado (PNG)",
+    },
+}
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _levers(key: str, target_id: str, share: float | None, _scen, _base: dict) -> pd.DataFrame:
+    lab, model = data.labels(), data.model()
+    levers = [lv for s in lab.sectors.values() for lv in s["levers"] if lv in model.levers]
+    target = next(t for t in data.targets() if t.id == target_id)
+    history = data.calibrated_values() if _scen.use_calibration else {}
+    params = data.resolved_overrides(_scen, key)
+    return sweep.lever_sweep(model, _scen, levers, target, lab, _base, history, share, params)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _inputs(toml_text: str, target_id: str) -> pd.DataFrame:
+    from simulator.analysis.sensitivity import tornado
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "app_settings.toml"
+        path.write_text(toml_text, encoding="utf-8")
+        return tornado(str(path), target_id)
+
+
+def _bars(table: pd.DataFrame, key: str, lang: str, unit: str) -> pd.DataFrame:
+    words, lab = TEXT[lang], data.labels()
+    rows = []
+    for row in table.itertuples():
+        name = lab.name(getattr(row, key), lang)
+        rows.append(
+            {
+                "name": name,
+                "which": words["low"],
+                "delta": row.output_low - row.base,
+                "input_value": row.low_value,
+            }
+        )
+        rows.append(
+            {
+                "name": name,
+                "which": words["high"],
+                "delta": row.output_high - row.base,
+                "input_value": row.high_value,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _readable(table: pd.DataFrame, key: str, lang: str) -> pd.DataFrame:
+    cols, lab = TEXT[lang]["cols"], data.labels()
+    return pd.DataFrame(
+        {
+            cols["name"]: [f"{lab.name(k, lang)} ({k})" for k in table[key]],
+            cols["low"]: table["low_value"],
+            cols["high"]: table["high_value"],
+            cols["out_low"]: table["output_low"].round(4),
+            cols["out_high"]: table["output_high"].round(4),
+            cols["swing"]: table["swing"].round(4),
+        }
+    )
+
+
+def render(lang: str) -> None:
+    words = TEXT[lang]
+    assessed = data.assessed_targets(settings.current_scenario(), settings.edits(), lang)
+    if not assessed:
+        st.info(words["none"])
+        return
+    ids = list(assessed)
+    names = {i: name for i, (name, _, _) in assessed.items()}
+    units = {
+        i: charting.target_unit(unit, next(t.indicator for t in data.targets() if t.id == i), lang)
+        for i, (_, unit, _) in assessed.items()
+    }
+    default = ids.index("energy-intensity-2025") if "energy-intensity-2025" in ids else 0
+    target_id = st.selectbox(words["target"], ids, index=default, format_func=names.get, key="w:sens_target")
+    unit = units[target_id]
+    view = st.radio(
+        words["view"],
+        ["levers", "inputs"],
+        format_func=words["views"].get,
+        horizontal=True,
+        key="w:sens_view",
+    )
+    if view == "inputs":
+        _uncertain(target_id, names[target_id], unit, lang)
+        return
+    span = st.radio(
+        words["span"],
+        list(words["spans"]),
+        format_func=words["spans"].get,
+        horizontal=True,
+        key="w:sens_span",
+    )
+    share = None if span == "full" else float(span)
+    base = {**data.base_values(settings.current_scenario()), **settings.edits()}
+    levers = _levers(settings.fingerprint(), target_id, share, settings.runnable_scenario(), base)
+    st.caption(words["levers_caption"])
+    ranked = levers[levers["swing"].abs() > 0]
+    if len(ranked) >= 2:
+        lab = data.labels()
+        st.markdown(
+            words["top_two"].format(
+                target=names[target_id],
+                a=lab.name(ranked["lever"].iloc[0], lang),
+                b=lab.name(ranked["lever"].iloc[1], lang),
+                base=num(levers["base"].iloc[0]),
+                unit=unit,
+            )
+        )
+    top = levers.head(15)
+    st.vega_lite_chart(
+        vega_bars.signed_bars(_bars(top, "lever", lang, unit), words["x"].format(unit=unit), words["y"]),
+        width="stretch",
+        key="sens:levers",
+    )
+    lever_table = _readable(levers, "lever", lang)
+    with st.expander(words["cols"]["swing"]):
+        st.dataframe(lever_table, hide_index=True, width="stretch")
+    _downloads(
+        lever_table, top.rename(columns={"lever": "input"}), names[target_id], f"levers_{target_id}", lang
+    )
+
+
+def _uncertain(target_id: str, name: str, unit: str, lang: str) -> None:
+    words = TEXT[lang]
+    try:
+        import simulator.analysis.sensitivity  # noqa: F401
+    except ImportError:
+        st.info(tr(lang, "unavailable", module="simulator.analysis.sensitivity"))
+        return
+    st.caption(words["inputs"])
+    toml_text = scenario_files.settings_toml()
+    inputs = _inputs(toml_text, target_id)
+    st.vega_lite_chart(
+        vega_bars.signed_bars(
+            _bars(inputs.head(15), "input", lang, unit), words["x"].format(unit=unit), words["y"]
+        ),
+        width="stretch",
+        key="sens:inputs",
+    )
+    input_table = _readable(inputs, "input", lang)
+    with st.expander(words["cols"]["swing"] + " "):
+        st.dataframe(input_table, hide_index=True, width="stretch")
+    _downloads(input_table, inputs.head(15), name, f"inputs_{target_id}", lang)
+    st.subheader(words["sobol"])
+    st.caption(words["sobol_caption"])
+    with st.form("w:sobol_form"):
+        a, b = st.columns(2)
+        n = a.select_slider(
+            words["sobol_n"], [64, 128, 256, 512, 1024, 2048, 4096], value=256, key="w:sobol_n"
+        )
+        seed = b.number_input(words["sobol_seed"], min_value=0, value=0, step=1, key="w:sobol_seed")
+        go = st.form_submit_button(words["sobol_run"])
+    stamp = (toml_text, target_id)
+    if go:
+        from simulator.analysis.sensitivity import sobol
+
+        with tempfile.TemporaryDirectory() as folder, st.spinner("…"):
+            path = Path(folder) / "app_settings.toml"
+            path.write_text(toml_text, encoding="utf-8")
+            st.session_state["sobol"] = {
+                "stamp": stamp,
+                "table": sobol(str(path), int(n), [target_id], int(seed)),
+            }
+    last = st.session_state.get("sobol")
+    if not last:
+        return
+    if last["stamp"] != stamp:
+        st.warning(words["sobol_stale"])
+    lab = data.labels()
+    rows = []
+    for row in last["table"].itertuples():
+        for index in ("S1", "ST"):
+            rows.append(
+                {
+                    "name": lab.name(row.input, lang),
+                    "index": index,
+                    "value": getattr(row, index),
+                    "low": getattr(row, f"{index}_low"),
+                    "high": getattr(row, f"{index}_high"),
+                }
+            )
+    st.vega_lite_chart(
+        vega_bars.grouped_bars(pd.DataFrame(rows), words["sobol_x"], ""), width="stretch", key="sens:sobol"
+    )
+    st.download_button(
+        tr(lang, "download_csv"),
+        export.csv_bytes(last["table"], index=False),
+        "sobol.csv",
+        "text/csv",
+        on_click="ignore",
+        key="sens:sobol_csv",
+    )
+
+
+def _downloads(table: pd.DataFrame, raw: pd.DataFrame, name: str, stem: str, lang: str) -> None:
+    from simulator.plots.ensembles import tornado_chart
+
+    a, b = st.columns(2)
+    a.download_button(
+        tr(lang, "download_csv"),
+        export.csv_bytes(table, index=False),
+        f"tornado_{stem}.csv",
+        "text/csv",
+        on_click="ignore",
+        key=f"sens:{stem}:csv",
+    )
+    b.download_button(
+        TEXT[lang]["download_png"],
+        lambda: export.png_bytes(tornado_chart(raw, data.labels(), name, lang=lang)),
+        f"tornado_{stem}.png",
+        "image/png",
+        on_click="ignore",
+        key=f"sens:{stem}:png",
+    )

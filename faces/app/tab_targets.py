@@ -1,0 +1,268 @@
+"""目标 / Targets: every plan target met, missed or not assessed, simulated vs target and the margin;
+the probability of meeting it once a Monte Carlo ensemble has been run for these settings.
+
+The target lights come from the per-run outcomes (``simulator.targets.run_outcomes``) and
+``simulator.goalseek.target_margin``, ~30x faster than the full evaluation; the full table
+(``simulator.assess.target_table``: first year met, notes, reasons) is evaluated when its expander is open
+and when a download is asked for."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from faces.app import charting, data, export, settings, vega_bars
+from faces.app.format import num, percent, signed, target_test
+from faces.app.text import tr
+from simulator.analysis.goalseek import target_margin
+from simulator.plots import charts
+from simulator.targets.assess import HEADERS, STATUS_TEXT, readable_targets
+from simulator.targets.assess import target_table as full_table
+
+TEXT = {
+    "zh": {
+        "summary": "达到 **{met}** 项 · 未达到 **{missed}** 项 · 未评估 **{na}** 项(共 {total} 项规划目标)",
+        "simulated": "模拟",
+        "target": "目标",
+        "margin": "余量",
+        "first": "首次达到",
+        "probability": "达标概率",
+        "ci": "95%置信区间",
+        "prob_source": "达标概率来自 {n} 次蒙特卡洛模拟(抽样 {sampler},种子 {seed})。",
+        "prob_stale": "最近一次蒙特卡洛模拟针对的是其他设置;"
+        "在“蒙特卡洛”页重新运行即可显示当前设置下的达标概率。",
+        "prob_none": "在“蒙特卡洛”页运行一次集合模拟后,这里会显示每个目标的达标概率。",
+        "chart": "与目标的差距(占目标值的%,>0 为达到)",
+        "chart_y": "目标",
+        "table": "目标明细表",
+        "not_assessed": "未评估的目标及原因({n} 项)",
+        "reason": "原因",
+        "binding": "约束性",
+        "expected": "预期性",
+        "not_peaked": "截至2035年尚未达峰",
+        "invalid": "模拟值无效",
+    },
+    "en": {
+        "summary": "**{met}** met · **{missed}** missed · **{na}** not assessed (of {total} plan targets)",
+        "simulated": "simulated",
+        "target": "target",
+        "margin": "margin",
+        "first": "first met",
+        "probability": "probability met",
+        "ci": "95% interval",
+        "prob_source": "Probabilities from a Monte Carlo ensemble of {n} runs "
+        "(sampler {sampler}, seed {seed}).",
+        "prob_stale": "The last Monte Carlo ensemble was run for other settings; run it again on the "
+        "Monte Carlo tab to see probabilities for these settings.",
+        "prob_none": "Run an ensemble on the Monte Carlo tab to see the probability of meeting each target.",
+        "chart": "Margin to the target (% of the target value, > 0 = met)",
+        "chart_y": "Target",
+        "table": "Target table",
+        "not_assessed": "Targets not assessed, and why ({n})",
+        "reason": "reason",
+        "binding": "binding",
+        "expected": "expected",
+        "not_peaked": "not yet peaked by 2035",
+        "invalid": "no valid simulated value",
+    },
+}
+BADGE = {"met": "green", "missed": "red", "not assessed": "gray"}
+
+
+def ensemble_probabilities() -> tuple[pd.DataFrame | None, str]:
+    """(probabilities of the last ensemble if it was run for the current settings, its state)."""
+    last = st.session_state.get("ensemble")
+    if not last:
+        return None, "none"
+    if last["fingerprint"] != settings.fingerprint():
+        return None, "stale"
+    return last["result"].probabilities.set_index("id"), "ok"
+
+
+def lights(lang: str) -> list[dict]:
+    """One dict per assessable target of the current run: the columns a light and the margin chart read."""
+    flags = data.outcomes(settings.current_scenario(), settings.edits())
+    rows = []
+    for target in data.targets():
+        if target.id not in flags:
+            continue
+        simulated = float(flags[f"{target.id}:value"])
+        finite = math.isfinite(simulated)
+        margin = float(target_margin(target, simulated)) if finite else math.nan
+        if target.test == "peak_by" or not target.value or not finite:
+            pct = math.nan
+        else:
+            pct = 100.0 * margin / abs(target.value)
+        status = {1: "met", 0: "missed"}.get(int(flags[target.id]), "not assessed")
+        note = ""
+        if target.test == "peak_by" and not finite and status == "missed":
+            note = TEXT[lang]["not_peaked"]
+        rows.append(
+            {
+                "id": target.id,
+                "name": target.name(lang),
+                "year": target.year,
+                "test": target.test,
+                "target": target.value,
+                "base_year": target.base_year,
+                "indicator": target.indicator,
+                "unit": charting.target_unit(target.unit, target.indicator, lang),
+                "status": status,
+                "simulated": simulated,
+                "margin": margin,
+                "margin_pct": pct,
+                "note": note,
+                "reason": TEXT[lang]["invalid"] if status == "not assessed" else "",
+            }
+        )
+    return rows
+
+
+def light(row: dict, lang: str, prob: pd.DataFrame | None) -> str:
+    """One target as markdown: status badge, name, simulated vs target, margin, probability."""
+    words = TEXT[lang]
+    status = STATUS_TEXT[lang][row["status"]]
+    head = f":{BADGE[row['status']]}-badge[{status}] **{row['name']}**({int(row['year'])})"
+    if row["status"] == "not assessed":
+        return f"{head} · {row['reason']}"
+    if row["test"] == "peak_by":
+        simulated = row["note"] or (f"{row['simulated']:.0f}" if math.isfinite(row["simulated"]) else "—")
+    else:
+        simulated = f"{num(row['simulated'])} {row['unit']}"
+    text = f"{head}  \n{words['simulated']} {simulated} · {words['target']} {target_test(row, lang)}"
+    if math.isfinite(row["margin"]):
+        text += f" · {words['margin']} {signed(row['margin'])}"
+    if prob is not None and row["id"] in prob.index and prob.loc[row["id"], "n_valid"] > 0:
+        text += f" · **{words['probability']} {percent(prob.loc[row['id'], 'probability'])}**"
+    return text
+
+
+def render(lang: str) -> None:
+    words = TEXT[lang]
+    scen, edits = settings.current_scenario(), settings.edits()
+    rows = lights(lang)
+    prob, prob_state = ensemble_probabilities()
+    met = sum(r["status"] == "met" for r in rows)
+    missed = sum(r["status"] == "missed" for r in rows)
+    total = len(data.targets())
+    st.markdown(words["summary"].format(met=met, missed=missed, na=total - met - missed, total=total))
+    if prob_state == "ok":
+        manifest = st.session_state["ensemble"]["result"].manifest
+        st.caption(
+            words["prob_source"].format(n=manifest["n"], sampler=manifest["sampler"], seed=manifest["seed"])
+        )
+    else:
+        st.caption(words["prob_" + prob_state])
+    columns = st.columns(2)
+    for number, row in enumerate(r for r in rows if r["status"] != "not assessed"):
+        with columns[number % 2].container(key=f"light-{row['id']}", border=True):
+            st.markdown(light(row, lang, prob))
+    chart = pd.DataFrame([r for r in rows if math.isfinite(r["margin_pct"])])
+    if not chart.empty:
+        st.markdown(f"**{words['chart']}**")
+        chart["tip"] = [
+            f"{words['simulated']} {num(r['simulated'])} {r['unit']} · "
+            f"{words['target']} {target_test(r, lang)}"
+            for r in chart.to_dict("records")
+        ]
+        chart["margin_pct"] = chart["margin_pct"].clip(-100, 100)
+        st.vega_lite_chart(
+            vega_bars.dots(
+                chart[["name", "margin_pct", "status", "tip"]],
+                words["chart"],
+                words["chart_y"],
+                STATUS_TEXT[lang],
+            ),
+            width="stretch",
+            key="targets:dots",
+        )
+    _downloads(scen, edits, lang, prob)
+    box = st.expander(words["table"], key="w:targets_table", on_change="rerun")
+    if box.open:
+        with box:
+            st.dataframe(
+                shown(data.target_table(scen, edits, lang), lang, prob),
+                hide_index=True,
+                width="stretch",
+                key="targets:table",
+            )
+    missing = data.unassessable(scen, edits, lang)
+    box = st.expander(
+        words["not_assessed"].format(n=len(missing)), key="w:targets_missing", on_change="rerun"
+    )
+    if box.open and len(missing):
+        with box:
+            st.dataframe(
+                missing[["name", "year", "reason"]].rename(
+                    columns={"name": words["target"], "year": tr(lang, "year"), "reason": words["reason"]}
+                ),
+                hide_index=True,
+                width="stretch",
+            )
+
+
+def shown(table: pd.DataFrame, lang: str, prob: pd.DataFrame | None) -> pd.DataFrame:
+    """The target table as an analyst reads it: headers, statuses and kinds in ``lang``, units translated,
+    and the ensemble's probabilities when there are any."""
+    words = TEXT[lang]
+    table = table.assign(
+        unit=[
+            charting.target_unit(u, i, lang) for u, i in zip(table["unit"], table["indicator"], strict=True)
+        ]
+    )
+    out = readable_targets(table, lang)
+    kind = HEADERS[lang]["kind"]
+    out[kind] = (
+        table["kind"].map({"binding": words["binding"], "expected": words["expected"]}).fillna(table["kind"])
+    )
+    if prob is not None:
+        p = prob.reindex(table["id"])
+        out[words["probability"]] = (100 * p["probability"].to_numpy(float)).round(1)
+        out[words["ci"]] = [
+            f"{100 * lo:.1f}–{100 * hi:.1f}%" if hi == hi else ""
+            for lo, hi in zip(p["ci_low"], p["ci_high"], strict=True)
+        ]
+    return out
+
+
+def _downloads(scen, edits: dict, lang: str, prob: pd.DataFrame | None) -> None:
+    """CSV, XLSX and PNG of the full target table, made when clicked (no Streamlit call inside)."""
+    result, lab, targets = settings.current_run(), data.labels(), data.targets()
+    title, name = scen.title(lang), scen.name
+    units = {t.id: charting.target_unit(t.unit, t.indicator, lang) for t in targets}
+
+    def table() -> pd.DataFrame:
+        evaluated = full_table(result, lab, lang, targets=targets)
+        return evaluated.assign(unit=evaluated["id"].map(units))
+
+    provenance = pd.DataFrame(
+        {"key": list(result.provenance), "value": [str(v) for v in result.provenance.values()]}
+    )
+    a, b, c = st.columns(3)
+    a.download_button(
+        tr(lang, "download_csv"),
+        lambda: export.csv_bytes(shown(table(), lang, prob), index=False),
+        f"targets_{name}.csv",
+        "text/csv",
+        on_click="ignore",
+        key="targets:csv",
+    )
+    b.download_button(
+        tr(lang, "download_xlsx"),
+        lambda: export.xlsx_bytes(
+            {"targets": shown(table(), lang, prob), "provenance": provenance}, index=False
+        ),
+        f"targets_{name}.xlsx",
+        on_click="ignore",
+        key="targets:xlsx",
+    )
+    c.download_button(
+        tr(lang, "download_png"),
+        lambda: export.png_bytes(charts.feasibility({title: table()}, lang=lang)),
+        f"targets_{name}.png",
+        "image/png",
+        on_click="ignore",
+        key="targets:png",
+    )

@@ -1,0 +1,147 @@
+"""轨迹 / Trajectories: chosen indicators 2015–2035 under the current settings (and the scenario as it
+was, dashed, when levers moved), with the 2015–2020 history and the plan's target markers."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from faces.app import charting, data, export, settings, vega
+from faces.app.text import tr
+from faces.app.widgets import indicator_picker
+from simulator.plots import charts
+
+TEXT = {
+    "zh": {
+        "pick": "选择指标",
+        "edited": "{title}(已修改)",
+        "scenario_as_is": "{title}(情景原值)",
+        "dashed": "虚线为所选情景的原始取值;实线为当前滑块设置。",
+        "any": "任意模型变量",
+        "any_pick": "变量",
+        "table": "数据表(当前设置)",
+        "download_all": "下载全部变量(XLSX,含单位与来源信息)",
+    },
+    "en": {
+        "pick": "Indicators",
+        "edited": "{title} (modified)",
+        "scenario_as_is": "{title} (as the scenario)",
+        "dashed": "Dashed: the chosen scenario as it is; solid: the current slider settings.",
+        "any": "Any model variable",
+        "any_pick": "Variable",
+        "table": "Data table (current settings)",
+        "download_all": "Download every variable (XLSX, with units and provenance)",
+    },
+}
+
+
+def series_frames(lang: str) -> tuple[dict[str, pd.DataFrame], set[str]]:
+    """Label -> indicator frame of the current settings, and of the scenario as it is when edited."""
+    scen, edits = settings.current_scenario(), settings.edits()
+    words = TEXT[lang]
+    current = data.indicators(settings.current_run())
+    if not edits:
+        return {scen.title(lang): current}, set()
+    as_is = words["scenario_as_is"].format(title=scen.title(lang))
+    return {
+        words["edited"].format(title=scen.title(lang)): current,
+        as_is: data.indicators(data.run(scen, {})),
+    }, {as_is}
+
+
+def render(lang: str) -> None:
+    words = TEXT[lang]
+    frames, dashed = series_frames(lang)
+    chosen = indicator_picker(words["pick"], next(iter(frames.values())), lang, "w:indicators")
+    if dashed:
+        st.caption(words["dashed"])
+    if chosen:
+        charting.line_grid(frames, chosen, lang, dashed=dashed, key="trajectories")
+    _downloads(frames, chosen, lang)
+    _any_variable(lang)
+
+
+def _downloads(frames: dict[str, pd.DataFrame], chosen: list[str], lang: str) -> None:
+    words = TEXT[lang]
+    name = settings.current_scenario().name
+    current = next(iter(frames.values()))
+    table = current[chosen].copy() if chosen else current.copy()
+    table.columns = [charting.y_title(i, lang) for i in table.columns]
+    table.index.name = tr(lang, "year")
+    with st.expander(words["table"]):
+        st.dataframe(table.round(4), width="stretch")
+    result = settings.current_run()
+    lab = data.labels()
+    a, b, c = st.columns(3)
+    a.download_button(
+        tr(lang, "download_csv"),
+        export.csv_bytes(table),
+        f"trajectories_{name}.csv",
+        "text/csv",
+        on_click="ignore",
+        key="trajectories:csv",
+    )
+    b.download_button(
+        words["download_all"],
+        lambda: export.result_xlsx(result, lab),
+        f"run_{name}.xlsx",
+        on_click="ignore",
+        key="trajectories:xlsx",
+    )
+    indicators = chosen or list(current.columns[:6])
+    c.download_button(
+        tr(lang, "download_png"),
+        lambda: export.png_bytes(
+            charts.trajectories(
+                frames,
+                indicators,
+                data.chart_labels(),
+                history=data.history(),
+                targets=data.targets(),
+                lang=lang,
+            )
+        ),
+        f"trajectories_{name}.png",
+        "image/png",
+        on_click="ignore",
+        key="trajectories:png",
+    )
+
+
+def _any_variable(lang: str) -> None:
+    words = TEXT[lang]
+    lab, model = data.labels(), data.model()
+    with st.expander(words["any"]):
+        variables = [k for k, e in model.elements.items() if e.kind != "control"]
+        pick = st.selectbox(
+            words["any_pick"],
+            variables,
+            key="w:any_variable",
+            format_func=lambda k: f"{lab.name(k, lang)} ({k})",
+        )
+        scen, edits = settings.current_scenario(), settings.edits()
+        runs = {scen.title(lang): settings.current_run()}
+        if edits:
+            runs[TEXT[lang]["scenario_as_is"].format(title=scen.title(lang))] = data.run(scen, {})
+        parts = [
+            pd.DataFrame(
+                {
+                    "year": r.frame.index.astype(int),
+                    "value": r.frame[pick].to_numpy(float),
+                    "series": label,
+                    "dash": "solid" if i == 0 else "dashed",
+                }
+            )
+            for i, (label, r) in enumerate(runs.items())
+        ]
+        unit = lab.unit(pick, lang) or model.elements[pick].units
+        spec = vega.lines(
+            pd.concat(parts, ignore_index=True),
+            [lab.name(pick, lang), f"({unit})"],
+            tr(lang, "year"),
+            tr(lang, "series"),
+            history_label=tr(lang, "history"),
+            target_label=tr(lang, "target"),
+        )
+        st.vega_lite_chart(spec, width="stretch", height=vega.CHART_HEIGHT, key="trajectories:any")
+        st.caption(model.elements[pick].doc)

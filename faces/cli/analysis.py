@@ -1,0 +1,123 @@
+"""CLI commands that assess scenarios: ``targets``, ``compare`` and ``report``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import simulator as api
+from simulator.errors import UserError
+from simulator.targets.assess import compare_targets, key_indicators, readable_targets, target_table, write_tables
+
+TEXT = {
+    "zh": {"met": "达到 {n}/{m} 项可评估目标", "wrote": "已写出", "scenario": "情景"},
+    "en": {"met": "{n} of {m} assessed targets met", "wrote": "wrote", "scenario": "scenario"},
+}
+
+
+def add_parsers(sub, engines) -> None:
+    """Add the ``targets``, ``compare`` and ``report`` subcommands."""
+    targets = sub.add_parser("targets", help="feasibility of every plan target in one scenario")
+    targets.add_argument("scenario")
+    targets.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    targets.add_argument("--engine", choices=engines, default=api.DEFAULT_ENGINE)
+    targets.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+                         help="override a lever; VALUE is a number or [[year, value], ...]")
+
+    compare = sub.add_parser("compare", help="key indicators and targets of several scenarios side by side")
+    compare.add_argument("scenarios", nargs="+")
+    compare.add_argument("--out", help="write the tables: .xlsx (a sheet each) or .csv (a file each)")
+    compare.add_argument("--engine", choices=engines, default=api.DEFAULT_ENGINE)
+
+    report = sub.add_parser("report", help="figures (PNG, PDF) and tables for a report")
+    report.add_argument("scenarios", nargs="+")
+    report.add_argument("--out", required=True, help="output folder (created if missing)")
+    report.add_argument("--engine", choices=engines, default=api.DEFAULT_ENGINE)
+
+
+def _run_all(names, engine):
+    model = api.load()
+    return {name: api.run(name, engine=engine, model=model) for name in names}
+
+
+def cmd_targets(args) -> int:
+    labels = api.labels()
+    from simulator.scenarios import parse_set
+
+    result = api.run(args.scenario, overrides=parse_set(args.sets), engine=args.engine)
+    table = target_table(result, labels, args.lang)
+    if args.json:
+        records = table.drop(columns=["run"]).to_dict(orient="records")
+        print(json.dumps({"scenario": args.scenario, "provenance": result.provenance, "targets": records},
+                         ensure_ascii=False, indent=2, default=_json_default))
+        return 0
+    assessed = table[table["status"] != "not assessed"]
+    print(readable_targets(table, args.lang).to_string(index=False))
+    n_met = int((assessed["status"] == "met").sum())
+    print("\n" + TEXT[args.lang]["met"].format(n=n_met, m=len(assessed)))
+    return 0
+
+
+def _json_default(value):
+    try:
+        return None if value != value else float(value)  # NaN -> null
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def cmd_compare(args) -> int:
+    if args.out and Path(args.out).suffix not in (".xlsx", ".csv"):
+        raise UserError(f"--out {args.out}: use .xlsx or .csv")
+    if args.out and not Path(args.out).parent.exists():
+        raise UserError(f"--out {args.out}: folder {Path(args.out).parent} does not exist")
+    labels = api.labels()
+    results = _run_all(args.scenarios, args.engine)
+    indicators = key_indicators(results, labels, args.lang)
+    targets = compare_targets({n: target_table(r, labels, args.lang) for n, r in results.items()}, args.lang)
+    print(indicators.to_string())
+    print()
+    print(targets.to_string(index=False))
+    if args.out:
+        write_tables(Path(args.out), {"indicators": indicators, "targets": targets})
+        print(f"\n{TEXT[args.lang]['wrote']} {args.out}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from simulator.plots import charts
+    from simulator.targets import load_targets
+    from simulator.targets.history import history_frame
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    labels = api.labels()
+    lang = args.lang
+    results = _run_all(args.scenarios, args.engine)
+    model = api.load()
+    titles = {name: api.scenario(name, model).title(lang) for name in results}
+    tables = {titles[n]: target_table(r, labels, lang) for n, r in results.items()}
+    frames = {titles[n]: r.indicators(labels.indicators) for n, r in results.items()}
+    chart_labels = {
+        ind: {"zh": labels.name(var, "zh"), "en": labels.name(var, "en"),
+              "unit_zh": labels.unit(var, "zh"), "unit_en": labels.unit(var, "en")}
+        for ind, var in labels.indicators.items()
+    }
+    written = []
+    shown = [i for i in labels.views.get("chart_indicators", []) if i in next(iter(frames.values()))]
+    figure = charts.trajectories(frames, shown, chart_labels,
+                                 history=history_frame(labels), targets=load_targets(), lang=lang)
+    written += charts.save(figure, out / "trajectories")
+    written += charts.save(charts.feasibility(tables, lang=lang), out / "feasibility")
+    indicator_table = key_indicators(results, labels, lang)
+    target_tables = compare_targets(tables, lang)
+    both = {"indicators": indicator_table, "targets": target_tables}
+    written.append(write_tables(out / "tables.xlsx", both))
+    for name, result in results.items():
+        written.append(result.to_file(out / f"run_{name}.csv", labels=labels))
+    for path in written:
+        print(f"{TEXT[lang]['wrote']} {path}")
+    return 0
+
+
+
+COMMANDS = {"targets": cmd_targets, "compare": cmd_compare, "report": cmd_report}

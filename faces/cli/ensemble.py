@@ -1,0 +1,122 @@
+"""CLI commands for uncertainty: ``mc`` (Monte Carlo ensembles) and ``sensitivity``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import simulator as api
+from simulator.errors import UserError
+
+TEXT = {
+    "zh": {"failed": "失败(已剔除)的模拟", "wrote": "已写出", "prob": "达标概率", "runs": "次模拟",
+           "top": "对各目标影响最大的输入(总效应指数 ST)"},
+    "en": {"failed": "failed runs (excluded)", "wrote": "wrote", "prob": "probability met", "runs": "runs",
+           "top": "inputs that matter most for each target (total-order index ST)"},
+}
+
+
+def seed(text: str) -> int:
+    """argparse type of a random seed: a non-negative integer (numpy's SeedSequence needs one)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seed must be a whole number, got '{text}'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"seed must be 0 or more, got {value}")
+    return value
+
+
+def add_parsers(sub) -> None:
+    """Add the ``mc`` and ``sensitivity`` subcommands."""
+    mc = sub.add_parser("mc", help="Monte Carlo ensemble: probability of meeting each target")
+    mc.add_argument("scenario")
+    mc.add_argument("--n", type=int, default=1000, help="number of runs (default 1000)")
+    mc.add_argument("--seed", type=seed, default=0, help="random seed, recorded in the manifest (default 0)")
+    mc.add_argument("--sampler", choices=("lhs", "sobol", "random"), default="lhs")
+    mc.add_argument("--out", help="results folder to create (manifest, samples, outcomes, bands)")
+    mc.add_argument("--chunk-size", type=int, default=4096, help="runs per task (does not change results)")
+    where = mc.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="start a local Dask cluster with K worker processes")
+    where.add_argument("--scheduler", help="use an existing Dask scheduler, e.g. tcp://host:8786")
+
+    sens = sub.add_parser("sensitivity", help="Sobol indices of the uncertain inputs for each target")
+    sens.add_argument("scenario")
+    sens.add_argument("--n", type=int, default=512, help="base sample size (power of 2; cost n*(d+2) runs)")
+    sens.add_argument("--target", action="append", help="target id (repeatable; default all assessable)")
+    sens.add_argument("--seed", type=seed, default=0)
+    sens.add_argument("--out", help="write the indices table (.csv or .xlsx)")
+
+
+class _Bar:
+    """A tqdm progress bar on stderr, fed with (done, total)."""
+
+    def __init__(self, total: int, unit: str):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, unit=unit, file=sys.stderr, disable=None)
+
+    def __call__(self, done: int, total: int) -> None:
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def cmd_mc(args) -> int:
+    from simulator.analysis.ensemble import run_ensemble
+
+    if args.n < 1:
+        raise UserError(f"--n must be at least 1, got {args.n}")
+    if args.out and Path(args.out).exists():
+        raise UserError(f"--out {args.out}: already exists (choose another folder)")
+    if args.out and not Path(args.out).resolve().parent.exists():
+        raise UserError(f"--out {args.out}: folder {Path(args.out).resolve().parent} does not exist")
+    bar = _Bar(args.n, TEXT[args.lang]["runs"])
+    try:
+        result = run_ensemble(args.scenario, n=args.n, seed=args.seed, sampler=args.sampler,
+                              chunk_size=args.chunk_size, workers=args.workers, scheduler=args.scheduler,
+                              progress=bar, lang=args.lang)
+    finally:
+        bar.close()
+    table = result.probabilities[result.probabilities["n_valid"] > 0]
+    shown = table[["id", "name", "year", "probability", "ci_low", "ci_high", "n_valid"]].copy()
+    if args.lang == "zh":
+        shown.columns = ["编号", "目标", "年份", "达标概率", "95%区间下限", "95%区间上限", "有效模拟数"]
+    print(shown.round(3).to_string(index=False))
+    print(f"\n{TEXT[args.lang]['failed']}: {result.manifest['failed_runs']} / {args.n}  "
+          f"(seed {args.seed}, sampler {args.sampler})")
+    if args.out:
+        print(f"{TEXT[args.lang]['wrote']} {result.save(args.out)}")
+    return 0
+
+
+def cmd_sensitivity(args) -> int:
+    from simulator.analysis.sensitivity import sobol
+
+    if args.out and Path(args.out).suffix not in (".csv", ".xlsx"):
+        raise UserError(f"--out {args.out}: use .csv or .xlsx")
+    if args.n < 8:
+        raise UserError(f"--n must be at least 8 (a power of 2), got {args.n}")
+    if args.n & (args.n - 1):
+        rounded = 1 << args.n.bit_length()
+        print(f"--n {args.n} rounded up to {rounded}, a power of 2 (Saltelli's design needs one)", file=sys.stderr)
+        args.n = rounded
+    table = sobol(args.scenario, args.n, args.target, args.seed)
+    labels = api.labels()
+    print(f"# {TEXT[args.lang]['top']}")
+    for target, group in table.groupby("target", sort=False):
+        top = group.sort_values("ST", ascending=False).head(3)
+        parts = [f"{labels.name(r.input, args.lang)} (ST {r.ST:.2f}, S1 {r.S1:.2f})" for r in top.itertuples()]
+        print(f"{target}: " + "; ".join(parts))
+    if args.out:
+        if args.out.endswith(".xlsx"):
+            table.to_excel(args.out, index=False, engine="openpyxl")
+        else:
+            table.to_csv(args.out, index=False)
+        print(f"{TEXT[args.lang]['wrote']} {args.out}")
+    return 0
+
+
+COMMANDS = {"mc": cmd_mc, "sensitivity": cmd_sensitivity}

@@ -1,0 +1,153 @@
+"""The ``jinan-sd`` command line: thin wrappers that call the library and print or write results."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import simulator as api
+from faces.cli import analysis as cli_analysis
+from faces.cli import decision as cli_decision
+from faces.cli import ensemble as cli_ensemble
+from faces.cli.calibrate import add_calibrate_parser, run_calibrate
+from simulator.errors import UserError
+
+TEXT = {
+    "zh": {
+        "wrote": "已写出",
+        "levers": "政策杠杆与参数",
+        "units_ok": "量纲检查通过",
+        "units_bad": "量纲问题",
+    },
+    "en": {
+        "wrote": "wrote",
+        "levers": "levers and parameters",
+        "units_ok": "units check passed",
+        "units_bad": "units problems",
+    },
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="jinan-sd",
+        description="Jinan 14th Five-Year Plan scenario simulator / 济南“十四五”规划情景模拟器",
+    )
+    parser.add_argument("--lang", choices=("zh", "en"), default="zh", help="output language (default zh)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run one scenario and write the results")
+    run.add_argument("scenario", help="scenario name under scenarios/ or a path to a .toml file")
+    run.add_argument("--out", help="output file: .csv, .xlsx or .parquet (default: print key rows)")
+    run.add_argument("--engine", choices=api.ENGINES, default=api.DEFAULT_ENGINE)
+    run.add_argument("--method", choices=("euler", "rk4"), default="euler")
+    run.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a lever; VALUE is a number or [[year, value], ...]",
+    )
+
+    info = sub.add_parser("info", help="list the levers with units, ranges and zh/en names")
+    info.add_argument("--all", action="store_true", help="also list calibration parameters")
+
+    sub.add_parser("units", help="check the model's dimensional consistency")
+    cli_analysis.add_parsers(sub, api.ENGINES)
+    cli_ensemble.add_parsers(sub)
+    cli_decision.add_parsers(sub)
+    add_calibrate_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code (0 ok, 2 bad input)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as exc:
+        print(f"jinan-sd: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # the reader went away (e.g. `| head`): nothing is lost, stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as exc:
+        print(f"jinan-sd: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("jinan-sd: interrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_run(args) -> int:
+    from simulator.result import check_output_path
+    from simulator.scenarios import parse_set
+
+    if args.out:
+        check_output_path(args.out)
+    result = api.run(args.scenario, overrides=parse_set(args.sets), engine=args.engine, method=args.method)
+    labels = api.labels()
+    if args.out:
+        path = result.to_file(Path(args.out), labels=labels)
+        print(f"{TEXT[args.lang]['wrote']} {path}")
+    else:
+        table = result.indicators(labels.indicators)
+        table.columns = [labels.label(labels.indicators[c], args.lang) for c in table.columns]
+        print(table.T.round(2).to_string())
+    return 0
+
+
+def cmd_info(args) -> int:
+    model = api.load()
+    labels = api.labels()
+    grouped = {lever for sector in labels.sectors.values() for lever in sector["levers"]}
+    print(f"# {TEXT[args.lang]['levers']} ({model.path.name})")
+    for key, sector in labels.sectors.items():
+        print(f"\n[{sector[args.lang]} / {key}]")
+        for lever in sector["levers"]:
+            _print_lever(model.elements[lever], labels, args.lang)
+    if args.all:
+        print("\n[parameters]")
+        for lever in model.levers.values():
+            if lever.id not in grouped:
+                _print_lever(lever, labels, args.lang)
+    return 0
+
+
+def _print_lever(element, labels, lang: str) -> None:
+    low, high, step = element.limits
+    if element.kind == "time_path":
+        shown = " ".join(f"{x:g}:{y:g}" for x, y in element.default)
+    else:
+        shown = f"{element.default:g}"
+    rng = f"[{low:g}, {high:g}]" + (f" step {step:g}" if step else "")
+    other = "en" if lang == "zh" else "zh"
+    print(
+        f"  {element.id:40s} {labels.name(element.id, lang)} / {labels.name(element.id, other)} "
+        f"| {labels.unit(element.id, lang) or element.units} {rng} | {element.kind} | default {shown}"
+    )
+
+
+def cmd_units(args) -> int:
+    from simulator.model.units import check_units
+
+    problems = check_units(api.load())
+    if not problems:
+        print(TEXT[args.lang]["units_ok"])
+        return 0
+    print(f"{TEXT[args.lang]['units_bad']}:")
+    for problem in problems:
+        print(f"  {problem}")
+    return 1
+
+
+COMMANDS = {"run": cmd_run, "info": cmd_info, "units": cmd_units, **cli_analysis.COMMANDS, **cli_ensemble.COMMANDS,
+            **cli_decision.COMMANDS,
+            "calibrate": run_calibrate}

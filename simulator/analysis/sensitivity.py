@@ -1,0 +1,152 @@
+"""Which uncertain inputs matter for each target: a one-at-a-time tornado and Sobol indices.
+
+The output analysed for a target is its simulated value in the target's unit (the level, % change,
+average growth...; for a peak-year target the peak year, with "not yet peaked by 2035" counted as
+2036 so the output stays finite). Sobol indices assume independent inputs: the copula correlations
+of the uncertainty file are not used here (Saltelli's estimator needs independence).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from simulator import runner as api
+from simulator.analysis.uncertainty import load_uncertainty
+from simulator.errors import UserError
+from simulator.project import Project
+from simulator.scenarios import Scenario
+from simulator.targets import NOT_YET_PEAKED, load_targets, peak_years, run_outcomes
+
+
+@dataclass(frozen=True)
+class _Marginal:
+    """An object with the ``ppf`` scipy's ``sobol_indices`` asks of each input distribution."""
+
+    ppf: object
+
+
+def sobol_from_function(func, ppfs, n: int, seed: int = 0, n_resamples: int = 200) -> pd.DataFrame:
+    """First-order and total Sobol indices of ``func`` with bootstrap 95 % intervals.
+
+    Parameters
+    ----------
+    func : callable
+        (d, m) array of input values -> (s, m) array of outputs.
+    ppfs : list of callable
+        Inverse CDF of each of the d independent inputs.
+    n : int
+        Base sample size (rounded up to a power of 2); the design costs n * (d + 2) evaluations.
+
+    Returns
+    -------
+    DataFrame
+        Rows output x input: output, input (index), S1, S1_low, S1_high, ST, ST_low, ST_high.
+    """
+    n = 1 << max(3, int(np.ceil(np.log2(max(n, 8)))))
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    result = stats.sobol_indices(func=func, n=n, dists=[_Marginal(p) for p in ppfs], rng=rng)
+    with warnings.catch_warnings():
+        # an input with no effect gives a degenerate bootstrap; its interval is then NaN, as it should be
+        warnings.simplefilter("ignore")
+        boot = result.bootstrap(confidence_level=0.95, n_resamples=n_resamples)
+    s1, st = np.atleast_2d(result.first_order), np.atleast_2d(result.total_order)
+    rows = []
+    for out in range(s1.shape[0]):
+        for k in range(s1.shape[1]):
+            rows.append({
+                "output": out, "input": k,
+                "S1": s1[out, k], "S1_low": np.atleast_2d(boot.first_order.confidence_interval.low)[out, k],
+                "S1_high": np.atleast_2d(boot.first_order.confidence_interval.high)[out, k],
+                "ST": st[out, k], "ST_low": np.atleast_2d(boot.total_order.confidence_interval.low)[out, k],
+                "ST_high": np.atleast_2d(boot.total_order.confidence_interval.high)[out, k],
+            })
+    return pd.DataFrame(rows)
+
+
+class _TargetOutputs:
+    """Runs batches of input sets around a scenario and returns each target's simulated value."""
+
+    def __init__(self, scenario, target_ids=None):
+        self.model = api.load()
+        scen = scenario if isinstance(scenario, Scenario) else api.scenario(scenario, self.model)
+        self.fixed, _ = api.resolve_overrides(self.model, scen)
+        unc = load_uncertainty(Project.default().uncertainty_path, self.model, Project.default().root)
+        self.uncertainty = unc.without(scen.overrides)
+        self.labels = api.labels()
+        assessable = [t for t in load_targets() if t.modelled != "no" and t.indicator in self.labels.indicators
+                      and t.value is not None]
+        if target_ids:
+            known = {t.id for t in assessable}
+            unknown = [t for t in target_ids if t not in known]
+            if unknown:
+                raise UserError(f"--target: unknown or not assessable target '{unknown[0]}' "
+                                f"(assessable: {', '.join(sorted(known))})")
+            assessable = [t for t in assessable if t.id in target_ids]
+        self.targets = assessable
+        self.years = np.asarray(self.model.years, dtype=int)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        from simulator.engines.fast.adapter import run_batch_arrays
+
+        names = self.uncertainty.names
+        m = x.shape[1]
+        overrides = {**{k: v for k, v in self.fixed.items() if k not in names},
+                     **{name: x[k] for k, name in enumerate(names)}}
+        needed = sorted({self.labels.indicators[t.indicator] for t in self.targets})
+        _, values = run_batch_arrays(self.model, overrides, m, variables=needed)
+        series = {t.indicator: values[self.labels.indicators[t.indicator]] for t in self.targets}
+        wide = run_outcomes(self.targets, series, self.years)
+        out = np.empty((len(self.targets), m))
+        for i, target in enumerate(self.targets):
+            if target.test == "peak_by":
+                peaks = peak_years(series[target.indicator], self.years).astype(float)
+                out[i] = np.where(peaks == NOT_YET_PEAKED, self.years[-1] + 1, peaks)
+            else:
+                out[i] = wide[f"{target.id}:value"].to_numpy(float)
+        return out
+
+
+def sobol(scenario, n: int, target_ids=None, seed: int = 0) -> pd.DataFrame:
+    """Sobol indices of every uncertain input for each chosen target (all assessable by default)."""
+    outputs = _TargetOutputs(scenario, target_ids)
+    ppfs = [inp.ppf for inp in outputs.uncertainty.inputs]
+    table = sobol_from_function(outputs, ppfs, n, seed)
+    table["target"] = [outputs.targets[k].id for k in table["output"]]
+    table["input"] = [outputs.uncertainty.names[k] for k in table["input"]]
+    return table.drop(columns="output")[["target", "input", "S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high"]]
+
+
+def tornado(scenario, target_id: str) -> pd.DataFrame:
+    """One input at a time at its 5th and 95th percentile, the others at their medians.
+
+    Returns
+    -------
+    DataFrame
+        input, low_value, high_value, output_low, output_high, swing (= high - low output),
+        base (output with every input at its median), sorted by |swing|, largest first.
+    """
+    outputs = _TargetOutputs(scenario, [target_id])
+    inputs = outputs.uncertainty.inputs
+    d = len(inputs)
+    median = np.array([inp.ppf(np.array([0.5]))[0] for inp in inputs])
+    x = np.repeat(median[:, None], 2 * d + 1, axis=1)
+    for k, inp in enumerate(inputs):
+        x[k, 2 * k + 1] = inp.ppf(np.array([0.05]))[0]
+        x[k, 2 * k + 2] = inp.ppf(np.array([0.95]))[0]
+    y = outputs(x)[0]
+    table = pd.DataFrame({
+        "input": [inp.name for inp in inputs],
+        "low_value": x[np.arange(d), 2 * np.arange(d) + 1],
+        "high_value": x[np.arange(d), 2 * np.arange(d) + 2],
+        "output_low": y[1::2],
+        "output_high": y[2::2],
+    })
+    table["swing"] = table["output_high"] - table["output_low"]
+    table["base"] = y[0]
+    order = table["swing"].abs().sort_values(ascending=False).index
+    return table.loc[order].reset_index(drop=True)

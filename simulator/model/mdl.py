@@ -1,0 +1,192 @@
+"""Load a Vensim model file: its elements, units, ranges and documentation, and its hash.
+
+The .mdl file is the single source of truth. This module reads it with pysd's translator
+(``VensimFile -> AbstractModel``) and describes every element; the engines run it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from pathlib import Path
+
+from simulator.errors import ModelError
+from simulator.model.naming import canonical_id
+from simulator.project import Project
+
+CONTROL_NAMES = ("initial_time", "final_time", "time_step", "saveper")
+
+
+@dataclass(frozen=True)
+class Element:
+    """One model element as the user sees it.
+
+    Attributes
+    ----------
+    id : str
+        Canonical id (``canonical_id(name)``), used in scenarios, results and labels.
+    name : str
+        Display name in the .mdl file.
+    kind : str
+        ``"stock"``, ``"constant"``, ``"time_path"`` (a ``WITH LOOKUP(Time, ...)`` lever),
+        ``"auxiliary"`` or ``"control"``.
+    units : str
+        Vensim units string, e.g. ``"CNY100m/Year"``.
+    limits : tuple
+        ``(min, max, step)`` from the Vensim range; ``None`` where not given.
+    doc : str
+        One-line documentation comment.
+    default : float or list of (float, float) or None
+        Constant value, or the time path's points for a time-path lever.
+    ast : object
+        pysd's abstract syntax tree of the equation.
+    """
+
+    id: str
+    name: str
+    kind: str
+    units: str
+    limits: tuple
+    doc: str
+    default: object
+    ast: object = field(repr=False, compare=False)
+
+    @property
+    def is_lever(self) -> bool:
+        """True for a constant or time path a scenario may set (it has a Vensim range)."""
+        return self.kind in ("constant", "time_path") and self.limits[0] is not None
+
+
+def _element_kind(ast, name_id: str) -> tuple[str, object]:
+    """Classify an equation and return (kind, default value)."""
+    from pysd.translators.structures import abstract_expressions as ae
+
+    if name_id in CONTROL_NAMES:
+        return "control", float(ast)
+    if isinstance(ast, (int, float)) and not isinstance(ast, bool):
+        return "constant", float(ast)
+    if isinstance(ast, ae.IntegStructure):
+        return "stock", None
+    if (
+        isinstance(ast, ae.InlineLookupsStructure)
+        and isinstance(ast.argument, ae.ReferenceStructure)
+        and ast.argument.reference == "time"
+    ):
+        xs = [float(x) for x in ast.lookups.x]
+        ys = [float(y) for y in ast.lookups.y]
+        return "time_path", list(zip(xs, ys, strict=True))
+    return "auxiliary", None
+
+
+class Model:
+    """A parsed Vensim model with metadata; the engines (``simulator.engines``) run it.
+
+    Parameters
+    ----------
+    path : str or Path
+        The .mdl file.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path).resolve()
+        if not self.path.is_file():
+            raise ModelError(f"model file not found: {self.path}")
+        self.sha256 = hashlib.sha256(self.path.read_bytes()).hexdigest()
+        self.abstract_model = _parse(self.path)
+        self.elements: dict[str, Element] = {}
+        for section in self.abstract_model.sections:
+            for el in section.elements:
+                if len(el.components) != 1:
+                    raise ModelError(f"{self.path.name}: element '{el.name}' has subscripts, not supported")
+                ast = el.components[0].ast
+                eid = canonical_id(el.name)
+                kind, default = _element_kind(ast, eid)
+                limits = tuple(el.limits) + (None,) * (3 - len(el.limits))
+                limits = tuple(None if v is None else float(v) for v in limits)
+                if eid in self.elements:
+                    raise ModelError(f"{self.path.name}: '{el.name}' and another element share the id '{eid}'")
+                self.elements[eid] = Element(
+                    id=eid,
+                    name=el.name.strip(),
+                    kind=kind,
+                    units=(el.units or "").strip(),
+                    limits=limits,
+                    doc=" ".join((el.documentation or "").split()),
+                    default=default,
+                    ast=ast,
+                )
+
+        _check_python_names(self)
+
+    @cached_property
+    def levers(self) -> dict[str, Element]:
+        """Constants and time paths that carry a Vensim range, keyed by id."""
+        return {k: e for k, e in self.elements.items() if e.is_lever}
+
+    @property
+    def time(self) -> dict[str, float]:
+        """Control values: initial_time, final_time, time_step, saveper [Year]."""
+        return {k: self.elements[k].default for k in CONTROL_NAMES}
+
+    @property
+    def years(self) -> list[float]:
+        """Saved times [Year]: initial + k * saveper up to final time (integer arithmetic)."""
+        t = self.time
+        n = round((t["final_time"] - t["initial_time"]) / t["saveper"])
+        return [t["initial_time"] + k * t["saveper"] for k in range(n + 1)]
+
+    def element(self, ident: str) -> Element:
+        """Return the element with this id or display name, or raise with the closest names."""
+        eid = canonical_id(ident)
+        if eid in self.elements:
+            return self.elements[eid]
+        raise ModelError(f"unknown variable '{ident}'{suggest(ident, self.elements)}")
+
+
+def suggest(word: str, choices) -> str:
+    """A ' (did you mean: a, b?)' suffix with the closest ids, or an empty string."""
+    import difflib
+
+    close = difflib.get_close_matches(canonical_id(word), list(choices), n=3, cutoff=0.5)
+    return f" (did you mean: {', '.join(close)}?)" if close else ""
+
+
+def _check_python_names(model: Model) -> None:
+    """Ids must equal the Python names pysd gives (pysd renames words it reserves, e.g. 'p')."""
+    from pysd.builders.python.namespace import NamespaceManager
+
+    names = NamespaceManager([el.name for el in model.elements.values()]).namespace
+    for element in model.elements.values():
+        python_name = names.get(element.name)
+        if python_name is not None and python_name != element.id:
+            raise ModelError(
+                f"{model.path.name}: rename '{element.name}': pysd reserves its id and calls it '{python_name}'"
+            )
+
+
+def _parse(path: Path):
+    """Parse a .mdl file into pysd's AbstractModel; a syntax error becomes a ModelError."""
+    from pysd.translators.vensim.vensim_file import VensimFile
+
+    try:
+        vf = VensimFile(path)
+        vf.parse()
+        return vf.get_abstract_model()
+    except Exception as exc:  # parsimonious raises many kinds; all mean "malformed file"
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{path.name}: cannot parse: {first}") from exc
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str, sha256: str) -> Model:
+    return Model(path)
+
+
+def load(path: str | Path | None = None) -> Model:
+    """Load (and cache by content hash) a Vensim model; default: the project's ``models/jinan.mdl``."""
+    path = Path(path) if path is not None else Project.default().model_path
+    if not path.is_file():
+        raise ModelError(f"model file not found: {path}")
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    return _load_cached(str(path.resolve()), sha)

@@ -1,0 +1,112 @@
+"""Charts of ensembles and sensitivity: fan charts, probability bars, peak-year histogram, tornado."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from simulator.model.labels import Labels
+from simulator.plots.charts import _axis_label, _new_figure, apply_font
+
+TEXT = {
+    "median": ("中位数", "median"),
+    "band50": ("50%区间", "50% band"),
+    "band90": ("90%区间", "90% band"),
+    "year": ("年份", "Year"),
+    "probability": ("达到目标的概率", "Probability of meeting the target"),
+    "peak_year": ("碳排放峰值年份", "Year CO2 emissions peak"),
+    "runs": ("模拟次数", "Runs"),
+    "not_yet": ("2035年前未达峰", "not peaked by 2035"),
+    "swing": ("目标值变化(目标单位)", "Change in the simulated value (target's unit)"),
+    "low": ("输入取5%分位", "input at its 5th percentile"),
+    "high": ("输入取95%分位", "input at its 95th percentile"),
+    "target": ("目标", "target"),
+}
+
+
+def _t(key: str, lang: str) -> str:
+    return TEXT[key][1] if lang == "en" else TEXT[key][0]
+
+
+def fan_chart(bands: pd.DataFrame, indicators: Sequence[str], labels: Labels, history=None,
+              lang: str = "zh", ncols: int = 3) -> Figure:
+    """Median and 50 % / 90 % bands per indicator over time, with history points when given."""
+    indicators = [i for i in indicators if i in set(bands["indicator"])]
+    nrows = max(1, int(np.ceil(len(indicators) / ncols)))
+    figure = _new_figure(4.2 * ncols, 3.2 * nrows)
+    axes = figure.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax, indicator in zip(axes, indicators, strict=False):
+        band = bands[bands["indicator"] == indicator].sort_values("year")
+        years = band["year"].to_numpy()
+        ax.fill_between(years, band["q05"], band["q95"], alpha=0.2, color="C0", label=_t("band90", lang))
+        ax.fill_between(years, band["q25"], band["q75"], alpha=0.4, color="C0", label=_t("band50", lang))
+        ax.plot(years, band["q50"], color="C0", label=_t("median", lang))
+        if history is not None:
+            points = history[history["indicator"] == indicator]
+            if len(points):
+                ax.errorbar(points["year"], points["value"],
+                            yerr=[points["value"] - points["low"], points["high"] - points["value"]],
+                            fmt="o", color="k", ms=3, capsize=2)
+        variable = labels.indicators[indicator]
+        ax.set_title(_axis_label(labels.name(variable, lang), labels.unit(variable, lang), lang), fontsize=9)
+        ax.set_xlabel(_t("year", lang))
+        ax.set_ylabel(labels.unit(variable, lang))
+    for ax in axes[len(indicators):]:
+        ax.set_visible(False)
+    if indicators:
+        axes[0].legend(fontsize=7)
+    return apply_font(figure)
+
+
+def probability_bars(probabilities: pd.DataFrame, lang: str = "zh") -> Figure:
+    """Probability of each assessed target with its 95 % Wilson interval."""
+    table = probabilities[probabilities["n_valid"] > 0].reset_index(drop=True)
+    figure = _new_figure(8, 0.35 * len(table) + 1.2)
+    ax = figure.subplots()
+    y = np.arange(len(table))[::-1]
+    p = table["probability"].to_numpy(float)
+    colours = np.where(p >= 0.8, "#2a9d8f", np.where(p >= 0.2, "#e9c46a", "#e76f51"))
+    ax.barh(y, p, color=colours)
+    ax.errorbar(p, y, xerr=[p - table["ci_low"], table["ci_high"] - p], fmt="none", color="k", capsize=2)
+    ax.set_yticks(y, [str(n) for n in table["name"]], fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(_t("probability", lang) + (" (0–1)"))
+    return apply_font(figure)
+
+
+def peak_histogram(peak_years: np.ndarray, last_year: int, lang: str = "zh") -> Figure:
+    """Distribution of the CO2 peak year; runs not yet peaked by ``last_year`` in their own bar."""
+    values = np.asarray(peak_years, float)
+    figure = _new_figure(6, 3.2)
+    ax = figure.subplots()
+    peaked = values[np.isfinite(values)]
+    if len(peaked):
+        bins = np.arange(peaked.min() - 0.5, last_year + 1.5)
+        ax.hist(peaked, bins=bins, color="C1")
+    not_yet = int(np.isnan(values).sum())
+    if not_yet:
+        ax.bar([last_year + 1], [not_yet], color="grey", label=_t("not_yet", lang))
+        ax.legend(fontsize=8)
+    ax.set_xlabel(_t("peak_year", lang))
+    ax.set_ylabel(_t("runs", lang))
+    return apply_font(figure)
+
+
+def tornado_chart(table: pd.DataFrame, labels: Labels, target_name: str, lang: str = "zh") -> Figure:
+    """Bars of the change in a target's simulated value when each input moves to its 5th/95th pct."""
+    table = table.iloc[::-1].reset_index(drop=True)
+    figure = _new_figure(8, 0.35 * len(table) + 1.5)
+    ax = figure.subplots()
+    y = np.arange(len(table))
+    base = float(table["base"].iloc[0]) if len(table) else 0.0
+    ax.barh(y, table["output_low"] - base, color="#457b9d", label=_t("low", lang))
+    ax.barh(y, table["output_high"] - base, color="#e63946", alpha=0.8, label=_t("high", lang))
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_yticks(y, [labels.name(i, lang) for i in table["input"]], fontsize=8)
+    ax.set_xlabel(_t("swing", lang))
+    ax.set_title(f"{_t('target', lang)}: {target_name}", fontsize=10)
+    ax.legend(fontsize=8)
+    return apply_font(figure)

@@ -1,0 +1,278 @@
+"""Run scenarios: one run on either engine, or N runs at once on the fast engine.
+
+:func:`run_batch` is the one validated batch entry: every analysis (ensembles, sensitivity, goal seeking,
+attribution, calibration) runs the model through it or through :func:`run_overrides` beneath it, so all of
+them take the same ``executor=`` (a :class:`concurrent.futures.Executor` or a Dask ``Client``) to spread
+chunks of runs over processes or machines. Chunks are pure functions of their slice of the inputs, so
+results are identical whatever the executor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from simulator._version import __version__
+from simulator.engines.fast.adapter import run_batch_arrays, run_fast
+from simulator.errors import ModelError, UserError
+from simulator.model.labels import labels
+from simulator.model.mdl import Model, load
+from simulator.project import Project, file_stamp
+from simulator.result import Result
+from simulator.scenarios import Scenario, load_scenario, time_policy, validate_overrides
+
+ENGINES = ("fast", "pysd")
+DEFAULT_ENGINE = "fast"
+#: Runs per chunk handed to an executor (bounds each task's memory: 4096 runs x ~300 variables x 21 years).
+CHUNK_SIZE = 4096
+
+
+def scenario(name_or_path: str | Path = "baseline", model: Model | None = None,
+             project: Project | None = None) -> Scenario:
+    """Load and validate a scenario by name (under the project's ``scenarios/``) or path."""
+    project = project or Project.default()
+    return load_scenario(name_or_path, model or load(project.model_path), project.scenario_dir)
+
+
+def list_scenarios(project: Project | None = None) -> list[str]:
+    """Names of the project's scenario files (``uncertainty.toml`` excluded)."""
+    folder = (project or Project.default()).scenario_dir
+    return sorted(p.stem for p in folder.glob("*.toml") if p.stem != "uncertainty")
+
+
+def defaults(model: Model) -> Scenario:
+    """The model's own defaults: no levers set, no calibration (any Vensim model)."""
+    return Scenario(name="<model defaults>", use_calibration=False)
+
+
+def calibration_overrides(model: Model, project: Project | None = None) -> tuple[dict, str]:
+    """Fitted values from the project's ``calibrated.toml`` as overrides, and the file's sha256.
+
+    Missing file -> no overrides (the model's own defaults are then the baseline).
+    """
+    path = (project or Project.default()).calibration_path
+    if not path.is_file():
+        return {}, ""
+    overrides, sha = _calibration_cached(file_stamp(path), model.path, model.sha256)
+    return dict(overrides), sha
+
+
+@lru_cache(maxsize=4)
+def _calibration_cached(stamp: tuple, model_path: Path, model_sha: str) -> tuple[dict, str]:
+    model, path = load(model_path), Path(stamp[0])
+    raw = path.read_bytes()
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path.name}: malformed TOML: {exc}") from None
+    values = {name: entry["value"] for name, entry in data.get("parameters", {}).items()}
+    return validate_overrides(model, values, path.name), hashlib.sha256(raw).hexdigest()
+
+
+def resolve_overrides(model: Model, scen: Scenario, project: Project | None = None) -> tuple[dict, str]:
+    """Engine-ready overrides: calibrated values (if the scenario uses them) under the scenario's levers,
+    the policy levers timed to act from the policy start year (see :func:`simulator.scenarios.time_policy`)."""
+    history, cal_sha = calibration_overrides(model, project) if scen.use_calibration else ({}, "")
+    overrides = dict(history)
+    overrides.update(time_policy(model, labels(project), history, scen.overrides))
+    return overrides, cal_sha
+
+
+def _prepare(scen, model: Model | None, project: Project | None) -> tuple[Model, Scenario]:
+    project = project or Project.default()
+    model = model or load(project.model_path)
+    if not isinstance(scen, Scenario):
+        scen = scenario(scen, model, project)
+    return model, scen
+
+
+def run(
+    scen: str | Path | Scenario = "baseline",
+    overrides: dict | None = None,
+    engine: str = DEFAULT_ENGINE,
+    method: str = "euler",
+    model: Model | None = None,
+    *,
+    project: Project | None = None,
+) -> Result:
+    """Run one scenario on one engine.
+
+    Parameters
+    ----------
+    scen : str, Path or Scenario
+        Scenario name under ``scenarios/``, a path, or a loaded Scenario.
+    overrides : dict, optional
+        Extra id -> value (or time path) applied on top, validated like a scenario's levers.
+    engine : {"fast", "pysd"}
+        ``fast`` (vectorised numpy, default) or ``pysd`` (the reference).
+    method : {"euler", "rk4"}
+        Integration method; pysd offers only Euler.
+    project : Project, optional
+        Where the model, scenarios and calibration live (default: this repository).
+
+    Returns
+    -------
+    Result
+        Annual rows x every variable, with units and provenance.
+    """
+    model, scen = _prepare(scen, model, project)
+    if overrides:
+        scen = scen.with_overrides(model, overrides)
+    if engine not in ENGINES:
+        raise UserError(f"unknown engine '{engine}' (use {' or '.join(ENGINES)})")
+    params, cal_sha = resolve_overrides(model, scen, project)
+    if engine == "pysd":
+        if method != "euler":
+            raise UserError("the pysd engine integrates with Euler only; use the fast engine for rk4")
+        from simulator.engines.pysd import load_pysd, run_pysd
+
+        frame = run_pysd(load_pysd(model.path, model.sha256), params, model.years)
+        frame = frame[[c for c in model.elements if c in frame.columns]].astype(float)
+    else:
+        frame = run_fast(model, params, method=method)
+    frame.index = pd.Index(np.round(np.asarray(frame.index, float)).astype(int), name="year")
+    provenance = {
+        "model": model.path.name,
+        "model_sha256": model.sha256,
+        "scenario": scen.name,
+        "scenario_sha256": scen.sha256,
+        "calibration_sha256": cal_sha,
+        "engine": engine,
+        "method": method,
+        "time_step": model.time["time_step"],
+        "package_version": __version__,
+        "overrides": {k: v for k, v in (overrides or {}).items()},
+    }
+    units = {k: model.elements[k].units for k in frame.columns if k in model.elements}
+    return Result(frame=frame, units=units, provenance=provenance)
+
+
+@dataclass
+class Batch:
+    """N runs at once: values (N, T, V) with names, units and provenance.
+
+    Attributes
+    ----------
+    values : ndarray, shape (N, T, V)
+        Saved values of the V ``variables`` at the T ``years`` for the N runs.
+    """
+
+    values: np.ndarray
+    variables: list
+    years: np.ndarray
+    units: dict
+    provenance: dict
+
+    def __getitem__(self, variable: str) -> np.ndarray:
+        """(N, T) values of one variable."""
+        return self.values[:, :, self.variables.index(variable)]
+
+    def frame(self, run: int) -> pd.DataFrame:
+        """One run as a frame (index year, columns variables)."""
+        return pd.DataFrame(self.values[run], index=pd.Index(self.years, name="year"), columns=self.variables)
+
+
+def _check_samples(model: Model, columns: dict) -> int:
+    """Validate sampled lever columns (names, kinds, ranges, NaN); return the number of runs."""
+    sizes = {len(v.values) if hasattr(v, "years") else len(np.atleast_1d(v)) for v in columns.values()}
+    if len(sizes) > 1:
+        raise UserError(f"samples: columns have different numbers of runs {sorted(sizes)}")
+    for name, values in columns.items():
+        element = model.element(name)
+        if not element.is_lever:
+            raise UserError(f"samples: '{name}' is not a lever")
+        low, high, _ = element.limits
+        array = np.asarray(values.values if hasattr(values, "years") else values, float)
+        if not np.isfinite(array).all() or array.min() < low or array.max() > high:
+            raise UserError(f"samples: '{name}' has values outside its range [{low:g}, {high:g}] or NaN")
+    return sizes.pop() if sizes else 1
+
+
+def run_batch(
+    scen: str | Path | Scenario = "baseline",
+    samples=None,
+    variables: list | None = None,
+    model: Model | None = None,
+    method: str = "euler",
+    *,
+    project: Project | None = None,
+    executor=None,
+) -> Batch:
+    """Run N parameter sets at once on the fast engine.
+
+    Parameters
+    ----------
+    scen : str, Path or Scenario
+        The scenario every run starts from.
+    samples : pandas.DataFrame or dict
+        N rows, one column per lever id (constants), each validated against the lever's range;
+        or a dict id -> (N,) array or :class:`simulator.engines.fast.TimePath` (per-run time paths).
+        Policy levers act from the policy start year, as in :func:`run`.
+    variables : list of str, optional
+        Variables to keep (default: every variable).
+    project : Project, optional
+        Where the model, scenarios and calibration live (default: this repository).
+    executor : concurrent.futures.Executor or dask.distributed.Client, optional
+        Runs chunks of :data:`CHUNK_SIZE` runs as tasks (default: in this process).
+    """
+    model, scen = _prepare(scen, model, project)
+    columns = dict(samples.items()) if samples is not None else {}
+    n = _check_samples(model, columns)
+    fixed, cal_sha = resolve_overrides(model, scen, project)
+    history, _ = calibration_overrides(model, project) if scen.use_calibration else ({}, "")
+    sampled = {model.element(k).id: (v if hasattr(v, "years") else np.asarray(v, float)) for k, v in columns.items()}
+    overrides = {**fixed, **time_policy(model, labels(project), history, sampled)}
+    names = list(variables) if variables is not None else list(model.elements)
+    for name in names:
+        model.element(name)
+    times, values = run_overrides(model, overrides, n, variables=names, method=method, executor=executor)
+    cube = np.stack([values[k] for k in names], axis=2)
+    provenance = {"model_sha256": model.sha256, "scenario": scen.name, "scenario_sha256": scen.sha256,
+                  "calibration_sha256": cal_sha, "engine": "fast", "method": method, "n": n,
+                  "package_version": __version__}
+    return Batch(cube, names, np.round(times).astype(int), {k: model.elements[k].units for k in names}, provenance)
+
+
+def _slice(value, lo: int, hi: int, n: int):
+    """Rows ``lo:hi`` of a per-run override (an (N,) array or a per-run time path); shared values as they are."""
+    if hasattr(value, "years") and np.ndim(value.values) == 2:
+        return type(value)(value.years, value.values[lo:hi])
+    if isinstance(value, np.ndarray) and value.ndim == 1 and len(value) == n:
+        return value[lo:hi]
+    return value
+
+
+def _run_chunk(model_path: str, overrides: dict, size: int, variables: list, method: str):
+    """One chunk of runs in a worker (the model is loaded there by path and content hash)."""
+    return run_batch_arrays(load(model_path), overrides, size, variables=variables, method=method)
+
+
+def run_overrides(model: Model, overrides: dict, n: int, variables: list | None = None, method: str = "euler",
+                  executor=None, chunk_size: int = CHUNK_SIZE):
+    """N runs of engine-ready overrides (already validated and timed, see :func:`resolve_overrides`).
+
+    Returns
+    -------
+    times : ndarray (T,)
+        Saved times [Year].
+    values : dict
+        id -> (N, T) array for each of ``variables`` (default: every variable).
+    """
+    if executor is None:
+        return run_batch_arrays(model, overrides, n, variables=variables, method=method)
+    if chunk_size < 1:
+        raise UserError(f"chunk size must be at least 1, got {chunk_size}")
+    bounds = [(lo, min(lo + chunk_size, n)) for lo in range(0, n, chunk_size)]
+    futures = [executor.submit(_run_chunk, str(model.path), {k: _slice(v, lo, hi, n) for k, v in overrides.items()},
+                               hi - lo, variables, method) for lo, hi in bounds]
+    parts = [future.result() for future in futures]
+    if not parts:
+        raise ModelError("no runs to do (n = 0)")
+    times = parts[0][0]
+    return times, {k: np.concatenate([p[1][k] for p in parts], axis=0) for k in parts[0][1]}

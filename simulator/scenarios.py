@@ -1,0 +1,297 @@
+"""Scenarios: named sets of overrides (constants and time paths), validated against the model.
+
+A scenario is a TOML file under ``scenarios/`` (or any path)::
+
+    title_zh = "规划情景"
+    title_en = "Plan"
+    description_zh = "..."
+    description_en = "..."
+    extends = "baseline"            # optional: start from another scenario
+
+    [levers]
+    investment_rate = 0.58                                 # a constant
+    r_and_d_intensity_target = [[2020, 2.62], [2025, 3.0]] # a time path: [[year, value], ...]
+                                                           # (replaces the model's path from 2020 on)
+
+    [sources]                                              # optional: why each value
+    r_and_d_intensity_target = "seed §6: 全社会研发经费支出占比达到3%以上"
+
+A scenario never holds an equation. Every problem raises :class:`ScenarioError` with one line
+naming the file, the key and the reason.
+
+Policy timing: Policy timing: a scenario's setting of a policy lever applies from the policy start year.
+
+Before that year the model follows its calibrated history, so changing ``investment_rate`` in a 2021-2035
+scenario leaves 2015-2020 as the data made them and targets measured against 2020 stay fair. Which
+constants are policy levers, and the start year, are read from ``models/labels.toml`` (``[policy]``).
+Time-path levers need no timing: a scenario's path already replaces the model's only from its first year.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from simulator.engines.fast.translate import TimePath
+from simulator.errors import ScenarioError
+from simulator.model.labels import labels
+from simulator.model.mdl import Model, suggest
+from simulator.model.naming import canonical_id
+
+TOP_LEVEL_KEYS = {
+    "title_zh",
+    "title_en",
+    "description_zh",
+    "description_en",
+    "extends",
+    "levers",
+    "sources",
+    "use_calibration",
+}
+
+
+@dataclass
+class Scenario:
+    """A validated scenario.
+
+    Attributes
+    ----------
+    name : str
+        File stem (``"baseline"``) or ``"<overrides>"`` for an ad-hoc one.
+    overrides : dict
+        id -> float, or id -> list of (year, value) pairs; includes what ``extends`` brings.
+    titles, descriptions : dict
+        {"zh": str, "en": str}.
+    sources : dict
+        id -> citation text for the lever value.
+    use_calibration : bool
+        Apply ``calibration/calibrated.toml`` under the overrides (default True).
+    path : Path or None
+        The file, if any; ``sha256`` its hash (the chain of extended files included).
+    """
+
+    name: str
+    overrides: dict = field(default_factory=dict)
+    titles: dict = field(default_factory=dict)
+    descriptions: dict = field(default_factory=dict)
+    sources: dict = field(default_factory=dict)
+    use_calibration: bool = True
+    path: Path | None = None
+    sha256: str = ""
+
+    def title(self, lang: str = "zh") -> str:
+        """Title in ``lang``, falling back to the other language and then the name."""
+        return self.titles.get(lang) or self.titles.get("en") or self.name
+
+    def with_overrides(self, model: Model, extra: dict, where: str = "--set") -> Scenario:
+        """A copy with ``extra`` overrides validated and applied on top."""
+        merged = dict(self.overrides)
+        merged.update(validate_overrides(model, extra, where))
+        return Scenario(
+            name=self.name,
+            overrides=merged,
+            titles=self.titles,
+            descriptions=self.descriptions,
+            sources=self.sources,
+            use_calibration=self.use_calibration,
+            path=self.path,
+            sha256=self.sha256,
+        )
+
+
+def resolve_path(name_or_path: str | Path, scenario_dir: Path) -> Path:
+    """Find a scenario by name under ``scenario_dir`` or as a path; raise if missing."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or candidate.parent != Path("."):
+        if candidate.is_file():
+            return candidate.resolve()
+        raise ScenarioError(f"scenario file not found: {candidate}")
+    in_dir = scenario_dir / f"{name_or_path}.toml"
+    if in_dir.is_file():
+        return in_dir.resolve()
+    known = sorted(p.stem for p in scenario_dir.glob("*.toml") if p.stem != "uncertainty")
+    raise ScenarioError(f"unknown scenario '{name_or_path}' (known: {', '.join(known)})")
+
+
+def load_scenario(name_or_path: str | Path, model: Model, scenario_dir: Path) -> Scenario:
+    """Load, follow ``extends`` and validate a scenario against ``model``."""
+    return _load(resolve_path(name_or_path, scenario_dir), model, scenario_dir, chain=())
+
+
+def _load(path: Path, model: Model, scenario_dir: Path, chain: tuple) -> Scenario:
+    if path in chain:
+        cycle = " -> ".join(p.stem for p in (*chain, path))
+        raise ScenarioError(f"{path.name}: circular 'extends': {cycle}")
+    raw = path.read_bytes()
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path.name}: malformed TOML: {exc}") from None
+    unknown = set(data) - TOP_LEVEL_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise ScenarioError(f"{path.name}: unknown key '{key}'{suggest(key, TOP_LEVEL_KEYS)}")
+    digest = hashlib.sha256(raw)
+    base_overrides: dict = {}
+    if "extends" in data:
+        if not isinstance(data["extends"], str):
+            raise ScenarioError(f"{path.name}: 'extends' must be a scenario name or path")
+        target = data["extends"]
+        base_path = (
+            (path.parent / target).resolve()
+            if target.endswith(".toml")
+            else resolve_path(target, scenario_dir)
+        )
+        base = _load(base_path, model, scenario_dir, (*chain, path))
+        base_overrides = dict(base.overrides)
+        digest.update(base.sha256.encode())
+    levers = data.get("levers", {})
+    if not isinstance(levers, dict):
+        raise ScenarioError(f"{path.name}: [levers] must be a table of name = value")
+    overrides = base_overrides
+    overrides.update(validate_overrides(model, levers, path.name))
+    sources = data.get("sources", {})
+    return Scenario(
+        name=path.stem,
+        overrides=overrides,
+        titles={k: data[f"title_{k}"] for k in ("zh", "en") if f"title_{k}" in data},
+        descriptions={k: data[f"description_{k}"] for k in ("zh", "en") if f"description_{k}" in data},
+        sources={canonical_id(k): str(v) for k, v in sources.items()},
+        use_calibration=bool(data.get("use_calibration", True)),
+        path=path,
+        sha256=digest.hexdigest(),
+    )
+
+
+def validate_overrides(model: Model, levers: dict, where: str) -> dict:
+    """Check names, kinds and ranges; return id -> float or list of (year, value)."""
+    out = {}
+    for key, value in levers.items():
+        eid = canonical_id(key)
+        element = model.elements.get(eid)
+        if element is None:
+            raise ScenarioError(f"{where}: unknown variable '{key}'{suggest(key, model.levers)}")
+        if not element.is_lever:
+            raise ScenarioError(
+                f"{where}: '{key}' is not a lever (it is a {element.kind} without a range)"
+            )
+        if element.kind == "time_path" and not isinstance(value, (list, tuple)):
+            # one number for a path: the policy holds it from the policy start year; history is kept
+            value = [[labels().policy.get("start_year", model.time["initial_time"]), value]]
+        if isinstance(value, (list, tuple)):
+            if element.kind != "time_path":
+                raise ScenarioError(f"{where}: '{key}' is a constant; give one number, not a time path")
+            out[eid] = _splice(element.default, _time_path(value, element, where, key))
+        else:
+            out[eid] = _number(value, element, where, key)
+    return out
+
+
+def _number(value, element, where: str, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ScenarioError(f"{where}: '{key}' must be a number, got {value!r}")
+    value = float(value)
+    if math.isnan(value) or math.isinf(value):
+        raise ScenarioError(f"{where}: '{key}' must be a finite number, got {value}")
+    low, high, _ = element.limits
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ScenarioError(
+            f"{where}: '{key}' = {value:g} is outside its range [{low:g}, {high:g}] {element.units}"
+        )
+    return value
+
+
+def _time_path(points, element, where: str, key: str) -> list:
+    path = []
+    for point in points:
+        if not isinstance(point, (list, tuple)) or len(point) != 2:
+            raise ScenarioError(f"{where}: '{key}' time path must be [[year, value], ...], got {point!r}")
+        year, value = point
+        if isinstance(year, bool) or not isinstance(year, (int, float)) or not math.isfinite(year):
+            raise ScenarioError(f"{where}: '{key}' time path has a non-numeric year {year!r}")
+        path.append((float(year), _number(value, element, where, f"{key}[{year}]")))
+    if not path:
+        raise ScenarioError(f"{where}: '{key}' time path is empty")
+    years = [p[0] for p in path]
+    if any(b <= a for a, b in zip(years, years[1:], strict=False)):
+        raise ScenarioError(f"{where}: '{key}' time path years must be strictly increasing, got {years}")
+    return path
+
+
+def _splice(default: list, path: list) -> list:
+    """A scenario's path replaces the model's from its first year on; earlier points are kept
+    (so a path given from 2020 leaves the calibrated 2015-2019 history as it is)."""
+    first = path[0][0]
+    return [p for p in default if p[0] < first] + path
+
+
+def parse_set(items: list[str]) -> dict:
+    """Parse CLI ``NAME=VALUE`` items; VALUE is a number or a TOML array of [year, value]."""
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ScenarioError(f"--set: expected NAME=VALUE, got '{item}'")
+        name, text = item.split("=", 1)
+        try:
+            out[name.strip()] = tomllib.loads(f"v = {text.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            raise ScenarioError(f"--set: '{name.strip()}' value '{text}' is not a number") from None
+    return out
+
+
+# --------------------------------------------------------------------------- policy timing
+# the step sits just before the start year, so every time step up to it reads the old value
+_EDGE = 1e-6
+
+
+def policy_levers(labels) -> tuple[float | None, frozenset]:
+    """(start year or None, ids of the constants that are policy levers)."""
+    table = labels.policy or {}
+    return table.get("start_year"), frozenset(table.get("levers", []))
+
+
+def timed(base, value, t0: float, start: float):
+    """``base`` before ``start``, ``value`` from ``start`` on.
+
+    Parameters
+    ----------
+    base, value : float or ndarray (R,)
+        Value before and from the start year (per run when arrays).
+    t0, start : float
+        Initial time and policy start year [Year].
+
+    Returns
+    -------
+    list of (year, value) for scalars, :class:`TimePath` with per-run values for arrays.
+    """
+    if start <= t0:
+        return value
+    years = [t0, start - _EDGE, start]
+    if np.ndim(value) == 0 and np.ndim(base) == 0:
+        return [(t0, float(base)), (start - _EDGE, float(base)), (start, float(value))]
+    n = max(np.size(value), np.size(base))
+    base = np.broadcast_to(np.asarray(base, float), (n,))
+    value = np.broadcast_to(np.asarray(value, float), (n,))
+    return TimePath(np.asarray(years), np.stack([base, base, value], axis=1))
+
+
+def time_policy(model: Model, labels, history: dict, overrides: dict) -> dict:
+    """Time the policy constants of ``overrides``; ``history`` gives their pre-policy values
+    (calibrated values, else the model's defaults)."""
+    start, levers = policy_levers(labels)
+    if start is None:
+        return dict(overrides)
+    t0 = model.time["initial_time"]
+    out = {}
+    for key, value in overrides.items():
+        element = model.elements.get(key)
+        if key in levers and element is not None and element.kind == "constant" and not isinstance(value, list):
+            out[key] = timed(history.get(key, element.default), value, t0, start)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,142 @@
+"""Targets and key indicators on scenario results: the tables behind ``targets``, ``compare``, ``report``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from simulator.model.labels import Labels
+from simulator.result import Result
+from simulator.targets.evaluation import evaluate
+from simulator.targets.registry import load_targets
+
+KEY_YEARS = (2020, 2025, 2030, 2035)
+
+HEADERS = {
+    "zh": {
+        "id": "编号",
+        "name": "目标",
+        "year": "年份",
+        "test": "检验",
+        "target": "目标值",
+        "simulated": "模拟值",
+        "unit": "单位",
+        "status": "状态",
+        "margin": "余量",
+        "margin_pct": "余量(%)",
+        "first_year_met": "首次达到年份",
+        "kind": "性质",
+        "note": "说明",
+        "indicator": "指标",
+    },
+    "en": {
+        "id": "id",
+        "name": "target",
+        "year": "year",
+        "test": "test",
+        "target": "target value",
+        "simulated": "simulated",
+        "unit": "unit",
+        "status": "status",
+        "margin": "margin",
+        "margin_pct": "margin (%)",
+        "first_year_met": "first year met",
+        "kind": "kind",
+        "note": "note",
+        "indicator": "indicator",
+    },
+}
+#: Target units that models/targets.toml writes in English, in Chinese (the CSV's own words are kept there).
+UNITS_ZH = {
+    "%/yr": "%/年",
+    "ratio to 2020": "与2020年之比",
+    "亿元 (current prices)": "亿元(现价)",
+    "亿m³": "亿立方米",
+    "year": "年份",
+    "years": "岁",
+    "USD": "美元",
+    "km": "公里",
+    "m": "米",
+}
+KIND_TEXT = {"zh": {"binding": "约束性", "expected": "预期性"}, "en": {"binding": "binding", "expected": "expected"}}
+
+STATUS_TEXT = {
+    "zh": {"met": "达到", "missed": "未达到", "not assessed": "未评估"},
+    "en": {"met": "met", "missed": "missed", "not assessed": "not assessed"},
+}
+
+
+def indicator_series(result: Result, labels: Labels) -> dict[str, np.ndarray]:
+    """Indicator -> (T,) array of the result, for every indicator the model computes."""
+    return {k: v.to_numpy(float) for k, v in result.indicators(labels.indicators).items()}
+
+
+def target_table(result: Result, labels: Labels, lang: str = "zh", targets=None) -> pd.DataFrame:
+    """Every target evaluated on one result (``simulator.targets.evaluate`` columns)."""
+    targets = targets if targets is not None else load_targets()
+    years = np.asarray(result.frame.index, dtype=int)
+    return evaluate(targets, indicator_series(result, labels), years, set(labels.indicators), lang=lang)
+
+
+def readable_targets(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """The columns an analyst reads, with headers and status words in ``lang``."""
+    columns = ["id", "name", "year", "target", "simulated", "unit", "status", "margin", "margin_pct",
+               "first_year_met", "kind", "note"]
+    out = table[columns].copy()
+    out["status"] = out["status"].map(STATUS_TEXT[lang])
+    out["kind"] = out["kind"].map(KIND_TEXT[lang]).fillna(out["kind"])
+    if lang == "zh":
+        out["unit"] = out["unit"].map(lambda u: UNITS_ZH.get(u, u))
+    out["note"] = out["note"].fillna("").astype(str) + table["reason"].fillna("").astype(str)
+    for column in ("simulated", "margin", "margin_pct"):
+        out[column] = out[column].astype(float).round(3)
+    return out.rename(columns=HEADERS[lang])
+
+
+def key_indicators(
+    results: Mapping[str, Result],
+    labels: Labels,
+    lang: str = "zh",
+    years: Sequence[int] = KEY_YEARS,
+    indicators: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Rows: indicator (name and unit); columns: (scenario, year). Values in the indicator's units.
+
+    ``indicators`` defaults to ``labels.views["key_indicators"]``.
+    """
+    indicators = labels.views.get("key_indicators", list(labels.indicators)) if indicators is None else indicators
+    blocks = {}
+    for name, result in results.items():
+        frame = result.indicators(labels.indicators)
+        present = [i for i in indicators if i in frame]
+        block = frame.loc[list(years), present].T
+        block.index = [labels.label(labels.indicators[i], lang) for i in present]
+        blocks[name] = block
+    return pd.concat(blocks, axis=1).round(3)
+
+
+def compare_targets(tables: Mapping[str, pd.DataFrame], lang: str = "zh") -> pd.DataFrame:
+    """Targets side by side: simulated value and status per scenario."""
+    first = next(iter(tables.values()))
+    out = first[["id", "name", "year", "target", "unit"]].copy().reset_index(drop=True)
+    for name, table in tables.items():
+        table = table.reset_index(drop=True)
+        out[f"{name}: {HEADERS[lang]['simulated']}"] = table["simulated"].astype(float).round(3)
+        out[f"{name}: {HEADERS[lang]['status']}"] = table["status"].map(STATUS_TEXT[lang])
+    return out.rename(columns=HEADERS[lang])
+
+
+def write_tables(path: Path, tables: Mapping[str, pd.DataFrame]) -> Path:
+    """Write tables to one XLSX (a sheet each) or, for .csv, one CSV per table beside ``path``."""
+    path = Path(path)
+    if path.suffix == ".xlsx":
+        with pd.ExcelWriter(path, engine="openpyxl") as writer:
+            for sheet, table in tables.items():
+                table.to_excel(writer, sheet_name=sheet[:31])
+    else:
+        for sheet, table in tables.items():
+            table.to_csv(path.with_name(f"{path.stem}_{sheet}.csv"), encoding="utf-8-sig")
+    return path
