@@ -19,8 +19,8 @@ import numpy as np
 from scipy.optimize import differential_evolution, least_squares
 
 from calibration.observations import Observations, Predictor
-from simulator.engines.fast.adapter import run_batch_arrays
 from simulator.errors import UserError
+from simulator.runner import run_overrides
 
 #: Prior standard deviation as a fraction of each parameter's range.
 PRIOR_WIDTH = 0.5
@@ -150,7 +150,7 @@ class Problem:
         for j, p in enumerate(self.parameters):
             if not p.nuisance:
                 overrides[p.id] = theta[:, j].copy()
-        _, values = run_batch_arrays(self.model, overrides, theta.shape[0], variables=list(variables))
+        _, values = run_overrides(self.model, overrides, theta.shape[0], variables=list(variables))
         self.runs += theta.shape[0]
         return values
 

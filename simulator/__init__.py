@@ -15,6 +15,7 @@ units) -> ``engines`` (fast numpy plan, pysd reference) -> ``scenarios``, ``runn
 """
 
 from simulator._version import __version__
+from simulator.engines.fast import TimePath
 from simulator.errors import ModelError, ScenarioError, UserError
 from simulator.model import labels, load
 from simulator.project import Project
@@ -41,6 +42,7 @@ __all__ = [
     "Project",
     "Result",
     "ScenarioError",
+    "TimePath",
     "UserError",
     "__version__",
     "calibration_overrides",

@@ -1,9 +1,9 @@
 """Adapter: each policy lever at the two ends of its range, the others as set, in one fast-engine batch.
 
-The library's :func:`simulator.sensitivity.tornado` swings the *uncertain inputs*; the analyst's question
+The library's :func:`simulator.analysis.sensitivity.tornado` swings the *uncertain inputs*; the analyst's question
 "which levers matter most for this target" needs the *levers* swung. A time-path lever keeps its points up
 to 2020 (history) and moves linearly to the new level by 2025, held to 2035; a constant policy lever acts
-from the policy start year, as the library runs scenarios (:mod:`simulator.policy`).
+from the policy start year, as the library runs scenarios (:func:`simulator.scenarios.time_policy`).
 """
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-import simulator as api
-from simulator.engines.fast.adapter import run_batch_arrays, to_params
-from simulator.engines.fast.translate import TimePath
-from simulator.scenarios import policy_levers, timed
+import simulator
+from simulator import TimePath
 from simulator.targets import evaluate
 
 LAST_HISTORY, REACHED, LAST = 2020.0, 2025.0, 2035.0
@@ -45,15 +43,12 @@ def lever_sweep(
     target,
     labels,
     base: dict,
-    history: dict,
     share: float | None = None,
-    params: dict | None = None,
 ) -> pd.DataFrame:
     """Simulated value of ``target`` with each lever at its low and high value (see :func:`swing_values`).
 
-    ``base`` holds the levers' values as set (the sliders' values), ``history`` their pre-policy values
-    (calibrated, else the model's defaults are used); ``params`` the scenario's engine-ready overrides
-    (``simulator.resolve_overrides``) when the caller has them.
+    ``base`` holds the levers' values as set (the sliders' values). The runs go through
+    :func:`simulator.run_batch`, which validates them and times the policy levers as every run is timed.
 
     Returns
     -------
@@ -61,29 +56,23 @@ def lever_sweep(
         lever, low_value, high_value, output_low, output_high, swing (high - low), base (all as set),
         sorted by |swing|, largest first; unit: the target's.
     """
-    params = api.resolve_overrides(model, scen)[0] if params is None else params
-    start, policy = policy_levers(labels)
-    t0 = model.time["initial_time"]
     n = 1 + 2 * len(levers)
-    overrides = to_params(params)
-    ends = {}
+    samples, ends = {}, {}
     for k, lever in enumerate(levers):
         element = model.elements[lever]
         low, high = ends[lever] = swing_values(element, base[lever], share)
         if element.kind == "time_path":
             paths = [base[lever]] * n
             paths[2 * k + 1], paths[2 * k + 2] = _path_at(base[lever], low), _path_at(base[lever], high)
-            overrides[lever] = _time_paths(paths)
+            samples[lever] = _time_paths(paths)
             continue
         column = np.full(n, float(base[lever]))
         column[2 * k + 1], column[2 * k + 2] = low, high
-        if start is not None and lever in policy:
-            overrides[lever] = timed(history.get(lever, element.default), column, t0, start)
-        else:
-            overrides[lever] = column
-    indicators = labels.indicators
-    variable = indicators[target.indicator]
-    years, values = run_batch_arrays(model, overrides, n, variables=[variable])
+        samples[lever] = column
+    # the one validated batch entry: ranges checked, calibration under the levers, policy timing applied
+    variable = labels.indicators[target.indicator]
+    batch = simulator.run_batch(scen, samples, variables=[variable], model=model)
+    years, values = batch.years, {variable: batch[variable]}
     table = evaluate([target], {target.indicator: values[variable]}, np.round(years).astype(int), lang="en")
     simulated = table["simulated"].to_numpy(float)
     out = pd.DataFrame(

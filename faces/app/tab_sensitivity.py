@@ -89,9 +89,7 @@ def _levers(key: str, target_id: str, share: float | None, _scen, _base: dict) -
     lab, model = data.labels(), data.model()
     levers = [lv for s in lab.sectors.values() for lv in s["levers"] if lv in model.levers]
     target = next(t for t in data.targets() if t.id == target_id)
-    history = data.calibrated_values() if _scen.use_calibration else {}
-    params = data.resolved_overrides(_scen, key)
-    return sweep.lever_sweep(model, _scen, levers, target, lab, _base, history, share, params)
+    return sweep.lever_sweep(model, _scen, levers, target, lab, _base, share)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)

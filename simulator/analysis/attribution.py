@@ -25,10 +25,10 @@ import pandas as pd
 
 from simulator import runner as api
 from simulator.analysis.goalseek import lookup_targets
-from simulator.engines.fast.adapter import run_batch_arrays
-from simulator.engines.fast.translate import TimePath
+from simulator.engines.fast import TimePath
 from simulator.errors import UserError
 from simulator.model.mdl import Model
+from simulator.runner import run_overrides
 from simulator.scenarios import Scenario
 from simulator.targets import Target, load_targets
 
@@ -208,7 +208,7 @@ def attribute(
     for i, keys_i in enumerate(members.values()):
         for key in keys_i:
             overrides[key] = _coalition_value(model, key, a, b, bits[:, i].astype(bool))
-    times, values = run_batch_arrays(model, overrides, 1 << k, variables=[variable])
+    times, values = run_overrides(model, overrides, 1 << k, variables=[variable])
     y = values[variable]
     if not np.isfinite(y).all():
         raise UserError(f"some combinations of the levers of '{first.name}' and '{second.name}' fail to run")

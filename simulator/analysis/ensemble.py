@@ -120,10 +120,10 @@ def _simulate_chunk(model_path: str, fixed: dict, size: int, chunk: dict, variab
 
     Returns the requested variables as (size, T) arrays and a failed mask (NaN/inf or a negative stock).
     """
-    from simulator.engines.fast.adapter import run_batch_arrays
+    from simulator.runner import run_overrides
 
     model = api.load(model_path)
-    _, values = run_batch_arrays(model, {**fixed, **chunk}, size, variables=sorted(set(variables) | set(stocks)))
+    _, values = run_overrides(model, {**fixed, **chunk}, size, variables=sorted(set(variables) | set(stocks)))
     failed = np.zeros(size, bool)
     for name, array in values.items():
         failed |= ~np.isfinite(array).all(axis=1)

@@ -47,12 +47,12 @@ from simulator.analysis.optimize import (
     _trust_region,
 )
 from simulator.analysis.uncertainty import load_uncertainty
-from simulator.engines.fast.adapter import run_batch_arrays
-from simulator.engines.fast.translate import TimePath
+from simulator.engines.fast import TimePath
 from simulator.errors import UserError
 from simulator.model.mdl import Model, suggest
 from simulator.model.naming import canonical_id
 from simulator.project import Project
+from simulator.runner import run_overrides
 from simulator.scenarios import Scenario, policy_levers, timed
 from simulator.targets import Target, load_targets, run_outcomes
 
@@ -196,7 +196,7 @@ class _Problem:
             overrides.update({c: np.tile(self.samples[c].to_numpy(float), m) for c in self.samples.columns})
         for i, lever in enumerate(self.levers):
             overrides[lever.id] = lever.override(np.repeat(lever.values(Z[:, i]), n))
-        _, values = run_batch_arrays(self.model, overrides, m * n, variables=sorted(set(self.variables.values())))
+        _, values = run_overrides(self.model, overrides, m * n, variables=sorted(set(self.variables.values())))
         series = {ind: values[var] for ind, var in self.variables.items()}
         wide = run_outcomes(self.targets, series, self.years)
         shape = (m, n, len(self.targets))

@@ -91,14 +91,14 @@ class _TargetOutputs:
         self.years = np.asarray(self.model.years, dtype=int)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        from simulator.engines.fast.adapter import run_batch_arrays
+        from simulator.runner import run_overrides
 
         names = self.uncertainty.names
         m = x.shape[1]
         overrides = {**{k: v for k, v in self.fixed.items() if k not in names},
                      **{name: x[k] for k, name in enumerate(names)}}
         needed = sorted({self.labels.indicators[t.indicator] for t in self.targets})
-        _, values = run_batch_arrays(self.model, overrides, m, variables=needed)
+        _, values = run_overrides(self.model, overrides, m, variables=needed)
         series = {t.indicator: values[self.labels.indicators[t.indicator]] for t in self.targets}
         wide = run_outcomes(self.targets, series, self.years)
         out = np.empty((len(self.targets), m))
