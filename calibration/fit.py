@@ -244,9 +244,9 @@ def fit(problem: Problem, seed: int = DEFAULT_SEED, starts: int = DEFAULT_STARTS
     if method not in METHODS:
         raise UserError(f"unknown calibration method '{method}' (use {' or '.join(METHODS)})")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise UserError(f"--seed must be a non-negative integer, got {seed!r}")
+        raise UserError(f"seed must be a non-negative integer, got {seed!r}", param="seed")
     if starts < 1:
-        raise UserError(f"--starts must be at least 1, got {starts}")
+        raise UserError(f"starts must be at least 1, got {starts}", param="starts")
     from tqdm import tqdm
 
     clock = time.perf_counter()

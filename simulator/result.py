@@ -17,9 +17,9 @@ def check_output_path(path: str | Path) -> Path:
     """Fail early, before any simulation, on an output path we could not write."""
     path = Path(path)
     if path.suffix not in FORMATS:
-        raise UserError(f"--out {path}: unknown format '{path.suffix}' (use {', '.join(FORMATS)})")
+        raise UserError(f"out {path}: unknown format '{path.suffix}' (use {', '.join(FORMATS)})", param="out")
     if not path.parent.exists():
-        raise UserError(f"--out {path}: folder {path.parent} does not exist")
+        raise UserError(f"out {path}: folder {path.parent} does not exist", param="out")
     return path
 
 

@@ -235,12 +235,12 @@ def parse_set(items: list[str]) -> dict:
     out = {}
     for item in items:
         if "=" not in item:
-            raise ScenarioError(f"--set: expected NAME=VALUE, got '{item}'")
+            raise ScenarioError(f"set: expected NAME=VALUE, got '{item}'", param="set")
         name, text = item.split("=", 1)
         try:
             out[name.strip()] = tomllib.loads(f"v = {text.strip()}")["v"]
         except tomllib.TOMLDecodeError:
-            raise ScenarioError(f"--set: '{name.strip()}' value '{text}' is not a number") from None
+            raise ScenarioError(f"set: '{name.strip()}' value '{text}' is not a number", param="set") from None
     return out
 
 

@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def flag_words(exc: UserError) -> str:
+    """The library's message with the parameter at fault named by its flag (``levers`` -> ``--levers``)."""
+    return exc.worded(default=lambda param: "--" + param.replace("_", "-"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 2 bad input)."""
     parser = build_parser()
@@ -70,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except UserError as exc:
-        print(f"jinan-sd: error: {exc}", file=sys.stderr)
+        print(f"jinan-sd: error: {flag_words(exc)}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # the reader went away (e.g. `| head`): nothing is lost, stop quietly

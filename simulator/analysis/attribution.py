@@ -81,7 +81,8 @@ class Attribution:
         """
         year = int(self.target.year if year is None else year)
         if year not in self.parts.index:
-            raise UserError(f"--year: {year} is not a simulated year ({self.parts.index[0]}-{self.parts.index[-1]})")
+            first, last = self.parts.index[0], self.parts.index[-1]
+            raise UserError(f"year: {year} is not a simulated year ({first}-{last})", param="year")
         row, total = self.parts.loc[year], self.total.loc[year]
         with np.errstate(divide="ignore", invalid="ignore"):
             share = 100.0 * row / total if total != 0 else row * np.nan
@@ -150,8 +151,8 @@ def _players(keys: list[str], sectors: dict, order: Sequence[str] | None) -> tup
     if order is not None:
         if sorted(order) != sorted(keys):
             missing = sorted(set(keys) - set(order)) or sorted(set(order) - set(keys))
-            raise UserError(f"--levers: must list exactly the levers that differ ({', '.join(keys)}); "
-                            f"check {missing[0]}")
+            raise UserError(f"levers: must list exactly the levers that differ ({', '.join(keys)}); "
+                            f"check {missing[0]}", param="levers")
         keys = list(order)
     if len(keys) <= MAX_PLAYERS:
         return {k: [k] for k in keys}, False

@@ -295,7 +295,7 @@ def discover(folder: str | Path, target_id: str, outcome: str = "miss", alpha: f
     if target_id not in known:
         close = difflib.get_close_matches(target_id, known, n=3, cutoff=0.5)
         hint = f" (did you mean: {', '.join(close)}?)" if close else f" (assessed: {', '.join(known)})"
-        raise UserError(f"--target: '{target_id}' is not a target of the ensemble in {folder}{hint}")
+        raise UserError(f"target: '{target_id}' is not a target of the ensemble in {folder}{hint}", param="target")
     flags = ensemble.outcomes[target_id].to_numpy()
     valid = (flags >= 0) & ~ensemble.outcomes["failed"].to_numpy(bool)
     x = ensemble.samples.loc[valid]

@@ -32,10 +32,10 @@ def map_chunks(function, args, chunks, tail, workers, scheduler, progress, total
             try:
                 client = Client(scheduler, timeout="10s")
             except OSError as exc:
-                raise UserError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+                raise UserError(f"scheduler {scheduler}: cannot connect ({exc})", param="scheduler") from None
         else:
             if workers < 1:
-                raise UserError(f"--workers must be at least 1, got {workers}")
+                raise UserError(f"workers must be at least 1, got {workers}", param="workers")
             cluster = LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
             )

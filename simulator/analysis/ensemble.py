@@ -73,9 +73,9 @@ class EnsembleResult:
         """Write the results folder atomically: a temporary folder, then one rename."""
         folder = Path(folder)
         if folder.exists() and not overwrite:
-            raise UserError(f"--out {folder}: already exists (choose another folder)")
+            raise UserError(f"out {folder}: already exists (choose another folder)", param="out")
         if not folder.parent.exists():
-            raise UserError(f"--out {folder}: folder {folder.parent} does not exist")
+            raise UserError(f"out {folder}: folder {folder.parent} does not exist", param="out")
         staging = folder.parent / f".{folder.name}.partial-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()

@@ -151,9 +151,9 @@ def make_lever(model: Model, ident: str, fixed: dict, weight: float = 1.0) -> Le
     """Describe lever ``ident`` at its starting value in ``fixed`` (the resolved scenario overrides)."""
     element = model.elements.get(canonical_id(ident))
     if element is None:
-        raise UserError(f"--levers: unknown lever '{ident}'{suggest(ident, model.levers)}")
+        raise UserError(f"levers: unknown lever '{ident}'{suggest(ident, model.levers)}", param="levers")
     if not element.is_lever:
-        raise UserError(f"--levers: '{ident}' is not a lever (a {element.kind} without a range)")
+        raise UserError(f"levers: '{ident}' is not a lever (a {element.kind} without a range)", param="levers")
     low, high, _ = element.limits
     if element.kind == "constant":
         value = fixed.get(element.id, element.default)
@@ -333,11 +333,11 @@ def goal_seek(
         Unknown or unassessable target, unknown lever or not a lever, p outside (0, 1), bad weight.
     """
     if p is not None and not 0.0 < p < 1.0:
-        raise UserError(f"--p: a probability strictly between 0 and 1, got {p}")
+        raise UserError(f"p: a probability strictly between 0 and 1, got {p}", param="p")
     if norm not in NORMS:
-        raise UserError(f"--norm: '{norm}' is not one of {', '.join(NORMS)}")
+        raise UserError(f"norm: '{norm}' is not one of {', '.join(NORMS)}", param="norm")
     if p is not None and n < 2:
-        raise UserError(f"--n: at least 2 samples for a probability, got {n}")
+        raise UserError(f"n: at least 2 samples for a probability, got {n}", param="n")
     model = model or api.load()
     scen = scenario if isinstance(scenario, Scenario) else api.scenario(scenario, model)
     labels = api.labels() if indicators is None or sectors is None else None
@@ -359,11 +359,11 @@ def goal_seek(
     moved = [make_lever(model, x, fixed, weights.get(x, 1.0)) for x in names]
     for key, w in weights.items():
         if key not in names or not (math.isfinite(w) and w > 0):
-            raise UserError(f"--weights: '{key}' must be a chosen lever with a positive weight, got {w}")
+            raise UserError(f"weights: '{key}' must be a chosen lever with a positive weight, got {w}", param="weights")
     screen = _Problem(model, fixed, moved, chosen, indicators, None, None, False, progress)
     moved, dropped, corner, history = _screen(screen, moved)
     if not moved:
-        raise UserError(f"--levers: none of the levers {', '.join(names)} changes these targets")
+        raise UserError(f"levers: none of the levers {', '.join(names)} changes these targets", param="levers")
     samples = None
     if p is not None:
         samples = unc.without(scen.overrides).without([x.id for x in moved]).sample(n, seed, sampler)
@@ -522,8 +522,8 @@ def write_scenario(result: GoalSeekResult, path: str | Path) -> Path:
     """Write :func:`scenario_text` to ``path`` (a .toml file in an existing folder)."""
     path = Path(path)
     if path.suffix != ".toml":
-        raise UserError(f"--out {path}: a scenario file must end in .toml")
+        raise UserError(f"out {path}: a scenario file must end in .toml", param="out")
     if not path.resolve().parent.is_dir():
-        raise UserError(f"--out {path}: folder {path.resolve().parent} does not exist")
+        raise UserError(f"out {path}: folder {path.resolve().parent} does not exist", param="out")
     path.write_text(scenario_text(result, path), encoding="utf-8")
     return path

@@ -84,8 +84,8 @@ class _TargetOutputs:
             known = {t.id for t in assessable}
             unknown = [t for t in target_ids if t not in known]
             if unknown:
-                raise UserError(f"--target: unknown or not assessable target '{unknown[0]}' "
-                                f"(assessable: {', '.join(sorted(known))})")
+                raise UserError(f"target: unknown or not assessable target '{unknown[0]}' "
+                                f"(assessable: {', '.join(sorted(known))})", param="target")
             assessable = [t for t in assessable if t.id in target_ids]
         self.targets = assessable
         self.years = np.asarray(self.model.years, dtype=int)

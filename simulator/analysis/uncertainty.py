@@ -85,7 +85,7 @@ class Uncertainty:
         if sampler not in SAMPLERS:
             raise UserError(f"unknown sampler '{sampler}' (use {', '.join(SAMPLERS)})")
         if n < 1:
-            raise UserError(f"--n must be at least 1, got {n}")
+            raise UserError(f"n must be at least 1, got {n}", param="n")
         d = len(self.inputs)
         if d == 0:
             return pd.DataFrame(index=pd.RangeIndex(n, name="run"))
