@@ -15,6 +15,7 @@ units) -> ``engines`` (fast numpy plan, pysd reference) -> ``scenarios``, ``runn
 """
 
 from simulator._version import __version__
+from simulator.analysis.levers import Lever
 from simulator.engines.fast import TimePath
 from simulator.errors import ModelError, ScenarioError, UserError
 from simulator.model import labels, load
@@ -38,6 +39,7 @@ __all__ = [
     "DEFAULT_ENGINE",
     "ENGINES",
     "Batch",
+    "Lever",
     "ModelError",
     "Project",
     "Result",

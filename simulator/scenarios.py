@@ -244,6 +244,28 @@ def parse_set(items: list[str]) -> dict:
     return out
 
 
+def scenario_toml(head: dict, levers: dict, sources: dict | None = None) -> str:
+    """A scenario file's text: the one writer of scenario TOML (the app's downloads, goal seeking's answers).
+
+    ``head`` holds the top-level keys (titles, descriptions, ``extends``, ``use_calibration``); ``levers``
+    id -> number or time path [[year, value], ...], written one lever a line with integer years as
+    integers; ``sources`` id -> why.
+    """
+    import tomli_w
+
+    def value(v):
+        if isinstance(v, (list, tuple)):
+            points = ", ".join(f"[{int(y) if float(y).is_integer() else float(y)!r}, {float(x)!r}]" for y, x in v)
+            return f"[{points}]"
+        return repr(float(v))
+
+    lines = "\n".join(f"{k} = {value(v)}" for k, v in levers.items())
+    text = f"{tomli_w.dumps(head)}\n[levers]\n{lines}\n"
+    if sources:
+        text += f"\n{tomli_w.dumps({'sources': sources})}"
+    return text
+
+
 # --------------------------------------------------------------------------- policy timing
 # the step sits just before the start year, so every time step up to it reads the old value
 _EDGE = 1e-6

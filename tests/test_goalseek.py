@@ -8,7 +8,8 @@ import pytest
 from support import control_section
 
 import simulator
-from simulator.analysis.goalseek import goal_seek, scenario_text, write_scenario
+from simulator.analysis.answer import scenario_text, write_scenario
+from simulator.analysis.goalseek import goal_seek
 from simulator.analysis.uncertainty import load_uncertainty
 from simulator.errors import UserError
 from simulator.scenarios import Scenario, load_scenario

@@ -8,20 +8,13 @@ import tempfile
 from pathlib import Path
 
 import streamlit as st
-import tomli_w
 
 import simulator
 from faces.app import data
 from faces.app.settings import UPLOAD_PREFIX, current_scenario, edits
 from faces.app.settings import encode as _encode
 from faces.app.text import LANGS
-from simulator.scenarios import load_scenario
-
-
-def _toml_value(value):
-    if isinstance(value, (list, tuple)):
-        return [[int(y) if float(y).is_integer() else y, v] for y, v in value]
-    return value
+from simulator.scenarios import load_scenario, scenario_toml
 
 
 def settings_toml() -> str:
@@ -53,10 +46,8 @@ def settings_toml() -> str:
         levers, sources = dict(changed), {}
     for lever in changed:
         sources[lever] = f"set in the app (the scenario's value: {_encode(base[lever])})"
-    doc["levers"] = {k: _toml_value(v) for k, v in sorted(levers.items())}
-    if sources:
-        doc["sources"] = {k: sources[k] for k in sorted(sources) if k in levers}
-    return tomli_w.dumps(doc)
+    levers = dict(sorted(levers.items()))
+    return scenario_toml(doc, levers, {k: sources[k] for k in sorted(sources) if k in levers})
 
 
 def settings_file_name() -> str:

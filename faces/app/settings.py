@@ -20,7 +20,12 @@ from faces.app import data
 from faces.app.text import LANGS, TABS
 from simulator.scenarios import validate_overrides
 
-PATH_YEARS = (2025, 2035)
+
+def path_years() -> tuple:
+    """The years a time-path lever's sliders set: the plan year and the vision year (labels.toml [years])."""
+    lab = data.labels()
+    return lab.year("plan"), lab.year("vision")
+
 DEFAULT_SCENARIO = "baseline"
 DEFAULT_TAB = "targets"
 CURRENT = "_current"
@@ -152,7 +157,7 @@ def on_path_point(lever: str, year: int) -> None:
     value = clean(st.session_state[f"w:tp:{lever}:{year}"])
     path = effective(lever)
     new = with_point(path, year, value)
-    for later in (y for y in PATH_YEARS if y > year):
+    for later in (y for y in path_years() if y > year):
         if close(path_value(path, later), path_value(path, year)):
             new = with_point(new, later, value)
     set_edit(lever, new)

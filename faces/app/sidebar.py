@@ -63,7 +63,7 @@ def _label(lever: str, lang: str, suffix: str = "") -> str:
 
 
 def lever_widget(lever: str, lang: str, container) -> None:
-    """A slider for a constant, or one slider per point of ``PATH_YEARS`` for a time path."""
+    """A slider for a constant, or one slider per year of ``settings.path_years()`` for a time path."""
     element = data.model().elements[lever]
     low, high, step = element.limits
     common = {
@@ -75,7 +75,7 @@ def lever_widget(lever: str, lang: str, container) -> None:
     }
     value = settings.effective(lever)
     if element.kind == "time_path":
-        for year in settings.PATH_YEARS:
+        for year in settings.path_years():
             key = f"w:tp:{lever}:{year}"
             st.session_state[key] = min(max(settings.path_value(value, year), low), high)
             container.slider(
@@ -145,7 +145,7 @@ def render() -> None:
         if not box.open:
             continue
         if any(data.model().elements[lv].kind == "time_path" for lv in levers):
-            box.caption(tr(lang, "path_caption", y1=settings.PATH_YEARS[0], y2=settings.PATH_YEARS[1]))
+            box.caption(tr(lang, "path_caption", y1=settings.path_years()[0], y2=settings.path_years()[1]))
         for lever in levers:
             lever_widget(lever, lang, box)
     _other_levers(sb, lang, in_sectors)

@@ -2,7 +2,8 @@
 
 The library's :func:`simulator.analysis.sensitivity.tornado` swings the *uncertain inputs*; the analyst's question
 "which levers matter most for this target" needs the *levers* swung. A time-path lever keeps its points up
-to 2020 (history) and moves linearly to the new level by 2025, held to 2035; a constant policy lever acts
+to the last history year and moves linearly to the new level by the plan year, held to the vision year
+(labels.toml ``[years]``); a constant policy lever acts
 from the policy start year, as the library runs scenarios (:func:`simulator.scenarios.time_policy`).
 """
 
@@ -15,25 +16,19 @@ import simulator
 from simulator import TimePath
 from simulator.targets import evaluate
 
-LAST_HISTORY, REACHED, LAST = 2020.0, 2025.0, 2035.0
+
+def _path_at(points, level: float, labels) -> list:
+    """The path kept to the last history year, then linear to ``level`` in the plan year, held to the vision year."""
+    kept = [(y, v) for y, v in points if y <= labels.year("last_history")]
+    return [*kept, (float(labels.year("plan")), level), (float(labels.year("vision")), level)]
 
 
-def _path_at(points, level: float) -> list:
-    """The path kept to 2020, then linear to ``level`` in 2025, held to 2035."""
-    kept = [(y, v) for y, v in points if y <= LAST_HISTORY]
-    return [*kept, (REACHED, level), (LAST, level)]
-
-
-def swing_values(element, base, share: float | None) -> tuple[float, float]:
-    """Low and high value of a lever: its range's ends (``share`` None) or base -+ share x range, clipped."""
-    low, high, _ = element.limits
-    if share is None:
-        return low, high
-    level = (
-        float(np.interp(REACHED, *zip(*base, strict=True))) if element.kind == "time_path" else float(base)
-    )
-    step = share * (high - low)
-    return max(low, level - step), min(high, level + step)
+def swing_values(lever, base, share: float | None, labels) -> tuple[float, float]:
+    """Low and high value of a :class:`simulator.Lever`: its range's ends (``share`` None) or the level as set
+    (a time path's plan-year value) -+ share x range, clipped."""
+    points = base if isinstance(base, (list, tuple)) else None
+    level = float(np.interp(labels.year("plan"), *zip(*points, strict=True))) if points else float(base)
+    return lever.swing(level, share)
 
 
 def lever_sweep(
@@ -59,11 +54,11 @@ def lever_sweep(
     n = 1 + 2 * len(levers)
     samples, ends = {}, {}
     for k, lever in enumerate(levers):
-        element = model.elements[lever]
-        low, high = ends[lever] = swing_values(element, base[lever], share)
-        if element.kind == "time_path":
+        item = simulator.Lever.of(model, lever)
+        low, high = ends[lever] = swing_values(item, base[lever], share, labels)
+        if item.kind == "time_path":
             paths = [base[lever]] * n
-            paths[2 * k + 1], paths[2 * k + 2] = _path_at(base[lever], low), _path_at(base[lever], high)
+            paths[2 * k + 1], paths[2 * k + 2] = _path_at(base[lever], low, labels), _path_at(base[lever], high, labels)
             samples[lever] = _time_paths(paths)
             continue
         column = np.full(n, float(base[lever]))

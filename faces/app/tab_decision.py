@@ -10,7 +10,6 @@ import time
 
 import pandas as pd
 import streamlit as st
-import tomli_w
 
 import simulator
 from faces.app import data, decision_discovery, decision_wedges, settings
@@ -213,12 +212,10 @@ def goal_seeking(lang: str) -> None:
 
 
 def answer_toml(result) -> str:
-    """The goal-seeking answer as a scenario file (the library's writer, whichever form it has)."""
-    from simulator.analysis import goalseek
+    """The goal-seeking answer as a scenario file (the library's one scenario writer)."""
+    from simulator.analysis.answer import scenario_text
 
-    if hasattr(goalseek, "scenario_text"):
-        return goalseek.scenario_text(result)
-    return tomli_w.dumps(goalseek.scenario_document(result))
+    return scenario_text(result)
 
 
 def show(result, seconds: float, lang: str) -> None:

@@ -152,7 +152,8 @@ def render(lang: str) -> None:
         i: charting.target_unit(unit, next(t.indicator for t in data.targets() if t.id == i), lang)
         for i, (_, unit, _) in assessed.items()
     }
-    default = ids.index("energy-intensity-2025") if "energy-intensity-2025" in ids else 0
+    preferred = data.labels().views.get("sensitivity_target", data.labels().views.get("headline_target"))
+    default = ids.index(preferred) if preferred in ids else 0
     target_id = st.selectbox(words["target"], ids, index=default, format_func=names.get, key="w:sens_target")
     unit = units[target_id]
     view = st.radio(

@@ -16,7 +16,6 @@ import streamlit as st
 from faces.app import charting, data, export, settings, vega_bars
 from faces.app.format import num, percent, signed, target_test
 from faces.app.text import tr
-from simulator.analysis.goalseek import target_margin
 from simulator.plots import charts
 from simulator.targets.assess import HEADERS, STATUS_TEXT, readable_targets
 from simulator.targets.assess import target_table as full_table
@@ -90,7 +89,7 @@ def lights(lang: str) -> list[dict]:
             continue
         simulated = float(flags[f"{target.id}:value"])
         finite = math.isfinite(simulated)
-        margin = float(target_margin(target, simulated)) if finite else math.nan
+        margin = float(target.margin(simulated)) if finite else math.nan
         if target.test == "peak_by" or not target.value or not finite:
             pct = math.nan
         else:

@@ -142,7 +142,8 @@ def _fmt(value: float, sign: str = "") -> str:
 def cmd_goalseek(args) -> int:
     from tqdm import tqdm
 
-    from simulator.analysis.goalseek import PATH_RAMP, goal_seek, scenario_text, write_scenario
+    from simulator.analysis.answer import scenario_text, write_scenario
+    from simulator.analysis.goalseek import goal_seek
 
     words, lang = TEXT[args.lang], args.lang
     if args.out and not args.out.endswith(".toml"):
@@ -191,7 +192,8 @@ def cmd_goalseek(args) -> int:
     if moved["changes_history"].any():
         print(words["note_history"])
     if (moved["kind"] == "time_path").any():
-        print(words["note_path"].format(year=PATH_RAMP[1], start=PATH_RAMP[0]))
+        calendar = api.labels()
+        print(words["note_path"].format(year=calendar.year("plan"), start=calendar.year("last_history")))
     if args.p is not None:
         print(words["note_margin"].format(p=args.p))
     if settings["dropped"]:

@@ -20,9 +20,8 @@ gradient with it); the answer is checked on the exact one, and re-solved demandi
 while it falls short. When no point meets every target, the closest reachable point maximises the
 smallest normalised margin.
 
-A time-path lever moves with one number, its value in ``PATH_RAMP[1]`` (2025, the plan's last year): the
-path keeps its shape and is shifted by ``delta * ramp(t)``, the ramp rising linearly from 0 in
-``PATH_RAMP[0]`` (2020, so history is untouched) to 1 in 2025 and staying 1 after, clipped to the range.
+Levers are :class:`simulator.analysis.levers.Lever`: a time-path lever moves with its value in the plan
+year, ramping from the last history year (see that module).
 A constant lever acts from the model's first year, so moving it also changes the simulated 2015-2020
 history; the answer flags such levers (``changes_history``).
 """
@@ -31,7 +30,6 @@ from __future__ import annotations
 
 import difflib
 import math
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from simulator import runner as api
+from simulator.analysis.levers import Lever, default_levers, make_lever, round_value
 from simulator.analysis.optimize import (
     SAFETY,
     _change_problem,
@@ -47,18 +46,14 @@ from simulator.analysis.optimize import (
     _trust_region,
 )
 from simulator.analysis.uncertainty import load_uncertainty
-from simulator.engines.fast import TimePath
 from simulator.errors import UserError
-from simulator.model.mdl import Model, suggest
+from simulator.model.mdl import Model
 from simulator.model.naming import canonical_id
 from simulator.project import Project
 from simulator.runner import run_overrides
-from simulator.scenarios import Scenario, policy_levers, timed
+from simulator.scenarios import Scenario
 from simulator.targets import Target, load_targets, run_outcomes
 
-PATH_RAMP = (2020.0, 2025.0)
-#: Lever ids containing these words are events, not choices: never moved by default.
-NOT_POLICY = ("shock",)
 NORMS = ("l2", "l1")
 BIND_TOL = 1e-3  # a target binds when its margin is within 0.1 % of the target value
 FAILED = -10.0  # normalised margin of a failed (NaN/inf) run: far below any met target
@@ -84,13 +79,6 @@ def lookup_targets(ids: Sequence[str], targets: Sequence[Target], indicators: di
     return chosen
 
 
-def target_margin(target: Target, simulated: np.ndarray) -> np.ndarray:
-    """Margin in the target's unit from the simulated value (positive = met with room)."""
-    if target.test == "peak_by" or "le" in target.test.split("_"):
-        return target.value - simulated
-    return simulated - target.value
-
-
 def _peak_surrogate(x: np.ndarray, years: np.ndarray, year: int) -> np.ndarray:
     """(max up to ``year`` - max after it) / max |x|: >= 0 exactly when the run peaks by ``year``."""
     cut = min(year, int(years[-1]) - 1)  # a maximum in the last year means "not yet peaked"
@@ -99,78 +87,6 @@ def _peak_surrogate(x: np.ndarray, years: np.ndarray, year: int) -> np.ndarray:
         return np.full(x.shape[0], -1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         return (x[:, before].max(axis=1) - x[:, ~before].max(axis=1)) / np.abs(x).max(axis=1)
-
-
-@dataclass(frozen=True)
-class Lever:
-    """A lever being moved: a constant, or a time path moved by its ``PATH_RAMP[1]`` value.
-
-    ``start``, ``low``, ``high`` are in the lever's unit; ``path`` holds the starting path
-    (years (K,), values (K,)) of a time-path lever on the years it is written with.
-    """
-
-    id: str
-    kind: str
-    start: float
-    low: float
-    high: float
-    weight: float = 1.0
-    path: tuple | None = None
-    timing: tuple | None = None  # (history value, initial time, policy start year) of a timed policy constant
-
-    @property
-    def span(self) -> float:
-        return self.high - self.low
-
-    def values(self, z: np.ndarray) -> np.ndarray:
-        return self.start + np.asarray(z, float) * self.span
-
-    def override(self, values: np.ndarray):
-        """Per-run values (R,) as a fast-engine parameter (an array, or per-run TimePath)."""
-        if self.kind != "time_path":
-            if self.timing is not None:
-                history, t0, start = self.timing
-                return timed(history, np.asarray(values, float), t0, start)
-            return np.asarray(values, float)
-        years, base = self.path
-        ramp = np.clip((years - PATH_RAMP[0]) / (PATH_RAMP[1] - PATH_RAMP[0]), 0.0, 1.0)
-        paths = np.clip(base + np.outer(np.asarray(values, float) - self.start, ramp), self.low, self.high)
-        return TimePath(years, paths)
-
-    def scenario_value(self, value: float):
-        """The value as a scenario writes it: a number or [[year, value], ...]."""
-        if self.kind != "time_path":
-            return float(value)
-        path = self.override(np.array([value]))
-        # 10 significant digits: far finer than any margin kept (SAFETY), and readable
-        return [[int(y) if y == int(y) else float(y), _round(v)] for y, v in zip(path.years, path.values[0],
-                                                                                strict=True)]
-
-
-def make_lever(model: Model, ident: str, fixed: dict, weight: float = 1.0) -> Lever:
-    """Describe lever ``ident`` at its starting value in ``fixed`` (the resolved scenario overrides)."""
-    element = model.elements.get(canonical_id(ident))
-    if element is None:
-        raise UserError(f"levers: unknown lever '{ident}'{suggest(ident, model.levers)}", param="levers")
-    if not element.is_lever:
-        raise UserError(f"levers: '{ident}' is not a lever (a {element.kind} without a range)", param="levers")
-    low, high, _ = element.limits
-    if element.kind == "constant":
-        value = fixed.get(element.id, element.default)
-        if isinstance(value, list):  # a policy constant timed by simulator.policy: history, then the setting
-            (t0, history), *_, (start, setting) = value
-            return Lever(element.id, "constant", float(setting), low, high, weight, None,
-                         (float(history), float(t0), float(start)))
-        start_year, policy = policy_levers(api.labels())
-        if element.id in policy and start_year is not None:
-            return Lever(element.id, "constant", float(value), low, high, weight, None,
-                         (float(value), float(model.time["initial_time"]), float(start_year)))
-        return Lever(element.id, "constant", float(value), low, high, weight)
-    points = fixed.get(element.id, element.default)
-    base_years, base_values = (np.asarray(a, float) for a in zip(*points, strict=True))
-    years = np.union1d(base_years, PATH_RAMP)
-    start = float(np.interp(PATH_RAMP[1], base_years, base_values))
-    return Lever(element.id, "time_path", start, low, high, weight, (years, np.interp(years, base_years, base_values)))
 
 
 class _Problem:
@@ -203,7 +119,7 @@ class _Problem:
         margin, g, met = np.empty(shape), np.empty(shape), np.empty(shape, bool)
         for j, target in enumerate(self.targets):
             simulated = wide[f"{target.id}:value"].to_numpy(float)
-            margin[:, :, j] = target_margin(target, simulated).reshape(m, n)
+            margin[:, :, j] = target.margin(simulated).reshape(m, n)
             if target.test == "peak_by":
                 surrogate = _peak_surrogate(series[target.indicator], self.years, int(target.value))
             else:
@@ -245,8 +161,8 @@ class GoalSeekResult:
         The starting scenario.
     levers : DataFrame
         One row per lever considered, largest change first: ``lever``, ``kind``, ``from``, ``to`` (lever's
-        unit; a time path's value in ``PATH_RAMP[1]``), ``change_pct`` (change in % of the lever's range),
-        ``changes_history`` (moving it also changes the simulated past, up to ``PATH_RAMP[0]``).
+        unit; a time path's value in the plan year), ``change_pct`` (change in % of the lever's range),
+        ``changes_history`` (moving it also changes the simulated past, up to the last history year).
     targets : DataFrame
         One row per target: ``id``, ``name_zh``, ``name_en``, ``unit``, ``margin_before``, ``margin_after``
         (target's unit; with p, the margin that p of the samples reach), ``probability_before``,
@@ -257,7 +173,7 @@ class GoalSeekResult:
         Lever id -> new value (number or time path), for the levers that moved.
     settings : dict
         p, n, seed, sampler, norm, joint, runs, targets (ids), dropped (levers without effect on them) and
-        history (levers whose move also changes the simulated years up to ``PATH_RAMP[0]``).
+        history (levers whose move also changes the simulated years up to the last history year).
     """
 
     start: Scenario
@@ -267,17 +183,6 @@ class GoalSeekResult:
     already_met: bool
     overrides: dict
     settings: dict = field(default_factory=dict)
-
-
-def default_levers(model: Model, sectors: dict, uncertain: Sequence[str], policy: dict | None = None) -> list[str]:
-    """Policy levers: those of the labels' sectors (else every model lever), minus uncertain inputs and events;
-    when ``policy`` (labels' [policy] table) is given, only its constants and paths."""
-    grouped = [lever for sector in sectors.values() for lever in sector.get("levers", []) if lever in model.levers]
-    if policy:
-        allowed = set(policy.get("levers", [])) | set(policy.get("paths", []))
-        grouped = [lever for lever in grouped if lever in allowed]
-    candidates = dict.fromkeys(grouped or model.levers)
-    return [c for c in candidates if c not in set(uncertain) and not any(w in c for w in NOT_POLICY)]
 
 
 def goal_seek(
@@ -356,12 +261,13 @@ def goal_seek(
         names = list(dict.fromkeys(map(canonical_id, levers)))
     else:
         names = default_levers(model, sectors, uncertain, labels.policy if labels else None)
-    moved = [make_lever(model, x, fixed, weights.get(x, 1.0)) for x in names]
+    labels = labels or api.labels()
+    moved = [make_lever(model, x, fixed, labels, weights.get(x, 1.0)) for x in names]
     for key, w in weights.items():
         if key not in names or not (math.isfinite(w) and w > 0):
             raise UserError(f"weights: '{key}' must be a chosen lever with a positive weight, got {w}", param="weights")
     screen = _Problem(model, fixed, moved, chosen, indicators, None, None, False, progress)
-    moved, dropped, corner, history = _screen(screen, moved)
+    moved, dropped, corner, history = _screen(screen, moved, labels.year("last_history"))
     if not moved:
         raise UserError(f"levers: none of the levers {', '.join(names)} changes these targets", param="levers")
     samples = None
@@ -413,11 +319,11 @@ def _solve(problem, low, high, weights, norm, corner) -> np.ndarray:
     return z
 
 
-def _screen(problem: _Problem, levers: list[Lever]):
+def _screen(problem: _Problem, levers: list[Lever], last_history: int):
     """One batch with each lever at its min and max: keep the levers that move a target's margin.
 
     Returns the kept levers, the ids dropped, the corner of the box that helps the missed targets most,
-    and the ids of the levers whose move changes the targets' indicators up to ``PATH_RAMP[0]`` (history).
+    and the ids of the levers whose move changes the targets' indicators up to the last history year (history).
     """
     k = len(levers)
     low = np.array([(x.low - x.start) / x.span for x in levers])
@@ -427,7 +333,7 @@ def _screen(problem: _Problem, levers: list[Lever]):
     Z[k + 1 :][np.diag_indices(k)] = high
     G = problem.constraints(problem.simulate(Z), per_target=True)
     keep = np.abs(G[1:] - G[0]).reshape(2, k, -1).max(axis=(0, 2)) > 1e-9
-    early = problem.years <= PATH_RAMP[0]
+    early = problem.years <= last_history
     history = np.zeros(k, bool)
     for x in problem.series.values():
         change = np.abs(x[1:, early] - x[0, early]).max(axis=1, initial=0.0) > 1e-9 * np.abs(x[0]).max()
@@ -440,14 +346,10 @@ def _screen(problem: _Problem, levers: list[Lever]):
     return kept, dropped, corner, {x.id for x, flag in zip(levers, history, strict=True) if flag}
 
 
-def _round(value: float) -> float:
-    return float(f"{value:.10g}")
-
-
 def _report(problem, scen, levers, z, already, dropped, settings) -> GoalSeekResult:
     """Round the answer as it will be written, run it and the start, and tabulate both."""
     z = np.where(np.abs(z) < 1e-7, 0.0, z)  # solver dust: far below any effect on a margin (SAFETY)
-    x = np.array([min(max(_round(lv.values(zi)), lv.low), lv.high) for lv, zi in zip(levers, z, strict=True)])
+    x = np.array([min(max(round_value(lv.values(zi)), lv.low), lv.high) for lv, zi in zip(levers, z, strict=True)])
     z = np.array([(xi - lv.start) / lv.span for lv, xi in zip(levers, x, strict=True)])
     z[np.abs(z) < 1e-12] = 0.0
     sim = problem.simulate(np.vstack([np.zeros(len(levers)), z]))
@@ -475,55 +377,3 @@ def _report(problem, scen, levers, z, already, dropped, settings) -> GoalSeekRes
     overrides = {lv.id: lv.scenario_value(xi) for lv, xi, zi in zip(levers, x, z, strict=True) if zi != 0.0}
     settings.update(runs=problem.runs, dropped=dropped)
     return GoalSeekResult(scen, lever_table.reset_index(drop=True), table, feasible, already, overrides, settings)
-
-
-def scenario_text(result: GoalSeekResult, out: Path | None = None) -> str:
-    """The answer as a scenario file (TOML) that ``extends`` the starting scenario.
-
-    ``out`` is where it will be written: a starting scenario outside ``scenarios/`` is extended by its
-    path relative to that folder; one without a file is copied in whole instead.
-    """
-    import tomli_w
-
-    start, settings = result.start, result.settings
-    names = ", ".join(settings["targets"])
-    how = "deterministically" if settings["p"] is None else (
-        f"with probability >= {settings['p']:g} {'jointly ' if settings['joint'] else ''}over {settings['n']} "
-        f"samples of the uncertain inputs (seed {settings['seed']}, {settings['sampler']})")
-    zh, en = ("", "") if result.feasible else ("(在杠杆取值范围内无法达到,此为最接近的可达点)",
-                                               " (out of reach within the levers' ranges: the closest reachable point)")
-    head = {"title_zh": f"目标反推:{start.title('zh')} → {names}{zh}",
-            "title_en": f"Goal seeking: {start.title('en')} → {names}{en}",
-            "description_zh": f"在情景“{start.title('zh')}”基础上,为达到目标 {names} 所需的最小杠杆调整"
-                              f"(距离按各杠杆取值范围归一化,{settings['norm']} 范数){zh}。",
-            "description_en": f"The smallest change to the levers of '{start.title('en')}' that meets {names} {how} "
-                              f"(distance in each lever's range, {settings['norm']} norm){en}."}
-    levers = dict(result.overrides)
-    if start.path is not None:
-        folder = (Path(out).parent if out is not None else Path.cwd()).resolve()
-        in_dir = start.path.parent == Project.default().scenario_dir.resolve()
-        head["extends"] = start.name if in_dir else os.path.relpath(start.path, folder)
-    else:
-        levers = {**start.overrides, **levers}
-    if not start.use_calibration:
-        head["use_calibration"] = False
-    changes = dict(zip(result.levers["lever"], result.levers["change_pct"], strict=True))
-    sources = {k: f"goal seeking for targets {names} {how}, from scenario '{start.name}': {changes[k]:+.2f} % of "
-                  "the lever's range" for k in result.overrides}
-
-    def value(v):  # a time path on one line, as the scenario files write them
-        return "[" + ", ".join(f"[{y!r}, {x!r}]" for y, x in v) + "]" if isinstance(v, list) else repr(float(v))
-
-    lines = "\n".join(f"{k} = {value(v)}" for k, v in levers.items())
-    return f"{tomli_w.dumps(head)}\n[levers]\n{lines}\n\n{tomli_w.dumps({'sources': sources})}"
-
-
-def write_scenario(result: GoalSeekResult, path: str | Path) -> Path:
-    """Write :func:`scenario_text` to ``path`` (a .toml file in an existing folder)."""
-    path = Path(path)
-    if path.suffix != ".toml":
-        raise UserError(f"out {path}: a scenario file must end in .toml", param="out")
-    if not path.resolve().parent.is_dir():
-        raise UserError(f"out {path}: folder {path.resolve().parent} does not exist", param="out")
-    path.write_text(scenario_text(result, path), encoding="utf-8")
-    return path

@@ -27,7 +27,10 @@ class Labels:
         Default selections: ``key_indicators``, ``chart_indicators``, ``first_page_indicators``
         (lists of indicators) and ``peak_target`` (a target id).
     policy : dict
-        ``start_year`` and ``levers``: constants whose scenario value applies from that year.
+        ``start_year`` and ``levers``: constants whose scenario value applies from that year; ``paths``:
+        time paths that are policies (the only levers goal seeking moves by default).
+    years : dict
+        ``last_history``, ``plan``, ``vision`` [Year] and ``key`` (years of the summary tables).
     """
 
     names: dict
@@ -35,6 +38,19 @@ class Labels:
     sectors: dict
     views: dict
     policy: dict
+    years: dict = None
+
+    def year(self, name: str) -> int:
+        """A named year of the model's calendar (``last_history``, ``plan``, ``vision``) [Year]."""
+        try:
+            return int((self.years or {})[name])
+        except KeyError:
+            raise ModelError(f"labels.toml: [years] has no '{name}'") from None
+
+    @property
+    def key_years(self) -> tuple:
+        """Years of the summary tables [Year]."""
+        return tuple(int(y) for y in (self.years or {}).get("key", ()))
 
     def name(self, ident: str, lang: str = "zh") -> str:
         """Display name of a variable in ``lang`` ("zh" or "en"), the id if it has none."""
@@ -67,6 +83,7 @@ def load_labels(path: str | Path) -> Labels:
         sectors=data.get("sectors", {}),
         views=data.get("views", {}),
         policy=data.get("policy", {}),
+        years=data.get("years", {}),
     )
 
 

@@ -13,8 +13,6 @@ from simulator.result import Result
 from simulator.targets.evaluation import evaluate
 from simulator.targets.registry import load_targets
 
-KEY_YEARS = (2020, 2025, 2030, 2035)
-
 HEADERS = {
     "zh": {
         "id": "编号",
@@ -100,13 +98,14 @@ def key_indicators(
     results: Mapping[str, Result],
     labels: Labels,
     lang: str = "zh",
-    years: Sequence[int] = KEY_YEARS,
+    years: Sequence[int] | None = None,
     indicators: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Rows: indicator (name and unit); columns: (scenario, year). Values in the indicator's units.
 
-    ``indicators`` defaults to ``labels.views["key_indicators"]``.
+    ``indicators`` defaults to ``labels.views["key_indicators"]``, ``years`` to the labels' key years.
     """
+    years = labels.key_years if years is None else years
     indicators = labels.views.get("key_indicators", list(labels.indicators)) if indicators is None else indicators
     blocks = {}
     for name, result in results.items():

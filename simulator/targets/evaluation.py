@@ -187,7 +187,7 @@ def _assess(target: Target, x: np.ndarray, years: np.ndarray) -> _Outcome:
         return _Outcome(
             simulated,
             ~not_yet & ~nan_input & (simulated <= value),
-            value - simulated,
+            target.margin(simulated),
             nan,
             nan_input,
             np.zeros_like(nan_input),
@@ -196,7 +196,7 @@ def _assess(target: Target, x: np.ndarray, years: np.ndarray) -> _Outcome:
             np.where(not_yet, float(years[-1]), np.nan),
         )
     test = target.test
-    relation = next(part for part in test.split("_") if part in ("ge", "gt", "le"))
+    relation = target.relation
     index = int(np.searchsorted(years, target.year))
     note_key, note_year = None, None
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -234,8 +234,7 @@ def _assess(target: Target, x: np.ndarray, years: np.ndarray) -> _Outcome:
     nan_input = np.isnan(read).any(axis=1)
     not_finite = ~nan_input & ~np.isfinite(simulated)
     met = _compare(simulated, value, relation) & ~nan_input & ~not_finite
-    margin = value - simulated if relation == "le" else simulated - value
-    return _Outcome(simulated, met, margin, first, nan_input, not_finite, nan, note_key, note_year)
+    return _Outcome(simulated, met, target.margin(simulated), first, nan_input, not_finite, nan, note_key, note_year)
 
 
 def _margin_pct(target: Target, margin: np.ndarray) -> np.ndarray:

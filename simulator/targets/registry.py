@@ -117,6 +117,20 @@ class Target:
         return self.name_en if lang == "en" else self.name_zh
 
     @property
+    def relation(self) -> str:
+        """How the simulated value must compare with ``value``: "le" (at most; a peak year by), "ge" or "gt"."""
+        if self.test == "peak_by":
+            return "le"
+        return next(part for part in self.test.split("_") if part in ("ge", "gt", "le"))
+
+    def margin(self, simulated):
+        """Margin in the target's unit, positive = met with room: the one sign rule of every tool.
+
+        ``simulated`` is a number or an array in the target's unit (a year for peak_by).
+        """
+        return self.value - simulated if self.relation == "le" else simulated - self.value
+
+    @property
     def is_ratio(self) -> bool:
         """True if a change test reports ``x[year] / x[base]`` rather than a % change."""
         return self.unit.strip().lower().startswith("ratio to")
