@@ -28,6 +28,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import compat
 from .errors import ScenarioError
 from .model import Model, suggest
 from .naming import canonical_id
@@ -164,6 +165,9 @@ def validate_overrides(model: Model, levers: dict, where: str) -> dict:
         eid = canonical_id(key)
         element = model.elements.get(eid)
         if element is None:
+            known = compat.message(key)
+            if known:
+                raise ScenarioError(f"{where}: {known}")
             raise ScenarioError(f"{where}: unknown variable '{key}'{suggest(key, model.levers)}")
         if not element.is_lever:
             raise ScenarioError(
