@@ -8,7 +8,7 @@ Public API::
     result = simulator.run("plan", engine="pysd") # the reference engine
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .api import Batch, labels, list_scenarios, load, run, run_batch, scenario  # noqa: E402
 from .errors import ModelError, ScenarioError, UserError  # noqa: E402
