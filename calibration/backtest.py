@@ -92,8 +92,9 @@ def naive(table, first, last, year: int) -> float:
     return v2 * (v2 / v1) ** ((year - y2) / (y2 - y1))
 
 
-def run(seed: int = DEFAULT_SEED, starts: int = 4) -> list[dict]:
-    """Fit on 2015-2018, forecast; one dict per FORECASTS row."""
+def run(seed: int = DEFAULT_SEED, starts: int = 4, variant: dict | None = None) -> list[dict]:
+    """Fit on 2015-2018, forecast; one dict per FORECASTS row. ``variant``: constants set for a structural
+    alternative (e.g. ``{"productivity_convergence_speed": 0.0}``), held out of the fit."""
     import simulator
 
     model = simulator.load()
@@ -101,9 +102,10 @@ def run(seed: int = DEFAULT_SEED, starts: int = 4) -> list[dict]:
     train = training_observations(observations)
     calibrated = tomllib.loads(CALIBRATED_PATH.read_text(encoding="utf-8"))["parameters"]
     shock = {"first_shock_size": float(calibrated["first_shock_size"]["value"])}
-    base = {**simulator.scenario("baseline", model).overrides, **held_paths(model), **shock}
+    variant = dict(variant or {})
+    base = {**simulator.scenario("baseline", model).overrides, **held_paths(model), **shock, **variant}
     parameters = [p for p in calibrated_parameters(model)
-                  if p.id not in shock and p.id != "census_rebasing_factor"]
+                  if p.id not in shock and p.id not in variant and p.id != "census_rebasing_factor"]
     problem = Problem(model, train, parameters=parameters, base_overrides=base)
     result = fit(problem, seed=seed, starts=starts)
     table = observations.table
@@ -144,8 +146,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m calibration.backtest", description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--starts", type=int, default=4)
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a structural variant: set a model constant (repeatable)")
     args = parser.parse_args(argv)
-    print(markdown(run(args.seed, args.starts)))
+    variant = {}
+    for item in args.set:
+        name, _, value = item.partition("=")
+        variant[name.strip()] = float(value)
+    print(markdown(run(args.seed, args.starts, variant)))
     return 0
 
 
