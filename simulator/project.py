@@ -51,6 +51,11 @@ class Project:
         return self.root / "models" / "loops.toml"
 
     @property
+    def compat_path(self) -> Path:
+        """Levers of earlier model versions: renamed or removed, with a one-line reason."""
+        return self.root / "models" / "compat.toml"
+
+    @property
     def scenario_dir(self) -> Path:
         """Folder of the bundled scenarios (``NAME.toml``)."""
         return self.root / "scenarios"

@@ -39,6 +39,7 @@ import numpy as np
 
 from simulator.engines.fast.translate import TimePath
 from simulator.errors import ScenarioError
+from simulator.model import compat
 from simulator.model.labels import labels
 from simulator.model.mdl import Model, suggest
 from simulator.model.naming import canonical_id
@@ -175,6 +176,9 @@ def validate_overrides(model: Model, levers: dict, where: str) -> dict:
         eid = canonical_id(key)
         element = model.elements.get(eid)
         if element is None:
+            known = compat.message(key)
+            if known:
+                raise ScenarioError(f"{where}: {known}")
             raise ScenarioError(f"{where}: unknown variable '{key}'{suggest(key, model.levers)}")
         if not element.is_lever:
             raise ScenarioError(

@@ -77,6 +77,10 @@ def test_aging_chain_conserves_people(model):
     frame = run_pysd(load_pysd(model.path, model.sha256), {}, times)
     cohorts = frame[["population_aged_0_to_14", "population_aged_15_to_64", "population_aged_65_plus"]]
     np.testing.assert_allclose(cohorts.sum(axis=1), frame["total_population"], rtol=1e-12)
+    stocks = ["population_aged_0_to_9", "population_aged_10_to_14", "population_aged_15_to_19",
+              "population_aged_20_to_39", "population_aged_40_to_59", "population_aged_60_to_64",
+              "population_aged_65_plus"]
+    np.testing.assert_allclose(frame[stocks].sum(axis=1), frame["total_population"], rtol=1e-12)
     deaths = frame[["deaths_aged_0_to_14", "deaths_aged_15_to_64", "deaths_aged_65_plus"]].sum(axis=1)
     net = (frame["births"] - deaths + frame["net_migration"]).to_numpy()[:-1]
     change = np.diff(frame["total_population"].to_numpy())

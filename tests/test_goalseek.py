@@ -141,7 +141,7 @@ def test_jinan_answer_file_loads_and_meets_its_targets(model, labels, tmp_path):
     ("kwargs", "message"),
     [
         ({"target_ids": ["energy-intensity-2052"]}, "unknown target 'energy-intensity-2052'"),
-        ({"target_ids": ["digital-2025"]}, "cannot be assessed"),
+        ({"target_ids": ["metro-km-2025"]}, "cannot be assessed"),  # digital-2025 is assessed since model 0.2
         ({"levers": ["investment_rat"]}, "unknown lever 'investment_rat'"),
         ({"levers": ["total_population"]}, "is not a lever"),
         ({"p": 1.0}, "strictly between 0 and 1"),
@@ -195,9 +195,10 @@ def test_cli_goalseek_writes_the_answer_and_says_which_target_binds(tmp_path, ca
     assert run_cli(argv) == 0
     printed = capsys.readouterr().out
     assert "Non-fossil share" in printed and "yes" in printed and out.is_file()
-    # no lever moves the urbanisation rate: out of reach, exit code 1
-    assert run_cli(["--lang", "zh", "goalseek", "baseline", "--targets", "urbanization-2025,non-fossil-2025",
-                    "--levers", "non_fossil_share_target,talent_policy_multiplier"]) == 1
-    assert "达不到的目标:urbanization-2025" in capsys.readouterr().out
+    # no energy lever moves the advanced-manufacturing share: out of reach, exit code 1
+    # (model 0.2 meets urbanization-2025 in the baseline, which model 0.1 used here)
+    assert run_cli(["--lang", "zh", "goalseek", "baseline", "--targets", "adv-mfg-2025,non-fossil-2025",
+                    "--levers", "non_fossil_share_target,coal_share_target"]) == 1
+    assert "达不到的目标:adv-mfg-2025" in capsys.readouterr().out
     with pytest.raises(UserError, match="must end in .toml"):
         run_cli(["goalseek", "baseline", "--targets", "non-fossil-2025", "--out", str(tmp_path / "a.txt")])

@@ -113,3 +113,13 @@ def test_one_number_for_a_time_path_applies_from_the_policy_start(model, labels)
     path = scen.overrides["r_and_d_intensity_target"]
     assert path[-1] == (float(start), 3.0)
     assert all(year < start for year, _ in path[:-1]) and (2020.0, 2.62) in path
+
+
+@pytest.mark.parametrize("lever", ["birth_rate_path", "initial_share_aged_0_to_14"])
+def test_a_removed_lever_says_so_in_one_line(model, tmp_path, lever):
+    """Scenario files and app links of model 0.1 that name a lever model 0.2 removed (issue 12)."""
+    write(tmp_path, "old", f"[levers]\n{lever} = 0.1\n")
+    with pytest.raises(ScenarioError) as err:
+        load(model, tmp_path, "old")
+    text = str(err.value)
+    assert "\n" not in text and "is no longer in the model" in text and lever in text

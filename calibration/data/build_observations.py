@@ -9,11 +9,20 @@ uncertainty is the confidence's standard deviation (:data:`calibration.observati
 :data:`~calibration.observations.CONFIDENCE_GROWTH_PP`) combined in quadrature with one term per known
 break (old boundary converted, pre-census level, registered-population basis), each stated in ``BREAKS``.
 
+Model v2 adds (see ``add_v2``) urbanisation 2015, 2016 and 2019 (pre-census, break sigma) and the 2020
+census (the anchor), the 2020 census age shares, the crude birth rates, high-tech enterprises 2019 (floor)
+and 2020, the four-new and digital shares 2019, R&D intensity 2016-2017 (old boundary, low), urban income
+2015-2017, new urban jobs 2016, 2018 (old boundary, as ranges) and 2020, and as checks FAI growth, R&D
+spending 2019, the EIU income row and the census urban population.
+
 Left out on purpose (no model counterpart, no way to convert to the current boundary, or redundant):
-old-boundary sector value added 2013-2018 (Laiwu's sector split is not in the data); natural growth and
-birth rates (the birth-rate path is itself made of them, so they would test the data against itself);
-registered (hukou) population (not modelled); fixed-asset investment and its growth (the model has
-capital formation, not FAI); R&D expenditure growth 2020 (= the 2019 and 2020 levels); employment 2020
+old-boundary sector value added 2013-2018 (Laiwu's sector split is not in the data); natural growth rates
+(= birth rate - death rate, both used); registered (hukou) population and the hukou-basis 60+/65+/80+ counts
+of the ageing office (not modelled); urbanisation 2018 (72.1 %, low confidence, boundary unknown: 538.9 /
+746.04 makes it old Jinan) and Laiwu's 2016-2017 rates alone (no old-Jinan 2017 rate to add them to); the
+urban-population counts (= rate x population; the 2020 census count is a check); the 2010 census (before
+the model starts); fixed-asset investment levels (FAI growth rates are checks: the model has no investment
+cycle); R&D expenditure growth 2020 (= the 2019 and 2020 levels); employment 2020
 (467.3 is GDP / labour productivity, a different definition from 580.1 in 2015); Carbon Monitor CO2
 (another method: never spliced with CEADs); everything before 2015 (the model starts in 2015).
 """
@@ -55,6 +64,15 @@ BREAKS = {
     "water scaled by population": 0.10,
     # Laiwu's reclaimed water in 2015 unknown (assumed small); the 2015 figure is a forecast ("expected").
     "reclaimed water 2015": 0.15,
+    # The 2020 census re-based the resident count up by about 2 % (census_rebasing_factor); if the
+    # re-based residents were mostly urban migrants, a pre-census urban share is about 0.5-1 point low.
+    "pre-census urban share": 0.012,
+    # Laiwu's 2015 urban share comes from a low-confidence infobox; Laiwu is 16 % of the merged city, so
+    # its 15 % uncertainty moves the merged share by about 15 % x 0.16 x 58.84/66.5 = 2 %.
+    "Laiwu 2015 urban share": 0.02,
+    # R&D rows reported in Feb 2019 "as 2018" are probably 2017 data (one-year publication lag): the data
+    # year may be off by one, worth about a tenth of the level at 2016-2017 growth.
+    "R&D data year": 0.10,
 }
 
 
@@ -91,6 +109,15 @@ SERIES = {
     "industrial_energy": ("单位工业增加值能耗变化", "Energy per unit industrial VA, change"),
     "co2": ("二氧化碳排放(CEADs)", "CO2 emissions (CEADs)"),
     "gdp_per_capita": ("人均GDP", "GDP per capita"),
+    "birth_rate": ("出生率", "Crude birth rate"),
+    "urbanization": ("常住人口城镇化率", "Urbanisation rate"),
+    "urban_population": ("城镇人口", "Urban population"),
+    "age_share": ("年龄结构(2020年普查)", "Age shares (2020 census)"),
+    "fai_growth": ("固定资产投资增速", "Fixed-asset investment growth"),
+    "urban_income": ("城镇居民人均可支配收入", "Urban disposable income per capita"),
+    "income": ("居民人均可支配收入", "Disposable income per capita"),
+    "new_jobs": ("新增城镇就业", "New urban jobs"),
+    "digital": ("数字经济占比", "Digital economy share"),
 }
 
 
@@ -261,11 +288,135 @@ def observations() -> list[dict]:
         conversion="check only: CEADs breaks in 2019 (new boundary mapping), not spliced with 2015-2017",
         **ceads)
 
+    add_v2(add)
     add("gdp-per-capita-2020", "gdp_per_capita", "level", "gdp_per_capita_nominal", 2020,
         [ref("GDP per capita", 2020, 11.36)], 113600.0, unit="元", rebase=1, use="check",
         conversion="11.36 10k yuan; the bulletin divides by the pre-census population (10140.9/11.36 = 893), "
         "so compared with model x k; check only, it repeats GDP and population")
     return obs
+
+
+CENSUS_TOTAL = ref("Resident population (2020 census, 1 Nov 2020)", 2020, 920.2)
+CENSUS_PERSONS = 9202432
+
+
+def add_v2(add) -> None:
+    """Observations from the rows added for model v2 (urbanisation, census ages, births, high-tech, R&D,
+    investment, income, jobs, digital economy)."""
+    pre = "pre-2020-census basis (break sigma); the 2020 census is the anchor"
+    urb = dict(indicator="urbanization_rate", unit="%")
+    jinan15, laiwu15 = 713.2, 135.16
+    add("urbanization-2015", "urbanization", "level", "urbanization_rate", 2015,
+        [ref("Urbanization rate", 2015, 67.96),
+         ref("Resident population year-end (derived 723.31/1.0142)", 2015, jinan15),
+         ref("Urban resident population (Laiwu only)", 2015, 79.53),
+         ref("Resident population (Laiwu only)", 2015, laiwu15)],
+        round((67.96 * jinan15 + 100 * 79.53) / (jinan15 + laiwu15), 2), confidence="medium",
+        breaks=("pre-census urban share", "Laiwu 2015 urban share"),
+        conversion=f"(old Jinan 67.96 % x 713.2 + Laiwu urban 79.53) / (713.2 + 135.16); {pre}; Laiwu's "
+        "urban count is from a low-confidence infobox (its own break term; the merged rate rests on old "
+        "Jinan's medium row for 84 % of its weight)", **urb)
+    lw16 = LAIWU_POP[2015] + (LAIWU_POP[2018] - LAIWU_POP[2015]) / 3
+    add("urbanization-2016", "urbanization", "level", "urbanization_rate", 2016,
+        [ref("Urban resident population", 2016, 502.41), ref("Resident population year-end", 2016, 723.31),
+         ref("Urban resident population (Laiwu only, derived: 86.11 - 2.02)", 2016, 84.09),
+         ref("Resident population (Laiwu only)", 2015, 135.16),
+         ref("Resident population year-end (Laiwu only)", 2018, 137.9)],
+        round(100 * (502.41 + 84.09) / (723.31 + lw16), 2), breaks=("pre-census urban share",),
+        conversion=f"(old Jinan urban 502.41 + Laiwu urban 84.09) / (723.31 + Laiwu {lw16:.2f}, interpolated "
+        f"2015-2018); {pre}", **urb)
+    add("urbanization-2019", "urbanization", "level", "urbanization_rate", 2019,
+        [ref("Urbanization rate", 2019, 71.21)], breaks=("pre-census urban share",),
+        conversion=f"merged city as published (634.38 / 890.87); {pre}", **urb)
+    add("urbanization-2020", "urbanization", "level", "urbanization_rate", 2020,
+        [ref("Urbanization rate (2020 census)", 2020, 73.46)],
+        conversion="2020 census, current boundary (the anchor of the urbanisation fit)", **urb)
+    add("urban-population-2020", "urban_population", "level", "urban_population", 2020,
+        [ref("Urban resident population (2020 census)", 2020, 6760007)], 676.0007, unit="万人", use="check",
+        indicator="urban_population", conversion="6760007 persons = 676.0 万; check only: it is the census "
+        "rate x the census population, both fitted")
+
+    ages = (("0-9", "share_aged_0_to_9", "Population aged 0-9 (2020 census)", 1092005, "fit"),
+            ("10-19", "share_aged_10_to_19", "Population aged 10-19 (2020 census)", 950510, "fit"),
+            ("60-64", "share_aged_60_to_64", "Population aged 60-64 (2020 census, derived 1837112-1294977)",
+             542135, "fit"),
+            ("65plus", "share_aged_65_plus", "Population aged 65+ (2020 census)", 1294977, "fit"),
+            ("15-64", "share_aged_15_to_64", "Population aged 15-64 (2020 census)", 6394812, "check"))
+    for label, variable, source, persons, use in ages:
+        add(f"age-share-{label}-2020", "age_share", "level", variable, 2020, [ref(source, 2020, persons),
+            CENSUS_TOTAL], round(100 * persons / CENSUS_PERSONS, 3), unit="%", use=use,
+            conversion=f"{persons} / {CENSUS_PERSONS} persons (2020 census, 1 November)"
+            + ("; check only: 100 minus the fitted groups" if use == "check" else ""))
+    add("age-share-0-14-2020", "age_share", "level", "share_aged_0_to_14", 2020,
+        [ref("Population share aged 0-14 (2020 census)", 2020, 16.44)], unit="%",
+        conversion="2020 census as published (with the 0-9 group it fixes 10-14 and 15-19)")
+
+    births = ((2016, "Birth rate", 14.61, True), (2018, "Birth rate", 14.57, True),
+              (2019, "Birth rate", 12.86, False), (2020, "Birth rate (hukou basis)", 10.45, False))
+    for year, source, value, old in births:
+        add(f"birth-rate-{year}", "birth_rate", "level", "crude_birth_rate", year, [ref(source, year, value)],
+            unit="‰", breaks=("hukou basis", "old-boundary rate") if old else ("hukou basis",),
+            conversion="registered-population rate used for residents"
+            + ("; old-boundary rate used for the merged city" if old else "")
+            + "; the fertility index path has these rates' shape, so they mostly fix its level (with the "
+            "census 0-9 group, the births of 2011-2020 on the resident basis)")
+
+    add("high-tech-2019", "high_tech", "range", "high_tech_enterprises", 2019,
+        [ref("High-tech enterprises (count, lower bound)", 2019, 2200)], math.nan, low=2200,
+        indicator="hightech_enterprises", unit="家", conversion="'突破2200家' = more than 2200 (a floor), "
+        "current boundary")
+    add("high-tech-2020", "high_tech", "level", "high_tech_enterprises", 2020,
+        [ref("High-tech enterprises (count)", 2020, 3029)], indicator="hightech_enterprises", unit="家",
+        conversion="current boundary as published")
+    add("four-new-2019", "four_new", "level", "four_new_economy_share", 2019,
+        [ref('"Four new" (四新) economy VA share of GDP', 2019, 28)], indicator="four_new_share", unit="%",
+        conversion="current boundary as published")
+    add("digital-2019", "digital", "level", "digital_economy_share", 2019,
+        [ref("Digital economy share of GDP", 2019, 39)], indicator="digital_economy_share", unit="%",
+        conversion="current boundary as published (the only year in the data)")
+
+    rd = (("R&D intensity (derived 2.59 - 0.21; probably 2016 data, old boundary)", 2016, 2.38),
+          ("R&D intensity (reported Feb 2019 as '2018'; probably 2017 data, old boundary)", 2017, 2.59))
+    for source, year, value in rd:
+        add(f"rd-intensity-{year}", "rd_intensity", "level", "r_and_d_intensity", year,
+            [ref(source, year, value)], indicator="rd_intensity", unit="%",
+            breaks=("old-boundary rate", "R&D data year"),
+            conversion="old-boundary intensity used for the merged city (Laiwu's R&D not in the data); data "
+            "year probably one before the report")
+    add("rd-spending-2019", "rd_spending", "level", "r_and_d_spending", 2019,
+        [ref("R&D expenditure", 2019, 225.53)], unit="亿元", use="check",
+        conversion="current boundary, current prices; check only: it is R&D intensity x GDP (2.39 % x "
+        "9443.37 = 225.7), both fitted already")
+
+    for year, value, old in ((2017, 13.5, True), (2019, 12.6, False), (2020, 4.0, False)):
+        add(f"fai-growth-{year}", "fai_growth", "growth", "fixed_asset_investment", year,
+            [ref("Fixed-asset investment growth", year, value)], unit="%", use="check",
+            breaks=("old-boundary growth",) if old else (),
+            conversion="nominal growth; check only: the model's investment is a rate of GDP with a return "
+            "effect and has no investment cycle, so it cannot follow 13.5/12.6/4.0 %"
+            + (" (old boundary)" if old else ""))
+
+    for year, value in ((2015, 39888.7), (2016, 43052.2), (2017, 46642)):
+        add(f"urban-income-{year}", "urban_income", "level", "urban_disposable_income_per_capita", year,
+            [ref("Per-capita disposable income urban", year, value)], unit="元", breaks=("old-boundary rate",),
+            conversion="old boundary, current prices; Laiwu assumed at the same income per urban resident")
+    add("income-eiu-2020", "income", "level", "urban_disposable_income_per_capita", 2020,
+        [ref("Disposable income per head (EIU; definition not stated, probably urban residents)", 2020, 53329)],
+        unit="元", use="check", conversion="check only: low confidence and the definition is not stated "
+        "(probably urban residents, so compared with the model's urban income)")
+
+    share16 = 84.09 / (502.41 + 84.09)
+    for year, value in ((2016, 18.9), (2018, 18.95)):
+        add(f"new-jobs-{year}", "new_jobs", "range", "new_urban_jobs", year,
+            [ref("New urban jobs (新增城镇就业)", year, value),
+             ref("Urban resident population (Laiwu only, derived: 86.11 - 2.02)", 2016, 84.09),
+             ref("Urban resident population", 2016, 502.41)], math.nan,
+            low=value, high=round(value / (1 - share16), 2), indicator="new_urban_jobs", unit="万人",
+            conversion=f"old boundary {value}; Laiwu adds between none and its share of urban residents "
+            f"({share16:.1%} in 2016: 84.09 / (502.41 + 84.09))")
+    add("new-jobs-2020", "new_jobs", "level", "new_urban_jobs", 2020,
+        [ref("New urban jobs (新增城镇就业)", 2020, 16.3)], indicator="new_urban_jobs", unit="万人",
+        conversion="current boundary as published")
 
 
 def sigma_of(spec: dict, confidence: str) -> tuple[float, str]:
