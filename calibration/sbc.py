@@ -64,7 +64,7 @@ class SBCResult:
 
 
 def run_sbc(names, prior_draw, simulate, make_log_prob, initial, replications: int, seed: int, walkers: int,
-            steps: int, burn: int, thin: int, moves: str = "de", progress: bool = False) -> SBCResult:
+            steps: int, burn: int, thin: int, moves: str = "mixed", progress: bool = False) -> SBCResult:
     """Simulation-based calibration with emcee.
 
     Parameters

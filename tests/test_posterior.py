@@ -65,7 +65,7 @@ def _agrees(draws, mean, cov, ess, k=5.0) -> bool:
     return bool(mean_ok and np.all(np.abs(sample_cov - cov) <= k * se))
 
 
-@pytest.mark.parametrize("moves", ["de", "stretch"])
+@pytest.mark.parametrize("moves", ["mixed", "de", "stretch"])
 def test_sampler_recovers_linear_gaussian_posterior(moves):
     log_prob, mean, cov = _linear_gaussian()
     initial = np.random.default_rng(1).normal(size=(24, 3))
