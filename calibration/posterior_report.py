@@ -167,19 +167,20 @@ def plot_ppc(post: Posterior, table: pd.DataFrame, path: str | Path, lang: str) 
     groups = list(table.groupby("series", sort=False))
     cols = 4
     rows = -(-len(groups) // cols)
-    figure = Figure(figsize=(4.2 * cols, 2.9 * rows + 0.6))
+    figure = Figure(figsize=(4.2 * cols, 2.9 * rows + 0.8))
     FigureCanvasAgg(figure)
-    top = 1 - 0.9 / (2.9 * rows + 0.6)
+    top = 1 - 1.1 / (2.9 * rows + 0.8)
     figure.subplots_adjust(left=0.05, right=0.99, bottom=0.3 / rows, top=top, wspace=0.3, hspace=0.6)
+    unique: dict = {}
     for i, (_, group) in enumerate(groups):
         axes = figure.add_subplot(rows, cols, i + 1)
         _panel(axes, group, curves, k, lang)
-        if i == 0:
-            handles, labels = axes.get_legend_handles_labels()
-            unique = dict(zip(labels, handles, strict=True))
-            figure.legend(unique.values(), unique.keys(), loc="upper center", ncol=len(unique), fontsize=8,
-                          frameon=False, bbox_to_anchor=(0.5, 1 - 0.25 / (2.9 * rows + 0.6)))
-    figure.suptitle(_t("title", lang), fontsize=11, y=1 - 0.05 / (2.9 * rows + 0.6), va="top")
+        handles, labels = axes.get_legend_handles_labels()
+        for label, handle in zip(labels, handles, strict=True):
+            unique.setdefault(label, handle)
+    figure.legend(unique.values(), unique.keys(), loc="upper center", ncol=min(len(unique), 4), fontsize=8,
+                  frameon=False, bbox_to_anchor=(0.5, 1 - 0.3 / (2.9 * rows + 0.8)))
+    figure.suptitle(_t("title", lang), fontsize=11, y=1 - 0.05 / (2.9 * rows + 0.8), va="top")
     apply_font(figure)
     path = Path(path)
     figure.savefig(path, format="png", dpi=110, metadata={"Software": None})

@@ -317,3 +317,32 @@ def test_cli_interrupted_posterior_touches_no_file(tmp_path, monkeypatch):
                               str(tmp_path / "p.csv"), "--no-report"])
     with pytest.raises(UserError, match=r"--posterior-out must be a \.parquet file"):
         run_calibrate(args)
+
+
+def test_posterior_predictive_table_and_figures(small_problem, small_mode, tmp_path):
+    import dataclasses
+
+    from calibration.observations import Observations
+    from calibration.posterior_report import coverage, format_summary, plot_ppc, predictive_table
+    from calibration.sbc import jinan_problem_for
+
+    post = _sample(small_problem, small_mode, 9)
+    table = predictive_table(post, seed=1)
+    assert len(table) == len(small_problem.observations.table)
+    points = table[table["kind"] != "range"]
+    assert np.all(points["q05"] <= points["q25"]) and np.all(points["q75"] <= points["q95"])
+    assert 0 < coverage(table)["all"]["inside90"] <= 1
+    # The flags are computed, not assumed: observations moved 10 sigma above their bands are all outside.
+    shifted = small_problem.observations.table.copy()
+    is_point = shifted["kind"] != "range"
+    shifted.loc[is_point, "value"] = points["q95"] + 10 * points["sigma"]
+    moved = Observations(shifted, small_problem.observations.path, "moved")
+    moved_post = dataclasses.replace(post, problem=jinan_problem_for(small_problem, moved))
+    assert coverage(predictive_table(moved_post, seed=1))["all"]["inside90"] == 0
+    text = format_summary(post, table)
+    assert "acceptance" in text and "R-hat" in text
+    for lang in ("zh", "en"):
+        path = plot_ppc(post, table, tmp_path / f"ppc_{lang}.png", lang)
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(UserError, match="zh or en"):
+        plot_ppc(post, table, tmp_path / "x.png", "fr")
