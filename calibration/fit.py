@@ -166,6 +166,11 @@ class Problem:
         prior = (u - self.u_default) / self.prior_width
         return np.hstack([data, prior])
 
+    def objective(self, u: np.ndarray) -> np.ndarray:
+        """Data chi2 plus prior terms per row of unit coordinates ``u (n, P)``, shape ``(n,)`` [dimensionless]."""
+        r = self.residuals(u)
+        return np.sum(r * r, axis=1)
+
     def jacobian(self, u: np.ndarray) -> np.ndarray:
         """d residuals / d u by central differences in one batch of 2P runs, shape ``(M + P, P)``."""
         u = np.asarray(u, float)
@@ -199,6 +204,10 @@ class FitResult:
     start_costs: list = field(default_factory=list)
     runs: int = 0
     seconds: float = 0.0
+    #: Replaces the header of ``calibrated.toml`` and adds or replaces entries of its ``[calibration]``
+    #: table (the posterior's MAP draw says how it was made).
+    header: str = ""
+    describe: dict = field(default_factory=dict)
 
     @property
     def objective(self) -> float:
@@ -292,8 +301,7 @@ def _evolve(problem: Problem, rng: np.random.Generator, popsize: int, maxiter: i
     """Best point of a vectorised differential evolution in unit coordinates."""
 
     def cost(u_columns: np.ndarray) -> np.ndarray:  # (P, S) -> (S,)
-        r = problem.residuals(np.atleast_2d(u_columns.T))
-        return np.sum(r * r, axis=1)
+        return problem.objective(np.atleast_2d(u_columns.T))
 
     result = differential_evolution(
         cost, [(0.0, 1.0)] * problem.n_parameters, popsize=popsize, maxiter=maxiter, tol=1e-8,
@@ -370,6 +378,7 @@ def to_toml(result: FitResult) -> str:
             "model_sha256": problem.model.sha256,
             "observations": "calibration/data/observations.csv",
             "observations_sha256": problem.observations.sha256,
+            **result.describe,
         },
         "parameters": {},
         "nuisance": {},
@@ -393,7 +402,7 @@ def to_toml(result: FitResult) -> str:
     )
     correlation = (f"[correlation]\nparameters = {tomli_w.dumps({'p': names})[4:].strip()}\n"
                    f"matrix = [\n{rows},\n]\n")
-    return _HEADER + "\n" + tomli_w.dumps(body) + "\n" + correlation
+    return (result.header or _HEADER) + "\n" + tomli_w.dumps(body) + "\n" + correlation
 
 
 def _method_text(result: FitResult) -> str:
@@ -405,7 +414,7 @@ def _method_text(result: FitResult) -> str:
 
 
 def write_calibrated(result: FitResult, path) -> None:
-    """Write :func:`to_toml` to ``path`` (UTF-8, LF line ends)."""
-    from pathlib import Path
+    """Write :func:`to_toml` to ``path`` (UTF-8, LF line ends) atomically: a failure leaves the old file."""
+    from .atomic import write_atomic
 
-    Path(path).write_bytes(to_toml(result).encode("utf-8"))
+    write_atomic(path, to_toml(result).encode("utf-8"))

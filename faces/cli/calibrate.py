@@ -38,6 +38,13 @@ def add_calibrate_parser(subparsers) -> argparse.ArgumentParser:
                         help="print the report but write no report files")
     parser.add_argument("--observations", default=str(OBSERVATIONS_PATH), help="observations CSV")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    parser.add_argument("--posterior", action="store_true",
+                        help="MCMC posterior (emcee): write calibration/posterior.parquet and put the maximum a "
+                        "posteriori draw in calibrated.toml")
+    parser.add_argument("--posterior-out", default=None, help="posterior sample (.parquet; default "
+                        "calibration/posterior.parquet)")
+    parser.add_argument("--walkers", type=int, default=None, help="--posterior: ensemble size (default 128)")
+    parser.add_argument("--steps", type=int, default=None, help="--posterior: steps per walker (default 12000)")
     return parser
 
 
@@ -63,6 +70,10 @@ def run_calibrate(args) -> int:
     # The history the fit explains is the model as written: no scenario levers, no previous calibration.
     base = simulator.scenario("baseline", model).overrides
     problem = Problem(model, observations, base_overrides=base)
+    if getattr(args, "posterior", False):
+        from .posterior_report import run_posterior
+
+        return run_posterior(args, problem, out, report)
     result = fit(problem, seed=args.seed, starts=args.starts, method=args.method,
                  progress=getattr(args, "progress", True))
     write_calibrated(result, out)

@@ -1,0 +1,627 @@
+"""Bayesian calibration: emcee's ensemble sampler over the calibrated parameters, diagnostics, posterior file.
+
+Model
+-----
+The parameters are those :class:`calibration.fit.Problem` declares (every CALIBRATED constant plus the
+nuisance parameters of the observations), sampled in unit coordinates ``u = (theta - min) / (max - min)``.
+
+- **Likelihood.** Independent Gaussians with the observation sigmas on the ``fit`` rows: residual
+  ``(model - observed) / sigma`` for levels, changes and growth rates; for a range the distance outside
+  ``[low, high]`` over sigma (flat inside, Gaussian beyond an edge; a one-sided range penalises one side).
+  These are exactly the fit's data residuals (:meth:`Problem.residuals`); a run that fails gets residual
+  1e6, i.e. a log-likelihood of about -5e11, which no move accepts.
+- **Prior.** Per parameter a Gaussian centred on the model's value with sd ``PRIOR_WIDTH`` (0.5) times the
+  Vensim range, truncated to the range, independent across parameters. Reasoning: the range is the
+  modeller's hard bound of what is physically or economically possible (outside it the model's equations
+  are not meant to hold), and the value is the modeller's documented best guess; an sd of half the range
+  makes the prior nearly flat inside the range (at an edge one sd away the density is 61 % of the centre's)
+  so the data decide wherever they speak, while a parameter the data cannot see stays spread over its
+  range around the modeller's value instead of drifting to an edge. This is the prior the least-squares
+  fit already uses, so the maximum a posteriori point is the fit's optimum.
+- **Posterior.** ``log p(u | data) = -objective(u) / 2 + const`` inside the unit box, ``-inf`` outside.
+
+Sampler
+-------
+The sampler moves in ``z = logit(u)`` (density times the Jacobian ``u (1 - u)``), so the range walls are
+at infinity: in unit coordinates a dozen parameters the data barely see are spread over their whole range,
+and proposals across a wall, rejected outright, kept the acceptance below 10 %. Draws and ``log_posterior``
+are reported in the parameters' own units with the density of the model above.
+
+emcee's affine-invariant ensemble sampler (Foreman-Mackey et al. 2013) with ``vectorize=True``: each move
+updates half the walkers at once from the other half, so every half-step is one call of the log-posterior
+on ``walkers / 2`` parameter rows, i.e. one batch of the fast engine. A batch of 32 or 64 runs costs about
+as much as one run (the engine is vectorised over runs), so an ensemble method turns the batch engine's
+throughput into samples; a single-chain sampler (Metropolis, NUTS) would pay a whole engine call per
+proposal and needs gradients the engine does not give. The moves are an equal mixture of differential
+evolution (``DEMove``) and the stretch move: on this problem (~30 dimensions) both reach the same
+autocorrelation time, and the mixture leaves fewer walkers with a low acceptance. emcee's snooker variant
+(``DESnookerMove``) is not used: in emcee 3.1.6 it fails the linear-Gaussian test of
+``tests/test_posterior.py`` (sample variances about half the true ones; its Metropolis factor uses
+``(|q - z| / |x - z|) ** ((d - 1) / 2)`` where ter Braak & Vrugt (2008) have the power ``d - 1``).
+Walkers start near the posterior: draws from the Gauss-Newton (Laplace) approximation around the
+least-squares optimum of :func:`calibration.fit.fit` (reflected into the box) that lie in the posterior's
+typical set, which makes the burn-in short.
+
+Diagnostics: acceptance fraction per walker; integrated autocorrelation time tau per parameter
+(``emcee.autocorr.integrated_time`` on the post-burn-in chain); rank-normalised split R-hat and bulk/tail
+ESS (arviz, walkers as chains); burn-in ``max(steps / 4, 3 tau_max)`` (at most half the chain); thinning
+``tau_min / 2`` adjusted so the kept draws lie in ``[min_draws, max_draws]``. ``converged`` requires the
+post-burn-in chain to be at least 50 tau_max long and R-hat < 1.01 for every parameter.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simulator.errors import UserError
+
+from . import PACKAGE_DIR
+from .fit import DEFAULT_SEED, FitResult, Problem, fit
+
+#: The committed posterior sample, beside ``calibrated.toml``.
+POSTERIOR_PATH = PACKAGE_DIR / "posterior.parquet"
+FORMAT_VERSION = 1
+#: Key of the JSON provenance in the parquet file's schema metadata.
+METADATA_KEY = b"jinan_sd.posterior"
+LOG_POSTERIOR = "log_posterior"
+DEFAULT_WALKERS = 128
+DEFAULT_STEPS = 12000
+#: Kept (thinned) draws: at least the issue's 2000, at most what keeps the file under ~1 MB of float64.
+MIN_DRAWS, MAX_DRAWS = 2000, 4000
+#: Starts of the least-squares fit that finds the mode the walkers start around.
+FIT_STARTS = 4
+#: Laplace-approximation candidates per walker for the start.
+CANDIDATES = 16
+MOVES = ("mixed", "de", "stretch")
+_MOVE_TEXT = {"mixed": "DEMove 0.5 + StretchMove 0.5", "de": "DEMove (gamma0 = 2.38 / sqrt(2 P))",
+              "stretch": "StretchMove (a = 2)"}
+# Convergence rule of thumb (emcee docs): the chain should be at least 50 autocorrelation times long.
+_TAU_FACTOR = 50
+_RHAT_LIMIT = 1.01
+
+
+@dataclass
+class Chain:
+    """The raw ensemble chain.
+
+    Attributes
+    ----------
+    samples : numpy.ndarray
+        Positions, shape ``(steps, walkers, P)`` [sampler coordinates].
+    log_prob : numpy.ndarray
+        Log-posterior of each position, shape ``(steps, walkers)``.
+    acceptance : numpy.ndarray
+        Fraction of accepted proposals per walker, shape ``(walkers,)``.
+    evaluations : int
+        Log-posterior rows evaluated (initial state included).
+    """
+
+    samples: np.ndarray
+    log_prob: np.ndarray
+    acceptance: np.ndarray
+    evaluations: int
+
+
+def _moves(name: str):
+    import emcee
+
+    if name == "de":
+        return emcee.moves.DEMove()
+    if name == "stretch":
+        return emcee.moves.StretchMove()
+    if name == "mixed":
+        return [(emcee.moves.DEMove(), 0.5), (emcee.moves.StretchMove(), 0.5)]
+    raise UserError(f"unknown sampler moves '{name}' (use {' or '.join(MOVES)})")
+
+
+def run_ensemble(log_prob, initial: np.ndarray, steps: int, seed: int, moves: str = "mixed",
+                 progress: bool = False, desc: str = "sampling") -> Chain:
+    """Run emcee's ensemble sampler with vectorised log-probability calls.
+
+    Parameters
+    ----------
+    log_prob : callable
+        ``(n, P) -> (n,)`` log-density (``-inf`` where impossible); called once per half-step on half the
+        walkers.
+    initial : numpy.ndarray
+        Starting positions, shape ``(walkers, P)``; ``walkers`` even and at least ``2 P``.
+    steps : int
+        Steps of every walker.
+    seed : int
+        Seeds emcee's random state (same seed and inputs, same chain).
+    moves : {"mixed", "de", "stretch"}
+    progress : bool
+        tqdm bar on stderr with the running acceptance fraction.
+    """
+    import emcee
+    from tqdm import tqdm
+
+    initial = np.asarray(initial, float)
+    walkers, dim = initial.shape
+    if walkers % 2 or walkers < 2 * dim:
+        raise UserError(f"walkers must be even and at least 2 x {dim} parameters, got {walkers}")
+    if steps < 1:
+        raise UserError(f"steps must be at least 1, got {steps}")
+    counter = {"rows": 0}
+
+    def counted(x):
+        counter["rows"] += len(x)
+        return np.asarray(log_prob(x), float)
+
+    sampler = emcee.EnsembleSampler(walkers, dim, counted, moves=_moves(moves), vectorize=True)
+    state = emcee.State(initial, random_state=np.random.RandomState(_derived_seed(seed)).get_state())
+    with tqdm(total=steps, desc=desc, unit="step", disable=not progress, file=sys.stderr,
+              leave=False) as bar:
+        for i, _ in enumerate(sampler.sample(state, iterations=steps)):
+            bar.update()
+            if i % 50 == 0:
+                bar.set_postfix(acceptance=f"{np.mean(sampler.acceptance_fraction):.2f}")
+    return Chain(sampler.get_chain(), sampler.get_log_prob(), np.asarray(sampler.acceptance_fraction),
+                 counter["rows"])
+
+
+def _derived_seed(seed: int) -> int:
+    """emcee's legacy RandomState seed (32 bits) from the user's seed, independent of the other streams."""
+    return int(np.random.default_rng([seed, 2]).integers(2**32))
+
+
+def integrated_time(samples: np.ndarray) -> np.ndarray:
+    """Integrated autocorrelation time per parameter [steps] of a chain ``(steps, walkers, P)``.
+
+    emcee's estimator (autocorrelation averaged over walkers, Sokal's window c = 5) over the walkers that
+    moved in that coordinate; a walker that never moved has no autocorrelation (0/0), and a parameter no
+    walker moved gets tau = inf.
+    """
+    import emcee
+
+    out = np.empty(samples.shape[2])
+    for d in range(samples.shape[2]):
+        moved = np.ptp(samples[:, :, d], axis=0) > 0
+        out[d] = (emcee.autocorr.integrated_time(samples[:, moved, d:d + 1], tol=0, quiet=True)[0]
+                  if moved.any() else np.inf)
+    return out
+
+
+def rhat_ess(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rank-normalised split R-hat, bulk ESS and tail ESS per parameter (arviz; walkers as chains)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # arviz announces its refactor at import
+        import arviz as az
+
+    chains = np.ascontiguousarray(np.transpose(samples, (1, 0, 2)))  # (chain, draw, P)
+    data = az.convert_to_dataset({"x": chains})
+    rhat = az.rhat(data)["x"].to_numpy()
+    bulk = az.ess(data, method="bulk")["x"].to_numpy()
+    tail = az.ess(data, method="tail")["x"].to_numpy()
+    return rhat, bulk, tail
+
+
+def summarise(chain: Chain, names: list[str], burn: int | None = None, thin: int | None = None,
+              min_draws: int = MIN_DRAWS, max_draws: int = MAX_DRAWS) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Burn-in, thinning and diagnostics of a chain.
+
+    Returns
+    -------
+    draws : numpy.ndarray
+        Kept positions, shape ``(D, P)``, step-major (all walkers of a kept step, then the next step).
+    log_prob : numpy.ndarray
+        Their log-posterior, shape ``(D,)``.
+    diagnostics : dict
+        JSON-ready: burn, thin, draws, acceptance (mean, min), tau per parameter and its max, chain length
+        over tau_max, R-hat / ESS per parameter and their worst values, ``converged``.
+    """
+    steps, walkers, _ = chain.samples.shape
+    if burn is None:
+        tau_guess = float(np.max(integrated_time(chain.samples[steps // 2:])))
+        burn = min(steps // 2, max(steps // 4, math.ceil(3 * tau_guess)))
+    if not 0 <= burn < steps:
+        raise UserError(f"burn-in must be in [0, {steps}), got {burn}")
+    kept = chain.samples[burn:]
+    tau = integrated_time(kept)
+    if thin is None:
+        thin = max(1, int(np.min(tau) // 2))
+        thin = max(1, min(thin, (len(kept) * walkers) // min_draws))  # enough draws
+        thin = max(thin, math.ceil(len(kept) * walkers / max_draws))  # not too many
+    if thin < 1:
+        raise UserError(f"thin must be at least 1, got {thin}")
+    index = np.arange(len(kept) - 1, -1, -thin)[::-1]  # keep the last step, count back
+    draws = kept[index].reshape(-1, kept.shape[2])
+    log_prob = chain.log_prob[burn:][index].reshape(-1)
+    rhat, bulk, tail = rhat_ess(kept)
+    tau_max = float(np.max(tau))
+    diagnostics = {
+        "burn": int(burn),
+        "thin": int(thin),
+        "draws": int(len(draws)),
+        "acceptance_mean": _r(np.mean(chain.acceptance)),
+        "acceptance_min": _r(np.min(chain.acceptance)),
+        "tau": {n: _r(t) for n, t in zip(names, tau, strict=True)},
+        "tau_max": _r(tau_max),
+        "chain_over_tau_max": _r(len(kept) / tau_max),
+        "rhat": {n: _r(x) for n, x in zip(names, rhat, strict=True)},
+        "rhat_max": _r(np.max(rhat)),
+        "ess_bulk": {n: _r(x) for n, x in zip(names, bulk, strict=True)},
+        "ess_bulk_min": _r(np.min(bulk)),
+        "ess_tail_min": _r(np.min(tail)),
+        "converged": bool(len(kept) >= _TAU_FACTOR * tau_max and np.max(rhat) < _RHAT_LIMIT),
+    }
+    return draws, log_prob, diagnostics
+
+
+def _r(x, digits: int = 6) -> float:
+    """Rounded float for the metadata (fewer digits than float64's noise)."""
+    x = float(x)
+    return float(f"{x:.{digits}g}") if math.isfinite(x) else x
+
+
+# --- the calibration posterior --------------------------------------------------------------------
+
+
+def prior_sd_unit(problem: Problem) -> np.ndarray:
+    """Standard deviation of each truncated-Gaussian prior in unit coordinates [fraction of the range]."""
+    from scipy.stats import truncnorm
+
+    w = problem.prior_width
+    a, b = (0.0 - problem.u_default) / w, (1.0 - problem.u_default) / w
+    return truncnorm.std(a, b, loc=problem.u_default, scale=w)
+
+
+def log_posterior(problem: Problem):
+    """The log-posterior in unit coordinates: ``(n, P) -> (n,)``, ``-objective / 2`` inside the box."""
+
+    def function(u: np.ndarray) -> np.ndarray:
+        u = np.atleast_2d(np.asarray(u, float))
+        out = np.full(len(u), -np.inf)
+        inside = np.all((u >= 0.0) & (u <= 1.0), axis=1)
+        if inside.any():
+            out[inside] = -0.5 * problem.objective(u[inside])
+        return out
+
+    return function
+
+
+def logit(u: np.ndarray) -> np.ndarray:
+    """Sampler coordinates ``z = log(u / (1 - u))`` from unit coordinates (u clipped to [1e-12, 1 - 1e-12])."""
+    from scipy.special import logit as _logit
+
+    return _logit(np.clip(u, 1e-12, 1 - 1e-12))
+
+
+def log_jacobian(z: np.ndarray) -> np.ndarray:
+    """``log du/dz = log u + log(1 - u)`` summed over parameters, per row of ``z (n, P)``."""
+    return -np.sum(np.logaddexp(0.0, -z) + np.logaddexp(0.0, z), axis=1)
+
+
+def logit_log_posterior(problem: Problem):
+    """The log-posterior density of ``z = logit(u)``: ``(n, P) -> (n,)`` (unit density times the Jacobian)."""
+    from scipy.special import expit
+
+    unit = log_posterior(problem)
+
+    def function(z: np.ndarray) -> np.ndarray:
+        z = np.atleast_2d(np.asarray(z, float))
+        return unit(expit(z)) + log_jacobian(z)
+
+    return function
+
+
+def initial_walkers(mode: FitResult, walkers: int, rng: np.random.Generator, log_prob=None,
+                    candidates: int = CANDIDATES) -> np.ndarray:
+    """Starting walkers near the posterior, in unit coordinates ``(walkers, P)``.
+
+    ``candidates x walkers`` points are drawn from the Laplace (Gauss-Newton) approximation at the fit's
+    optimum and reflected into the unit box; with ``log_prob`` they are evaluated in one batch and
+    ``walkers`` of them are chosen at random among those in the posterior's typical set
+    (``log p >= log p_max - P/2 - 4 sqrt(P/2)``), so the ensemble does not start with stragglers in the
+    Laplace approximation's tails, where the nonlinear model puts little posterior mass. Reflection
+    (rather than clipping) keeps every walker distinct in every coordinate: walkers sharing a coordinate
+    value would span a subspace the ensemble moves could never leave.
+    """
+    problem = mode.problem
+    sd = mode.std_error / problem.span
+    cov = mode.correlation * np.outer(sd, sd)
+    centre = problem.unit(mode.theta)
+    n = walkers * (candidates if log_prob is not None else 1)
+    u = rng.multivariate_normal(centre, cov, size=n, method="eigh")
+    u = 1.0 - np.abs(1.0 - np.mod(np.abs(u), 2.0))
+    u = np.clip(u, 1e-9, 1 - 1e-9)
+    if log_prob is None:
+        return u
+    lp = np.asarray(log_prob(u), float)
+    lp = np.where(np.isfinite(lp), lp, -np.inf)
+    # The posterior's typical set: -2 log p is about chi2_min + P +/- sqrt(2 P) for a near-Gaussian posterior.
+    p = u.shape[1]
+    floor = -0.5 * mode.objective - (p / 2 + 4 * np.sqrt(p / 2))
+    typical = np.flatnonzero(lp >= floor)
+    if len(typical) >= walkers:
+        chosen = rng.choice(typical, size=walkers, replace=False)
+    else:  # too few: the typical ones and the best of the rest
+        rest = np.setdiff1d(np.argsort(-lp, kind="stable")[:walkers], typical)[: walkers - len(typical)]
+        chosen = np.concatenate([typical, rest])
+    return u[np.sort(chosen)]
+
+
+@dataclass
+class Posterior:
+    """A posterior sample of the calibration and how it was made.
+
+    ``theta`` are natural values [each parameter's units], ``log_posterior`` the log-density up to a constant
+    (``-objective / 2``); ``map_theta`` is the highest-density position the chain visited
+    (burn-in and the start, which includes the least-squares optimum).
+    """
+
+    problem: Problem
+    theta: np.ndarray
+    log_posterior: np.ndarray
+    map_theta: np.ndarray
+    map_log_posterior: float
+    mode: FitResult
+    seed: int
+    settings: dict
+    diagnostics: dict
+    runs: int = 0
+    seconds: float = 0.0
+    chain: Chain | None = field(default=None, repr=False)
+
+    @property
+    def names(self) -> list[str]:
+        """Parameter ids, in the problem's order."""
+        return [p.id for p in self.problem.parameters]
+
+
+def sample_posterior(problem: Problem, seed: int = DEFAULT_SEED, walkers: int = DEFAULT_WALKERS,
+                     steps: int = DEFAULT_STEPS, moves: str = "mixed", fit_starts: int = FIT_STARTS,
+                     burn: int | None = None, thin: int | None = None, min_draws: int = MIN_DRAWS,
+                     max_draws: int = MAX_DRAWS, progress: bool = False, mode: FitResult | None = None) -> Posterior:
+    """Sample the calibration posterior of ``problem``.
+
+    Parameters
+    ----------
+    problem : Problem
+    seed : int
+        Seeds the least-squares starts (``default_rng(seed)``), the walkers' start
+        (``default_rng([seed, 1])``) and emcee (RandomState from ``default_rng([seed, 2])``).
+    walkers, steps : int
+        Ensemble size (even, at least 2 P) and steps per walker.
+    moves : {"mixed", "de", "stretch"}
+    fit_starts : int
+        Least-squares starts for the mode the walkers start around (ignored if ``mode`` is given).
+    burn, thin : int, optional
+        Default: chosen from the autocorrelation time (module docstring).
+    min_draws, max_draws : int
+        Bounds of the kept sample size when ``thin`` is chosen.
+    progress : bool
+        Progress bars on stderr.
+    mode : FitResult, optional
+        A least-squares fit of ``problem`` to start from instead of fitting.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise UserError(f"--seed must be a non-negative integer, got {seed!r}")
+    clock = time.perf_counter()
+    problem.runs = 0
+    if mode is None:
+        mode = fit(problem, seed=seed, starts=fit_starts, progress=progress)
+    rng = np.random.default_rng([seed, 1])
+    initial = initial_walkers(mode, walkers, rng, log_posterior(problem))
+    from scipy.special import expit
+
+    chain = run_ensemble(logit_log_posterior(problem), logit(initial), steps, seed, moves=moves,
+                         progress=progress, desc="posterior (emcee)")
+    # Report in unit coordinates with the unit density: undo the logit and its Jacobian.
+    chain.log_prob = chain.log_prob - log_jacobian(chain.samples.reshape(-1, chain.samples.shape[2])).reshape(
+        chain.log_prob.shape)
+    chain.samples = expit(chain.samples)
+    names = [p.id for p in problem.parameters]
+    draws_u, lp, diagnostics = summarise(chain, names, burn, thin, min_draws, max_draws)
+    best = np.unravel_index(int(np.argmax(chain.log_prob)), chain.log_prob.shape)
+    map_theta, map_lp = problem.theta(chain.samples[best]), float(chain.log_prob[best])
+    if -0.5 * mode.objective >= map_lp:
+        map_theta, map_lp = mode.theta.copy(), -0.5 * mode.objective
+    settings = {
+        "library": "emcee",
+        "moves": _MOVE_TEXT[moves],
+        "walkers": int(walkers),
+        "steps": int(steps),
+        "vectorize": True,
+        "initial": f"walkers drawn among {CANDIDATES} x walkers draws of the Laplace approximation at the "
+        f"least-squares optimum ({mode.starts} start(s)), reflected into the ranges, that lie in the typical "
+        "set (log p >= log p_max - P/2 - 4 sqrt(P/2))",
+        "min_draws": int(min_draws),
+        "max_draws": int(max_draws),
+        "seed_streams": "least-squares starts default_rng(seed); walkers default_rng([seed, 1]); "
+        "emcee RandomState(default_rng([seed, 2]).integers(2**32))",
+    }
+    return Posterior(
+        problem=problem, theta=problem.theta(draws_u), log_posterior=lp,
+        map_theta=map_theta, map_log_posterior=map_lp,
+        mode=mode, seed=seed, settings=settings, diagnostics=diagnostics, runs=problem.runs,
+        seconds=time.perf_counter() - clock, chain=chain,
+    )
+
+
+# --- posterior.parquet ----------------------------------------------------------------------------
+
+
+def metadata(post: Posterior) -> dict:
+    """Provenance of a posterior sample (JSON-ready; no timestamps or run times, so same seed, same bytes)."""
+    import emcee
+
+    import simulator
+
+    problem = post.problem
+    prior_sd = prior_sd_unit(problem) * problem.span
+    return {
+        "format_version": FORMAT_VERSION,
+        "written_by": "jinan-sd calibrate --posterior",
+        "package_version": simulator.__version__,
+        "model": problem.model.path.name,
+        "model_sha256": problem.model.sha256,
+        "observations": "calibration/data/observations.csv",
+        "observations_sha256": problem.observations.sha256,
+        "n_observations": len(problem.predictor),
+        "seed": int(post.seed),
+        "sampler": {**post.settings, "emcee_version": emcee.__version__},
+        "engine": {"name": "fast", "backend": "numpy", "method": "euler", "numpy_version": np.__version__},
+        "likelihood": "independent Gaussian on the fit observations with their sigmas; ranges: distance "
+        "outside [low, high] / sigma (flat inside)",
+        "prior": f"independent Gaussian per parameter, mean = model value, sd = {problem.prior_width:g} x "
+        "range, truncated to the range",
+        "log_posterior": "-(data chi2 + prior chi2) / 2, up to an additive constant",
+        "parameters": [
+            {"id": p.id, "default": p.default, "min": p.low, "max": p.high, "units": p.units,
+             "nuisance": p.nuisance, "prior_sd": _r(sd)}
+            for p, sd in zip(problem.parameters, prior_sd, strict=True)
+        ],
+        "diagnostics": post.diagnostics,
+        "map": {"log_posterior": _r(post.map_log_posterior, 10),
+                "theta": {n: float(x) for n, x in zip(post.names, post.map_theta, strict=True)}},
+        "least_squares_optimum": {"objective": _r(post.mode.objective, 10),
+                                  "theta": {n: float(x) for n, x in zip(post.names, post.mode.theta,
+                                                                        strict=True)}},
+    }
+
+
+def to_parquet_bytes(post: Posterior) -> bytes:
+    """The bytes of ``posterior.parquet``: one float64 column per parameter, then ``log_posterior``."""
+    import io
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = {n: pa.array(post.theta[:, j], pa.float64()) for j, n in enumerate(post.names)}
+    columns[LOG_POSTERIOR] = pa.array(post.log_posterior, pa.float64())
+    table = pa.table(columns)
+    text = json.dumps(metadata(post), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    table = table.replace_schema_metadata({METADATA_KEY: text.encode("utf-8")})
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd", compression_level=9)
+    return buffer.getvalue()
+
+
+def write_posterior(post: Posterior, path=POSTERIOR_PATH):
+    """Write :func:`to_parquet_bytes` to ``path`` atomically; returns the path."""
+    from .atomic import write_atomic
+
+    return write_atomic(path, to_parquet_bytes(post))
+
+
+def read_posterior(path=POSTERIOR_PATH):
+    """The sample as a DataFrame (parameter columns and ``log_posterior``) and its provenance dict.
+
+    Raises
+    ------
+    UserError
+        The file is missing or is not a posterior written by this package.
+    """
+    import json
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"posterior file not found: {path} (run: jinan-sd calibrate --posterior)")
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise UserError(f"{path.name}: not a readable parquet file: {exc}") from None
+    raw = (table.schema.metadata or {}).get(METADATA_KEY)
+    if raw is None:
+        raise UserError(f"{path.name}: no posterior provenance (not written by jinan-sd calibrate --posterior)")
+    info = json.loads(raw)
+    if info.get("format_version") != FORMAT_VERSION:
+        raise UserError(f"{path.name}: posterior format {info.get('format_version')} is not "
+                        f"{FORMAT_VERSION}; re-run jinan-sd calibrate --posterior")
+    return table.to_pandas(), info
+
+
+def draw(n: int, seed: int, path=POSTERIOR_PATH, nuisance: bool = False):
+    """``n`` joint posterior draws, resampled as whole rows (with replacement) so correlations are kept.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    seed : int
+        Seeds ``numpy.random.default_rng``: same seed, same rows.
+    path : str or Path
+        The posterior file (default the packaged ``calibration/posterior.parquet``).
+    nuisance : bool
+        Keep the nuisance parameters of the observations (not model constants); default drop them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``n`` rows, one column per parameter [its units]; ``attrs`` holds ``posterior_sha256`` (of the file),
+        ``seed`` and ``source_rows`` (the row of the file each draw came from).
+    """
+    import hashlib
+    from pathlib import Path
+
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise UserError(f"posterior draws: n must be a positive integer, got {n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise UserError(f"posterior draws: seed must be a non-negative integer, got {seed!r}")
+    frame, info = read_posterior(path)
+    drop = [LOG_POSTERIOR] + ([] if nuisance else [p["id"] for p in info["parameters"] if p["nuisance"]])
+    rows = np.random.default_rng(int(seed)).integers(0, len(frame), size=int(n))
+    out = frame.drop(columns=drop).iloc[rows].reset_index(drop=True)
+    out.attrs = {"posterior_sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(), "seed": int(seed),
+                 "source_rows": rows}
+    return out
+
+
+# --- calibrated.toml from the posterior -----------------------------------------------------------
+
+_MAP_HEADER = """\
+# Calibration of models/jinan.mdl on 2015-2020 history, written by `jinan-sd calibrate --posterior`; do not edit.
+# value: the MAXIMUM A POSTERIORI DRAW of the MCMC posterior (calibration/posterior.parquet): the joint point
+# of highest posterior density the sampler visited, used under every scenario's levers for deterministic runs.
+# std_error and [correlation]: posterior standard deviations and correlations of the sample.
+# [nuisance.<id>]: parameters of the observations only (not model constants).
+"""
+
+
+def map_result(post: Posterior, posterior_sha256: str = "") -> FitResult:
+    """The MAP draw as a :class:`FitResult` for ``calibrated.toml`` and the fit report.
+
+    ``std_error`` and ``correlation`` are the sample's; ``ratio_to_prior`` is posterior sd over the
+    truncated prior's sd (so a parameter the data cannot see has a ratio near 1).
+    """
+    from .fit import _round
+
+    problem = post.problem
+    theta = np.array([_round(x) for x in post.map_theta])
+    theta = np.clip(theta, problem.low, problem.low + problem.span)
+    r = problem.residuals(problem.unit(theta))[0]
+    m = len(problem.predictor)
+    sd = post.theta.std(axis=0, ddof=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.corrcoef(post.theta, rowvar=False)
+    corr = np.where(np.isfinite(corr), corr, 0.0)
+    np.fill_diagonal(corr, 1.0)
+    d = post.diagnostics
+    return FitResult(
+        problem=problem, method="posterior", seed=post.seed, starts=post.mode.starts, theta=theta,
+        std_error=sd, correlation=np.clip(corr, -1, 1), ratio_to_prior=sd / problem.span / prior_sd_unit(problem),
+        chi2_data=float(r[:m] @ r[:m]), chi2_prior=float(r[m:] @ r[m:]), variance_scale=1.0,
+        runs=post.runs, seconds=post.seconds, header=_MAP_HEADER,
+        describe={
+            "method": f"maximum a posteriori draw of emcee ({post.settings['moves']}, {post.settings['walkers']} "
+            f"walkers x {post.settings['steps']} steps, burn {d['burn']}, thin {d['thin']}, {d['draws']} draws)",
+            "uncertainty": "posterior standard deviations and correlations of calibration/posterior.parquet",
+            "identified_when": "posterior sd < 0.5 x truncated prior sd ('weak' below 0.9)",
+            "posterior": "calibration/posterior.parquet",
+            "posterior_sha256": posterior_sha256,
+            "map_log_posterior": _r(post.map_log_posterior, 10),
+            "converged": d["converged"],
+        },
+    )
