@@ -53,7 +53,7 @@ def rewrite(readme: Path, model: Model) -> str:
 
 
 if __name__ == "__main__":
-    from simulator.runner import load
+    from simulator.model.mdl import load
 
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "models/README.md")
     target.write_text(rewrite(target, load()), encoding="utf-8")
