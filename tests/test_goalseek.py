@@ -141,7 +141,7 @@ def test_jinan_answer_file_loads_and_meets_its_targets(model, labels, tmp_path):
     ("kwargs", "message"),
     [
         ({"target_ids": ["energy-intensity-2052"]}, "unknown target 'energy-intensity-2052'"),
-        ({"target_ids": ["digital-2025"]}, "cannot be assessed"),
+        ({"target_ids": ["biomed-2025"]}, "cannot be assessed"),
         ({"levers": ["investment_rat"]}, "unknown lever 'investment_rat'"),
         ({"levers": ["total_population"]}, "is not a lever"),
         ({"p": 1.0}, "strictly between 0 and 1"),
@@ -195,9 +195,10 @@ def test_cli_goalseek_writes_the_answer_and_says_which_target_binds(tmp_path, ca
     assert run_cli(argv) == 0
     printed = capsys.readouterr().out
     assert "Non-fossil share" in printed and "yes" in printed and out.is_file()
-    # no lever moves the urbanisation rate: out of reach, exit code 1
-    assert run_cli(["--lang", "zh", "goalseek", "baseline", "--targets", "urbanization-2025,non-fossil-2025",
+    # neither lever moves the four-new share (R&D intensity does): out of reach, exit code 1. (Model 0.1 used
+    # urbanization-2025 here; model 0.2's baseline meets it.)
+    assert run_cli(["--lang", "zh", "goalseek", "baseline", "--targets", "four-new-2025,non-fossil-2025",
                     "--levers", "non_fossil_share_target,talent_policy_multiplier"]) == 1
-    assert "达不到的目标:urbanization-2025" in capsys.readouterr().out
+    assert "达不到的目标:four-new-2025" in capsys.readouterr().out
     with pytest.raises(UserError, match="must end in .toml"):
         run_cli(["goalseek", "baseline", "--targets", "non-fossil-2025", "--out", str(tmp_path / "a.txt")])
