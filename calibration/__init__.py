@@ -1,4 +1,5 @@
-"""Calibration of the Jinan model on 2015–2020 history: observations, weighted least squares, fit report.
+"""Calibration of the Jinan model on 2015–2020 history: observations, weighted least squares, the Bayesian
+posterior, fit reports and backtests. Imports :mod:`simulator`; the library never imports it.
 
 Modules
 -------
@@ -9,8 +10,14 @@ fit
     standard errors and correlations from the Jacobian, and ``calibrated.toml``.
 report
     Fit statistics per series (MAPE, RMSPE, Theil's U^M, U^S, U^C) and history-vs-simulation plots.
-cli
-    The ``jinan-sd calibrate`` subcommand.
+posterior, posterior_report, sbc
+    The MCMC posterior (emcee), its predictive check and figures, simulation-based calibration.
+backtest
+    Fit on 2015-2018, forecast 2019-2020, against a naive trend.
+atomic
+    Files written to a temporary name, flushed, fsynced and renamed.
+
+The ``jinan-sd calibrate`` command lives in :mod:`faces.cli.calibrate`.
 """
 
 from pathlib import Path
