@@ -6,23 +6,25 @@ the same for all runs) or a :class:`TimePath` (per-run paths). Plans are compile
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import pandas as pd
 
-from simulator.engines.fast.translate import Plan, TimePath, compile_model
+from simulator.engines.fast.ir import TimePath
+from simulator.engines.fast.plan import Plan
+from simulator.engines.fast.translate import compile_model
 from simulator.model.mdl import Model
 
-
-@lru_cache(maxsize=8)
-def _plan(path: str, sha256: str) -> Plan:
-    return compile_model(path)
+_PLANS: dict = {}  # (path, sha256) -> Plan, the few most recent
 
 
 def plan_for(model: Model) -> Plan:
-    """The compiled plan of ``model`` (cached by the model file's hash)."""
-    return _plan(str(model.path), model.sha256)
+    """The compiled plan of ``model`` (from its already parsed AST; cached by the file's hash)."""
+    key = (str(model.path), model.sha256)
+    if key not in _PLANS:
+        if len(_PLANS) >= 8:
+            _PLANS.pop(next(iter(_PLANS)))
+        _PLANS[key] = compile_model(model)
+    return _PLANS[key]
 
 
 def to_params(overrides: dict) -> dict:

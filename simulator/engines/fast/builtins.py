@@ -190,3 +190,4 @@ class PathInterpolator:
         # np.interp's own formula, so the per-run path equals the one-path result bitwise.
         slope = (values[:, j + 1] - values[:, j]) / (years[j + 1] - years[j])
         return slope * (t - years[j]) + values[:, j]
+EXTRA: dict = {}  # further builtins exposed to generated code, by their kernel name

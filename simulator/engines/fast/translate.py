@@ -4,15 +4,14 @@ Parse -> compile -> run: PySD's ``VensimFile`` gives the abstract syntax tree; t
 turns every equation into a numpy expression over whole batches of runs, pulls stateful
 builtins (INTEG, SMOOTH, DELAY, TREND, INITIAL, DELAY FIXED) out into explicit states,
 orders the equations from the dependency graph and rejects, at load time and with the
-element's name, anything it cannot compute exactly as PySD does. ``simulator.engine``
-only integrates the result.
+element's name, anything it cannot compute exactly as PySD does. :mod:`codegen` writes
+the kernel and :mod:`integrate` steps it.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +29,9 @@ with warnings.catch_warnings():
     )
     from pysd.translators.vensim.vensim_file import VensimFile
 
-from simulator.engines.fast.plan import TIME, Expr, Plan, TimePath, TimeSettings, namespace
+from simulator.engines.fast.codegen import namespace
+from simulator.engines.fast.ir import TIME, Element, Expr, Stateful, TimePath, TimeSettings
+from simulator.engines.fast.plan import Plan
 
 __all__ = ["CompileError", "Expr", "Plan", "Stateful", "TimePath", "TimeSettings", "compile_model"]
 
@@ -39,59 +40,6 @@ _COMPARISONS = {"=": "==", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=
 
 class CompileError(ValueError):
     """A model construct the fast engine cannot compute exactly; raised at load time."""
-
-
-@dataclass
-class Stateful:
-    """A state-holding builtin, pulled out of the equation that contains it.
-
-    ``kind`` is one of integ, smooth, delay, delay_fixed, trend, initial; ``args`` holds
-    the compiled arguments (input, time, initial, ...); ``owner`` the containing element.
-    """
-
-    key: str
-    kind: str
-    owner: str
-    args: dict
-    order: int = 1
-    non_negative: bool = False
-
-    @property
-    def index(self) -> int:
-        return int(self.key[3:])
-
-    def output_deps(self) -> frozenset:
-        """What the stateful's output reads besides its own state, at every step."""
-        if self.kind == "delay":
-            return self.args["delay_time"].deps
-        if self.kind == "trend":
-            return self.args["input"].deps | self.args["average_time"].deps
-        return frozenset()
-
-    def init_deps(self) -> frozenset:
-        """What initialising the state (and its first output) reads."""
-        names = {"integ": ("initial",), "smooth": ("initial",),
-                 "delay": ("initial", "delay_time"), "delay_fixed": ("initial", "delay_time"),
-                 "trend": ("initial_trend", "input", "average_time"),
-                 "initial": ("initial",)}[self.kind]
-        return frozenset().union(*(self.args[n].deps for n in names))
-
-    def rate_deps(self) -> frozenset:
-        """What the state's derivative (or DELAY FIXED's next input) reads."""
-        names = {"integ": ("flow",), "smooth": ("input", "smooth_time"),
-                 "delay": ("input", "delay_time"), "delay_fixed": ("input",),
-                 "trend": ("input", "average_time"), "initial": ()}[self.kind]
-        return frozenset().union(*(self.args[n].deps for n in names))
-
-
-@dataclass
-class Element:
-    """One model element: kind is constant, aux, stock or control."""
-
-    name: str
-    original: str
-    kind: str
-    expr: Expr
 
 
 def _literal(value: float) -> str:
@@ -362,6 +310,8 @@ def _toposort(nodes: list, deps, describe, what: str) -> list:
 def _load(source) -> AbstractModel:
     if isinstance(source, AbstractModel):
         return source
+    if isinstance(getattr(source, "abstract_model", None), AbstractModel):
+        return source.abstract_model  # a simulator Model: parsed once, at load
     path = Path(source)
     if path.suffix.lower() != ".mdl":
         raise CompileError(f"{path}: only Vensim .mdl files are supported")
@@ -422,9 +372,9 @@ def compile_model(source) -> Plan:
 
     Parameters
     ----------
-    source : str, pathlib.Path or pysd AbstractModel
-        Path to a ``.mdl`` file (parsed in place, nothing is written beside it) or an
-        already parsed PySD abstract model.
+    source : simulator.model.Model, pysd AbstractModel, str or pathlib.Path
+        A loaded model (its already parsed ``abstract_model`` is used), a PySD abstract
+        model, or a path to a ``.mdl`` file (parsed in place, nothing written beside it).
 
     Raises
     ------
