@@ -40,9 +40,11 @@ def to_params(overrides: dict) -> dict:
 
 
 def run_fast(model: Model, overrides: dict, method: str = "euler") -> pd.DataFrame:
-    """One run on the fast engine as a frame (index: saved time [Year]; columns: every element id)."""
-    times, values = plan_for(model).run(to_params(overrides), n=1, method=method)
-    columns = [k for k in model.elements if k in values]
+    """One run on the fast engine as a frame (index: saved time; columns: every element id, and
+    ``id[element,...]`` per cell of a subscripted one)."""
+    plan = plan_for(model)
+    times, values = plan.run(to_params(overrides), n=1, method=method)
+    columns = [k for k in plan.names if k in values]
     return pd.DataFrame({k: values[k][0] for k in columns}, index=pd.Index(times, name="time"))
 
 

@@ -190,4 +190,29 @@ class PathInterpolator:
         # np.interp's own formula, so the per-run path equals the one-path result bitwise.
         slope = (values[:, j + 1] - values[:, j]) / (years[j + 1] - years[j])
         return slope * (t - years[j]) + values[:, j]
-EXTRA: dict = {}  # further builtins exposed to generated code, by their kernel name
+def _stack(values) -> np.ndarray:
+    return np.stack(np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in values)))
+
+
+def vsum(*values):
+    """SUM over a subscript: xarray's ``sum`` (skips NaN, as PySD's ``sum`` does)."""
+    return np.nansum(_stack(values), axis=0)
+
+
+def vprod(*values):
+    """PROD over a subscript: xarray's ``prod`` (skips NaN)."""
+    return np.nanprod(_stack(values), axis=0)
+
+
+def vmin(*values):
+    """VMIN over a subscript: xarray's ``min`` (skips NaN; NaN only when all are)."""
+    return np.fmin.reduce(_stack(values), axis=0)
+
+
+def vmax(*values):
+    """VMAX over a subscript: xarray's ``max`` (skips NaN; NaN only when all are)."""
+    return np.fmax.reduce(_stack(values), axis=0)
+
+
+#: further builtins exposed to generated code, by their kernel name
+EXTRA = {"_vsum": vsum, "_vprod": vprod, "_vmin": vmin, "_vmax": vmax}

@@ -39,14 +39,14 @@ class Plan:
         and for the initial time (built by :func:`simulator.engines.fast.translate.compile_model`).
     """
 
-    def __init__(self, time, elements, statefuls, tables, metadata, orders):
+    def __init__(self, time, elements, statefuls, tables, metadata, orders, code_names=None):
         self.time, self.elements, self.statefuls, self.tables = time, elements, statefuls, tables
         self.units, self.docs, self.ranges, self.lookups = metadata
         self.dyn_order, self.init_order = orders
         self.names = list(elements)
         self.stocks = [n for n, x in elements.items() if x.kind == "stock"]
         self.constants = {n: x.expr.literal for n, x in elements.items() if x.kind == "constant"}
-        self.code_names = {n: n for n in elements}  # element -> identifier in kernels
+        self.code_names = code_names or {n: n for n in elements}  # element -> kernel identifier
         self._kernels: dict = {}
 
     def source(self, overrides: dict | None = None, variables=None) -> str:
