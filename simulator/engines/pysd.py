@@ -129,7 +129,10 @@ def run_pysd(model, overrides: dict, times: list[float] | None = None) -> pd.Dat
         Index: saved time; columns: canonical ids of every element (``id[element,...]`` when
         subscripted).
     """
-    frame = run_raw(model, pysd_params(overrides), times=times)
+    # ids are canonical; pysd renames a few reserved words (``input`` -> ``input_1``)
+    python = {canonical_id(name): py for name, py in model.namespace.items()}
+    params = {python.get(key, key): value for key, value in pysd_params(overrides).items()}
+    frame = run_raw(model, params, times=times)
     frame = frame.rename(columns=column_id)
     return frame.loc[:, ~frame.columns.duplicated()]
 

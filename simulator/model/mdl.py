@@ -179,7 +179,6 @@ class Model:
                     subscripts=subscripts,
                 )
         _control_values(self)
-        _check_python_names(self)
 
     @cached_property
     def levers(self) -> dict[str, Element]:
@@ -217,19 +216,6 @@ def suggest(word: str, choices) -> str:
 
     close = difflib.get_close_matches(canonical_id(word), list(choices), n=3, cutoff=0.5)
     return f" (did you mean: {', '.join(close)}?)" if close else ""
-
-
-def _check_python_names(model: Model) -> None:
-    """Ids must equal the Python names pysd gives (pysd renames words it reserves, e.g. 'p')."""
-    from pysd.builders.python.namespace import NamespaceManager
-
-    names = NamespaceManager([el.name for el in model.elements.values()]).namespace
-    for element in model.elements.values():
-        python_name = names.get(element.name)
-        if python_name is not None and python_name != element.id:
-            raise ModelError(
-                f"{model.path.name}: rename '{element.name}': pysd reserves its id and calls it '{python_name}'"
-            )
 
 
 def _parse(path: Path):

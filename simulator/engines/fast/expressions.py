@@ -187,6 +187,11 @@ class Translator:
 
     def _ReferenceStructure(self, ast) -> Expr:
         name = self.cleanspace.get(ast.reference)
+        if name is None and ast.subscripts is None and self.ranges.knows(ast.reference):
+            try:  # a subscript used as a number: its position in its main range
+                return _number(self.ranges.value(ast.reference, self.binding, self.bang))
+            except SubscriptError as error:
+                raise self.fail(str(error)) from None
         if name is None:
             raise CompileError(f"{self.element!r}: unknown variable {ast.reference!r}")
         if name == TIME:
@@ -288,6 +293,10 @@ class Translator:
             raise self.fail(f"subscripted function {function!r}")
         if function in _AGGREGATIONS and target not in self.lookup_names:
             return self._aggregate(function, ast.arguments)
+        if function == "elmcount" and len(ast.arguments) == 1 and isinstance(
+                ast.arguments[0], ae.ReferenceStructure) and self.ranges.is_range(
+                ast.arguments[0].reference):
+            return _number(len(self.ranges.of(ast.arguments[0].reference)))
         if target not in self.lookup_names and function not in _FUNCTIONS \
                 and function != "if_then_else":
             raise self.fail(f"function {function.upper().replace('_', ' ')}")

@@ -37,7 +37,7 @@ class Ranges:
     subscripts : sequence of pysd AbstractSubscriptRange
     """
 
-    def __init__(self, subscripts):
+    def __init__(self, subscripts, main: dict | None = None):
         self.elements: dict[str, list[str]] = {}  # normalised range -> element names
         self.names: dict[str, str] = {}  # normalised range -> name as written
         self.maps: dict[str, set] = {}  # normalised range -> ranges it maps to
@@ -61,6 +61,27 @@ class Ranges:
         if pending:
             raise SubscriptError(f"subscript range {pending[0].name!r} copies an unknown range")
         self.element_names = {norm(e): e for values in self.elements.values() for e in values}
+        # pysd's "main" ranges (SubscriptManager.subranges): a subscript's numeric value is its
+        # position in the main range of its family.
+        self.main_of, self.number = {}, {}
+        for rng, subranges in (main or {}).items():
+            for sub in [rng, *subranges]:
+                self.main_of[norm(sub)] = norm(rng)
+            for i, element in enumerate(self.elements[norm(rng)], start=1):
+                self.number[norm(element)] = float(i)
+
+    def value(self, name: str, binding: list, bang: dict) -> float:
+        """Numeric value of a subscript used in an expression (1-based position, as pysd)."""
+        key = norm(name)
+        if key not in self.elements:
+            if key not in self.number:
+                raise SubscriptError(f"subscript {name!r} has no numeric value")
+            return self.number[key]
+        (element,) = self.resolve(name, binding, bang)
+        main = self.main_of.get(key)
+        if main is None or element not in self.elements[main]:
+            raise SubscriptError(f"subscript range {name!r} used as a number outside its main range")
+        return float(self.elements[main].index(element) + 1)
 
     def _add(self, name, values, mapping):
         expanded = []
@@ -73,6 +94,10 @@ class Ranges:
                 raise SubscriptError(f"subscript range {name!r}: explicit element mapping "
                                      f"{target!r}")
             self.maps.setdefault(norm(name), set()).add(norm(target))
+
+    def knows(self, name: str) -> bool:
+        """True for a range or an element name."""
+        return norm(name) in self.elements or norm(name) in self.element_names
 
     def is_range(self, name: str) -> bool:
         return norm(name) in self.elements

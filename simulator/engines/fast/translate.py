@@ -21,6 +21,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "chardet", DeprecationWarning)
     from parsimonious.exceptions import ParsimoniousError
     from pysd.builders.python.namespace import NamespaceManager
+    from pysd.builders.python.subscripts import SubscriptManager
     from pysd.translators.structures import abstract_expressions as ae
     from pysd.translators.structures.abstract_model import (
         AbstractControlElement,
@@ -34,6 +35,7 @@ from simulator.engines.fast.expressions import CompileError, Translator
 from simulator.engines.fast.ir import TIME, Element, Expr, Stateful, TimePath, TimeSettings
 from simulator.engines.fast.plan import Plan
 from simulator.engines.fast.subscripts import Ranges, SubscriptError, cell_key
+from simulator.model.naming import canonical_id
 
 CONTROL = ("initial_time", "final_time", "time_step", "saveper")
 
@@ -184,6 +186,11 @@ def compile_model(source) -> Plan:
         return _compile(model)
     except CompileError as error:
         raise CompileError(f"{where}: {error}") from None
+    except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as error:
+        # A safety net: a construct the translator did not foresee is refused, never a traceback.
+        raise CompileError(f"{where}: unsupported construct the fast engine cannot translate "
+                           f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
+                           "use --engine pysd") from error
 
 
 def _compile(model) -> Plan:
@@ -192,7 +199,10 @@ def _compile(model) -> Plan:
         raise CompileError(f"unsupported construct macro {macros[0]!r} (macros)")
     section = model.sections[0]
     try:
-        ranges = Ranges(section.subscripts)
+        main = SubscriptManager(section.subscripts, Path(str(model.original_path)).parent).subranges \
+            if section.subscripts and all(isinstance(r.subscripts, (list, str)) for r in section.subscripts) \
+            else {}
+        ranges = Ranges(section.subscripts, main)
     except SubscriptError as error:
         raise CompileError(f"unsupported construct {error}") from None
 
@@ -202,7 +212,13 @@ def _compile(model) -> Plan:
     space = NamespaceManager()  # PySD's own naming, in PySD's order, so names match its columns
     for element in section.elements:
         space.add_to_namespace(element.name)
-    py = {e.name: space.namespace[e.name] for e in section.elements}
+    # Keys are the canonical ids (pysd's names, except where pysd renames a word it reserves).
+    py = {e.name: canonical_id(e.name) for e in section.elements}
+    original = {python: name for name, python in space.namespace.items()}
+    cleanspace = {clean: py.get(original.get(python), python)
+                  for clean, python in space.cleanspace.items()}
+    if len(set(py.values())) != len(py):
+        raise CompileError("unsupported construct: two elements share a canonical id")
     entries = _cells(section, py, ranges, fail)
     cells, code = {}, {}
     for name, items in entries.items():
@@ -216,7 +232,7 @@ def _compile(model) -> Plan:
     lookups = {cells[py[e.name]][cell]
                for e in section.elements for c, cell, *_ in entries[py[e.name]]
                if isinstance(c, AbstractLookup)}
-    translate = Translator(space.cleanspace, lookups, cells, code, ranges)
+    translate = Translator(cleanspace, lookups, cells, code, ranges)
     for element in section.elements:
         for component, cell, binding, index, shape in entries[py[element.name]]:
             if component.type == "Data" or isinstance(component.ast, ae.DataStructure):
