@@ -222,10 +222,15 @@ def _parse(path: Path):
     """Parse a .mdl file into pysd's AbstractModel; a syntax error becomes a ModelError."""
     from pysd.translators.vensim.vensim_file import VensimFile
 
+    import warnings
+
     try:
-        vf = VensimFile(path)
-        vf.parse()
-        return vf.get_abstract_model()
+        with warnings.catch_warnings():
+            # pysd warns about what it ignores (e.g. reality checks' :CONSTRAINT:); not a parse error
+            warnings.simplefilter("ignore")
+            vf = VensimFile(path)
+            vf.parse()
+            return vf.get_abstract_model()
     except Exception as exc:  # parsimonious raises many kinds; all mean "malformed file"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"{path.name}: cannot parse: {first}") from exc
