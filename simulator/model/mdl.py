@@ -220,9 +220,9 @@ def suggest(word: str, choices) -> str:
 
 def _parse(path: Path):
     """Parse a .mdl file into pysd's AbstractModel; a syntax error becomes a ModelError."""
-    from pysd.translators.vensim.vensim_file import VensimFile
-
     import warnings
+
+    from pysd.translators.vensim.vensim_file import VensimFile
 
     try:
         with warnings.catch_warnings():
