@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from simulator.errors import UserError
 from simulator.model.naming import canonical_id
 
 _ROOT_LINE = "_root = Path(__file__).parent"
@@ -85,6 +86,9 @@ def pysd_params(overrides: dict) -> dict:
     """Overrides as pysd params: id -> float, or a pandas Series for a list of (year, value) points."""
     params = {}
     for key, value in overrides.items():
+        if "[" in key or isinstance(value, dict):
+            raise UserError(f"override '{key}': the pysd engine takes whole constants only "
+                            "(set one cell of a subscripted constant with --engine fast)")
         if isinstance(value, (list, tuple)):
             xs, ys = zip(*value, strict=True)
             params[key] = pd.Series(np.asarray(ys, float), index=np.asarray(xs, float))

@@ -202,6 +202,44 @@ class Model:
         every = max(1, round(t["saveper"] / t["time_step"]))
         return [float(t0 + k * dt) for k in range(0, steps + 1, every)]
 
+    @cached_property
+    def subscript_elements(self) -> set:
+        """Every element name of the model's subscript ranges (as written)."""
+        names = set()
+        for rng in self.abstract_model.sections[0].subscripts:
+            if isinstance(rng.subscripts, list):
+                names.update(rng.subscripts)
+        return names
+
+    def constant_overrides(self, overrides: dict, where: str = "--set") -> dict:
+        """Validate overrides of any constant of this model (its own defaults, no lever ranges).
+
+        ``name = 3.0`` sets a constant (every cell of a subscripted one), ``name[a,b] = 3.0``
+        one cell, ``name = {a = 3.0, b = 4.0}`` the named cells. Unknown names and elements
+        raise ModelError with the closest matches; values must be finite numbers.
+        """
+        out = {}
+        for key, value in overrides.items():
+            base, bracket, rest = str(key).partition("[")
+            element = self.element(base)
+            if element.kind != "constant":
+                raise ModelError(f"{where}: '{key}' is a {element.kind}, not a constant")
+            cells = [rest.rstrip("]")] if bracket else list(value) if isinstance(value, dict) else []
+            if cells and not element.subscripts:
+                raise ModelError(f"{where}: '{base}' has no subscripts")
+            for cell in cells:
+                for name in (part.strip() for part in str(cell).split(",")):
+                    if name not in self.subscript_elements:
+                        raise ModelError(f"{where}: '{key}': unknown subscript element '{name}'"
+                                         f"{suggest(name, self.subscript_elements)}")
+            for number in (value.values() if isinstance(value, dict) else [value]):
+                if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+                    raise ModelError(f"{where}: '{key}' must be a finite number, got {number!r}")
+            cell = ",".join(part.strip() for part in rest.rstrip("]").split(","))
+            ident = f"{element.id}[{cell}]" if bracket else element.id
+            out[ident] = ({str(k): float(v) for k, v in value.items()} if isinstance(value, dict) else float(value))
+        return out
+
     def element(self, ident: str) -> Element:
         """Return the element with this id or display name, or raise with the closest names."""
         eid = canonical_id(ident)
@@ -214,7 +252,8 @@ def suggest(word: str, choices) -> str:
     """A ' (did you mean: a, b?)' suffix with the closest ids, or an empty string."""
     import difflib
 
-    close = difflib.get_close_matches(canonical_id(word), list(choices), n=3, cutoff=0.5)
+    close = difflib.get_close_matches(canonical_id(word), list(choices), n=3, cutoff=0.5) or \
+        difflib.get_close_matches(word, list(choices), n=3, cutoff=0.5)
     return f" (did you mean: {', '.join(close)}?)" if close else ""
 
 

@@ -36,14 +36,58 @@ def rk4(rates, t, states, discrete, dt, slopes):
 INTEGRATORS = {"euler": euler, "rk4": rk4}
 
 
+def _suggest(word: str, choices) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.5)
+    return f" (did you mean: {', '.join(close)}?)" if close else ""
+
+
+def expand_subscripted(plan, params: dict) -> dict:
+    """Overrides of subscripted constants, cell by cell.
+
+    ``id`` sets every cell; ``id[a,b]`` one cell; ``id`` -> ``{"a": v, "b": w}`` (1-D) or
+    ``{"a,b": v}`` the named cells. Unknown ids or elements raise ParameterError naming them.
+    """
+    out = {}
+    for name, value in params.items():
+        base, bracket, rest = name.partition("[")
+        if bracket and name not in plan.elements:
+            cells = plan.groups.get(base)
+            if cells is None:
+                raise ParameterError(f"parameter {name!r}: {base!r} is not a subscripted element"
+                                     f"{_suggest(base, plan.groups)}")
+            cell = tuple(part.strip() for part in rest.rstrip("]").split(","))
+            if cell not in cells:
+                raise ParameterError(f"parameter {name!r}: no cell [{','.join(cell)}] of {base!r}"
+                                     f"{_suggest(','.join(cell), [','.join(c) for c in cells])}")
+            out[cells[cell]] = value
+        elif name in plan.groups:
+            cells = plan.groups[name]
+            if isinstance(value, dict):
+                for element, cell_value in value.items():
+                    cell = tuple(part.strip() for part in str(element).split(","))
+                    if cell not in cells:
+                        raise ParameterError(
+                            f"parameter {name!r}: no element {element!r}"
+                            f"{_suggest(str(element), [','.join(c) for c in cells])}")
+                    out[cells[cell]] = cell_value
+            else:
+                out.update({key: value for key in cells.values()})
+        else:
+            out[name] = value
+    return out
+
+
 def _normalise(plan, params: dict | None, n: int | None):
     """Validate parameters; return ({name: value}, {name: kind}, N)."""
     values, kinds, sizes = {}, {}, set()
-    for name, value in (params or {}).items():
+    for name, value in expand_subscripted(plan, params or {}).items():
         element = plan.elements.get(name)
         if element is None or element.kind == "control":
             known = "an element" if element is None else "overridable (time settings are fixed)"
-            raise ParameterError(f"parameter {name!r} is not {known} of the model")
+            raise ParameterError(f"parameter {name!r} is not {known} of the model"
+                                 f"{_suggest(name, plan.elements) if element is None else ''}")
         if hasattr(value, "index") and hasattr(value, "to_numpy"):  # a pandas Series
             value = TimePath(np.asarray(value.index, dtype=np.float64), value.to_numpy())
         if isinstance(value, TimePath):

@@ -13,14 +13,15 @@ from decimal import Decimal
 import numpy as np
 
 from simulator.engines.fast.statefuls import KINDS
+from simulator.errors import UserError
 
 __all__ = ["TIME", "Element", "Expr", "ParameterError", "Stateful", "TimePath", "TimeSettings"]
 
 TIME = "time"  # the dependency that marks an expression as time-varying
 
 
-class ParameterError(ValueError):
-    """A parameter that names no overridable element, or has an unusable shape."""
+class ParameterError(UserError, ValueError):
+    """A parameter that names no overridable element, or has an unusable shape (one line)."""
 
 
 def _decimal(x: float) -> Decimal:

@@ -47,6 +47,7 @@ class Plan:
         self.stocks = [n for n, x in elements.items() if x.kind == "stock"]
         self.constants = {n: x.expr.literal for n, x in elements.items() if x.kind == "constant"}
         self.code_names = code_names or {n: n for n in elements}  # element -> kernel identifier
+        self.groups: dict = {}  # subscripted id -> {cell (element names): cell key}
         self._kernels: dict = {}
 
     def source(self, overrides: dict | None = None, variables=None) -> str:

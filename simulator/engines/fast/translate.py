@@ -277,8 +277,11 @@ def _compile(model) -> Plan:
         describe, "initialisation loop (initial values depend on each other)")
     time = _time_settings(elements, translate.tables, code)
     tables = {n: translate.tables[f"L_{code[n]}"][:2] for n in sorted(lookups)}
-    return Plan(time, elements, translate.statefuls, translate.tables,
+    plan = Plan(time, elements, translate.statefuls, translate.tables,
                 (units, docs, limits, tables), (dyn_order, init_order), code)
+    plan.groups = {name: {cell: key for cell, key in by_cell.items() if key in elements}
+                   for name, by_cell in cells.items() if () not in by_cell}
+    return plan
 
 
 def _time_settings(elements: dict, tables: dict, code: dict) -> TimeSettings:
