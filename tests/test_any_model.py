@@ -87,7 +87,8 @@ shares[east] = 0 ~~|
 def test_subscripted_model_equals_pysd_with_result_ids(tmp_path):
     path = write(tmp_path, SUBSCRIPTED, final="4", dt="0.5")
     actual = fast(path)
-    assert {"population[north]", "coast_total", "shares[east]", "weight[south,k1]", "by_kind[k2]"} <= set(actual.columns)
+    ids = {"population[north]", "coast_total", "shares[east]", "weight[south,k1]", "by_kind[k2]"}
+    assert ids <= set(actual.columns)
     expected = simulator.engines.pysd.run_pysd(simulator.engines.pysd.load_pysd(path, cache=tmp_path / "c"), {})
     assert_results_close(actual[expected.columns], expected, 1e-9, 1e-12)
 
