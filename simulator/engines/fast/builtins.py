@@ -166,6 +166,23 @@ class Pipe:
         return self.state
 
 
+class Held:
+    """SAMPLE IF TRUE's held value for a batch (``pysd.py_backend.statefuls.SampleIfTrue``).
+
+    ``state`` is the value held since the condition was last true (the initial value before);
+    :meth:`push` stores the step's output, ``where(condition, input, state)``.
+    """
+
+    def __init__(self, initial, n: int):
+        self.n = n
+        self.state = full(n, initial)
+
+    def push(self, value) -> np.ndarray:
+        """Hold this step's output for the next step."""
+        self.state = full(self.n, value)
+        return self.state
+
+
 class PathInterpolator:
     """Linear interpolation of a time path, flat beyond the ends, for one chunk of runs.
 

@@ -79,8 +79,7 @@ _FUNCTIONS = {
 }
 _TIME_FUNCTIONS = {"step", "ramp", "pulse", "pulse_train"}
 _UNSUPPORTED = {
-    ae.DelayNStructure: "DELAY N", ae.ForecastStructure: "FORECAST",
-    ae.SampleIfTrueStructure: "SAMPLE IF TRUE", ae.AllocateAvailableStructure: "ALLOCATE AVAILABLE",
+    ae.DelayNStructure: "DELAY N", ae.AllocateAvailableStructure: "ALLOCATE AVAILABLE",
     ae.AllocateByPriorityStructure: "ALLOCATE BY PRIORITY", ae.DataStructure: "data (:=)",
     ae.GetLookupsStructure: "GET LOOKUPS", ae.GetDataStructure: "GET DATA",
     ae.GetConstantsStructure: "GET CONSTANTS", ae.SubscriptsReferenceStructure: "subscripts",
@@ -363,6 +362,14 @@ class Translator:
     def _TrendStructure(self, ast) -> Expr:
         return self._stateful("trend", input=ast.input, average_time=ast.average_time,
                               initial_trend=ast.initial_trend)
+
+    def _SampleIfTrueStructure(self, ast) -> Expr:
+        return self._stateful("sample_if_true", condition=ast.condition, input=ast.input,
+                              initial=ast.initial)
+
+    def _ForecastStructure(self, ast) -> Expr:
+        return self._stateful("forecast", input=ast.input, average_time=ast.average_time,
+                              horizon=ast.horizon, initial_trend=ast.initial_trend)
 
     def _InitialStructure(self, ast) -> Expr:
         return self._stateful("initial", initial=ast.initial)
