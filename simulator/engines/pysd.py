@@ -42,7 +42,7 @@ def translate(mdl_path: Path, sha256: str | None = None, cache: Path | None = No
     mdl_path = Path(mdl_path).resolve()
     content = mdl_path.read_bytes()
     sha256 = sha256 or hashlib.sha256(content).hexdigest()
-    key = hashlib.sha256(f"{sha256}|{mdl_path.parent}|{pysd.__version__}".encode()).hexdigest()
+    key = hashlib.sha256(f"{sha256}|{mdl_path.parent}|{pysd.__version__}|2".encode()).hexdigest()
     base = Path(cache or cache_dir()) / "pysd"
     folder = base / key[:16]
     py_file = folder / (mdl_path.stem + ".py")
@@ -58,7 +58,8 @@ def translate(mdl_path: Path, sha256: str | None = None, cache: Path | None = No
             pysd.read_vensim(str(staged), initialize=False)
         for generated in staging.glob("*.py"):
             text = generated.read_text(encoding="utf-8")
-            if _ROOT_LINE in text:
+            if _ROOT_LINE in text:  # data files beside the model; macro modules beside the translation
+                text = text.replace("_root.joinpath(", "Path(__file__).parent.joinpath(")
                 generated.write_text(text.replace(_ROOT_LINE, f"_root = Path({str(mdl_path.parent)!r})"),
                                      encoding="utf-8")
         try:

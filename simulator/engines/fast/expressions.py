@@ -117,6 +117,18 @@ class Translator:
         self.bang: dict = {}  # range -> element, inside an aggregation over ``range!``
         self.array_index: tuple | None = None  # position of the cell in an array constant
         self.array_shape: tuple | None = None
+        self.macros: dict = {}  # cleaned macro name -> macros.Macro
+        self.scopes: list = []  # inside a macro call: cleaned name -> Expr (params, locals)
+        self.extra: dict = {}  # elements added by macro calls
+        self.calls = 0
+
+    def save(self) -> tuple:
+        return (self.element, self.owner, self.binding, self.bang, self.array_index,
+                self.array_shape)
+
+    def restore(self, saved: tuple) -> None:
+        (self.element, self.owner, self.binding, self.bang, self.array_index,
+         self.array_shape) = saved
 
     def at(self, element: str, owner: str, binding=(), index=None, shape=None):
         """Set the cell about to be translated (for messages, statefuls, references)."""
@@ -185,6 +197,13 @@ class Translator:
         return handler(ast)
 
     def _ReferenceStructure(self, ast) -> Expr:
+        if self.scopes:  # inside a macro: only its parameters, its own elements and Time
+            found = self.scopes[-1].get(ast.reference)
+            if found is not None and ast.subscripts is None:
+                return found
+            if ast.reference != "time":
+                raise self.fail(f"reference {ast.reference!r} that is not a macro parameter "
+                                "or element")
         name = self.cleanspace.get(ast.reference)
         if name is None and ast.subscripts is None and self.ranges.knows(ast.reference):
             try:  # a subscript used as a number: its position in its main range
@@ -285,6 +304,10 @@ class Translator:
 
     def _CallStructure(self, ast) -> Expr:
         function = ast.function.reference
+        if function in self.macros and ast.function.subscripts is None:
+            from simulator.engines.fast.macros import expand
+
+            return expand(self, self.macros[function], ast.arguments)
         target = self.cleanspace.get(function)
         if target in self.cells:
             target = self.key_of(target, ast.function.subscripts)

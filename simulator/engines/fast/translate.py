@@ -33,6 +33,7 @@ with warnings.catch_warnings():
 from simulator.engines.fast.codegen import namespace
 from simulator.engines.fast.expressions import CompileError, Translator
 from simulator.engines.fast.ir import TIME, Element, Expr, Stateful, TimePath, TimeSettings
+from simulator.engines.fast.macros import macros_of
 from simulator.engines.fast.plan import Plan
 from simulator.engines.fast.subscripts import Ranges, SubscriptError, cell_key
 from simulator.model.naming import canonical_id
@@ -194,9 +195,9 @@ def compile_model(source) -> Plan:
 
 
 def _compile(model) -> Plan:
-    macros = [s.name for s in model.sections if s.type != "main"]
-    if macros:
-        raise CompileError(f"unsupported construct macro {macros[0]!r} (macros)")
+    others = [s.name for s in model.sections if s.type not in ("main", "macro")]
+    if others:
+        raise CompileError(f"unsupported construct model section {others[0]!r} ({model.sections[1].type})")
     section = model.sections[0]
     try:
         main = SubscriptManager(section.subscripts, Path(str(model.original_path)).parent).subranges \
@@ -233,6 +234,7 @@ def _compile(model) -> Plan:
                for e in section.elements for c, cell, *_ in entries[py[e.name]]
                if isinstance(c, AbstractLookup)}
     translate = Translator(cleanspace, lookups, cells, code, ranges)
+    translate.macros = macros_of(model)
     for element in section.elements:
         for component, cell, binding, index, shape in entries[py[element.name]]:
             if component.type == "Data" or isinstance(component.ast, ae.DataStructure):
@@ -261,6 +263,7 @@ def _compile(model) -> Plan:
                     "stock" if isinstance(component.ast, ae.IntegStructure) else "aux")
             elements[key] = Element(key, original, kind, expr)
 
+    elements.update(translate.extra)
     by_key = {s.key: s for s in translate.statefuls}
 
     def describe(node):
