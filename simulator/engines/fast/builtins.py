@@ -231,5 +231,26 @@ def vmax(*values):
     return np.fmax.reduce(_stack(values), axis=0)
 
 
+def data_value(t, times, values, method: str):
+    """A data variable at time t, as ``pysd.py_backend.data.Data.__call__``.
+
+    A time listed in the data gives its value; otherwise ``raw`` gives NaN, times beyond the
+    ends the end values, ``interpolate`` linear interpolation, ``look_forward`` the next value
+    and ``hold_backward`` the previous one.
+    """
+    i = int(np.searchsorted(times, t))
+    if i < times.size and times[i] == t:
+        return values[i]
+    if method == "raw":
+        return np.nan
+    if t > times[-1]:
+        return values[-1]
+    if t < times[0]:
+        return values[0]
+    if method == "interpolate":
+        return np.interp(t, times, values)
+    return values[i] if method == "look_forward" else values[i - 1]
+
+
 #: further builtins exposed to generated code, by their kernel name
-EXTRA = {"_vsum": vsum, "_vprod": vprod, "_vmin": vmin, "_vmax": vmax}
+EXTRA = {"_data": data_value, "_vsum": vsum, "_vprod": vprod, "_vmin": vmin, "_vmax": vmax}

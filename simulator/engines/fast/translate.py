@@ -31,7 +31,9 @@ with warnings.catch_warnings():
     from pysd.translators.vensim.vensim_file import VensimFile
 
 from simulator.engines.fast.codegen import namespace
-from simulator.engines.fast.expressions import CompileError, Translator
+from simulator.engines.fast.expressions import CompileError, Translator, _number
+from simulator.engines.fast.external import ExternalError
+from simulator.engines.fast.external import load as load_external
 from simulator.engines.fast.ir import TIME, Element, Expr, Stateful, TimePath, TimeSettings
 from simulator.engines.fast.macros import macros_of
 from simulator.engines.fast.plan import Plan
@@ -235,18 +237,40 @@ def _compile(model) -> Plan:
                if isinstance(c, AbstractLookup)}
     translate = Translator(cleanspace, lookups, cells, code, ranges)
     translate.macros = macros_of(model)
+    root = Path(str(model.original_path)).parent
+    loaded: dict = {}  # id(component) -> cell reader of its GET ... (read once per equation)
+
+    def external(element, component, cell, kind):
+        if id(component) not in loaded:
+            try:
+                loaded[id(component)] = load_external(
+                    kind, component.ast, list(component.subscripts[0]), ranges, root,
+                    getattr(component, "keyword", None))
+            except (ExternalError, SubscriptError) as error:
+                raise fail(element.name, f"GET {kind.upper()}: {error}") from None
+        try:
+            return loaded[id(component)](cell)
+        except (ExternalError, KeyError, ValueError) as error:
+            raise fail(element.name, f"GET {kind.upper()} cell {list(cell)}: {error}") from None
+
     for element in section.elements:
         for component, cell, binding, index, shape in entries[py[element.name]]:
-            if component.type == "Data" or isinstance(component.ast, ae.DataStructure):
-                raise fail(element.name, "data variable (:=)")
             key = cells[py[element.name]][cell]
+            if (component.type == "Data" or isinstance(component.ast, ae.DataStructure)) and \
+                    not isinstance(component.ast, ae.GetDataStructure):
+                raise fail(element.name, "data variable (:=) not read by GET DATA")
             if key in lookups:
+                if isinstance(component.ast, ae.GetLookupsStructure):
+                    xs, ys = external(element, component, cell, "lookup")
+                    translate.tables[f"L_{code[key]}"] = (xs, ys, False)
+                    continue
                 if not isinstance(component.ast, ae.LookupsStructure):
                     raise fail(element.name, type(component.ast).__name__)
                 translate.at(element.name, key, binding, index, shape)
                 translate.table(component.ast, f"L_{code[key]}")
 
     elements, units, docs, limits = {}, {}, {}, {}
+    data_elements: list = []
     for element in section.elements:
         name = py[element.name]
         for component, cell, binding, index, shape in entries[name]:
@@ -257,7 +281,16 @@ def _compile(model) -> Plan:
                 continue
             original = f"{element.name}[{', '.join(cell)}]" if cell else element.name
             translate.at(original, key, binding, index, shape)
-            expr = translate(component.ast)
+            if isinstance(component.ast, ae.GetConstantsStructure):
+                expr = _number(external(element, component, cell, "constant"), bare=True)
+            elif isinstance(component.ast, ae.GetDataStructure):
+                times, values, method = external(element, component, cell, "data")
+                translate.tables[f"D_{code[key]}"] = (times, values)
+                expr = Expr(f"_data(t, _X_D_{code[key]}, _Y_D_{code[key]}, {method!r})",
+                            frozenset({TIME}))
+                data_elements.append(original)
+            else:
+                expr = translate(component.ast)
             kind = ("control" if isinstance(element, AbstractControlElement) else
                     "constant" if expr.literal is not None else
                     "stock" if isinstance(component.ast, ae.IntegStructure) else "aux")
@@ -279,12 +312,22 @@ def _compile(model) -> Plan:
         nodes, lambda x: elements[x].expr.deps if x in elements else by_key[x].init_deps(),
         describe, "initialisation loop (initial values depend on each other)")
     time = _time_settings(elements, translate.tables, code)
+    if data_elements and not all(_dyadic(x) for x in (time.initial, time.dt)):
+        # pysd matches data times exactly on its accumulated clock; only binary fractions
+        # make that clock equal t0 + k*dt
+        raise fail(data_elements[0], f"data variable with TIME STEP {time.dt:g} or INITIAL TIME "
+                                     f"{time.initial:g} that is not a binary fraction")
     tables = {n: translate.tables[f"L_{code[n]}"][:2] for n in sorted(lookups)}
     plan = Plan(time, elements, translate.statefuls, translate.tables,
                 (units, docs, limits, tables), (dyn_order, init_order), code)
     plan.groups = {name: {cell: key for cell, key in by_cell.items() if key in elements}
                    for name, by_cell in cells.items() if () not in by_cell}
     return plan
+
+
+def _dyadic(x: float) -> bool:
+    """True when x is exactly k / 2**20 (sums of such steps are exact in floating point)."""
+    return float(x * 2**20).is_integer()
 
 
 def _time_settings(elements: dict, tables: dict, code: dict) -> TimeSettings:
