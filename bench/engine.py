@@ -18,13 +18,11 @@ import argparse
 import os
 import platform
 import resource
-import shutil
 import statistics
 import sys
 import tempfile
 import time
 import tracemalloc
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from simulator.engines.fast.translate import compile_model  # noqa: E402
+from simulator.engines.pysd import load_pysd, run_raw  # noqa: E402
 
 ALL_VARIABLES_LIMIT = 2e9  # bytes of saved output above which "all variables" is skipped
 
@@ -51,8 +50,38 @@ def machine() -> str:
 
 
 def levers(plan) -> dict:
+    """Scalar constants with a Vensim range (a subscripted cell is not a pysd parameter name)."""
     return {name: bounds[:2] for name, bounds in plan.ranges.items()
-            if name in plan.constants and bounds and None not in bounds[:2]}
+            if name in plan.constants and bounds and None not in bounds[:2] and "[" not in name}
+
+
+SUBSCRIPTED = """{{UTF-8}}
+region: (r1-r{size}) ~~|
+growth rate[region] = 0.02 ~ 1/Year [0, 0.1] ~|
+initial[region] = 100 ~ people ~|
+population[region] = INTEG(births[region] - deaths[region] + migration[region], initial[region])
+    ~ people ~|
+births[region] = population[region] * growth rate[region] ~ people/Year ~|
+deaths[region] = population[region] / lifetime ~ people/Year ~|
+lifetime = 70 ~ Year [50, 90] ~|
+total = SUM(population[region!]) ~ people ~|
+migration[region] = (total / {size} - population[region]) * mobility ~ people/Year ~|
+mobility = 0.01 ~ 1/Year [0, 0.05] ~|
+perceived[region] = SMOOTH(population[region], perception time) ~ people ~|
+perception time = 3 ~ Year [1, 5] ~|
+largest = VMAX(perceived[region!]) ~ people ~|
+INITIAL TIME = 0 ~ Year ~|
+FINAL TIME = 50 ~ Year ~|
+TIME STEP = 0.25 ~ Year ~|
+SAVEPER = 1 ~ Year ~|
+"""
+
+
+def subscripted_model(folder: Path, size: int) -> Path:
+    """A 1-D subscripted benchmark model: ``size`` regions with stocks, flows, SUM, SMOOTH, VMAX."""
+    path = folder / f"regions_{size}.mdl"
+    path.write_text(SUBSCRIPTED.format(size=size), encoding="utf-8")
+    return path
 
 
 def draw(bounds: dict, n: int, rng: np.random.Generator) -> dict:
@@ -61,20 +90,17 @@ def draw(bounds: dict, n: int, rng: np.random.Generator) -> dict:
 
 def time_pysd(model_path: Path, bounds: dict, runs: int, rng) -> tuple[float, float]:
     """(seconds to translate, mean seconds per run) for PySD with random lever values."""
-    import pysd
-
     sets = draw(bounds, runs, rng)
-    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
-        model = pysd.read_vensim(shutil.copy(model_path, folder))
+        model = load_pysd(model_path, cache=Path(folder))  # the project's one pysd runner
         translate = time.perf_counter() - start
-        model.run()  # warm-up: first run pays lazy initialisation
+        run_raw(model)  # warm-up: first run pays lazy initialisation
         seconds = []
         for i in range(runs):
             params = {name: float(values[i]) for name, values in sets.items()}
             start = time.perf_counter()
-            model.run(params=params)
+            run_raw(model, params, reload=False)
             seconds.append(time.perf_counter() - start)
     return translate, statistics.mean(seconds)
 
@@ -98,7 +124,11 @@ def main() -> None:
     parser.add_argument("--pysd-runs", type=int, default=20)
     parser.add_argument("--sizes", default="1,100,10000,100000")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--subscripted", type=int, default=0, metavar="SIZE",
+                        help="benchmark a generated 1-D subscripted model of SIZE regions instead")
     args = parser.parse_args()
+    if args.subscripted:
+        args.model = subscripted_model(Path(tempfile.mkdtemp()), args.subscripted)
     rng = np.random.default_rng(args.seed)
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -108,7 +138,7 @@ def main() -> None:
     bounds = levers(plan)
     steps, saved = plan.time.n_steps, plan.time.n_steps // plan.time.save_every + 1
     print(f"Machine: {machine()}\n")
-    print(f"Model: {args.model.name}: {len(plan.names)} variables, {len(plan.stocks)} stocks, "
+    print(f"Model: {args.model.name}: {len(plan.names)} variables (cells), {len(plan.stocks)} stocks, "
           f"{len(bounds)} levers sampled in their ranges; {plan.time.initial:g}-"
           f"{plan.time.final:g}, dt {plan.time.dt:g} ({steps} steps), {saved} saved points; "
           f"seed {args.seed}.\n")

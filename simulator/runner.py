@@ -122,21 +122,25 @@ def run(
         Annual rows x every variable, with units and provenance.
     """
     model, scen = _prepare(scen, model, project)
-    if overrides:
+    own_defaults = scen.path is None and not scen.use_calibration and not scen.overrides
+    if overrides and not own_defaults:
         scen = scen.with_overrides(model, overrides)
     if engine not in ENGINES:
         raise UserError(f"unknown engine '{engine}' (use {' or '.join(ENGINES)})")
-    params, cal_sha = resolve_overrides(model, scen, project)
+    if own_defaults:  # any Vensim model on its own defaults: any constant may be set, no policy timing
+        params, cal_sha = model.constant_overrides(overrides or {}), ""
+    else:
+        params, cal_sha = resolve_overrides(model, scen, project)
     if engine == "pysd":
         if method != "euler":
             raise UserError("the pysd engine integrates with Euler only; use the fast engine for rk4")
         from simulator.engines.pysd import load_pysd, run_pysd
 
         frame = run_pysd(load_pysd(model.path, model.sha256), params, model.years)
-        frame = frame[[c for c in model.elements if c in frame.columns]].astype(float)
+        frame = frame[[c for c in frame.columns if c.partition("[")[0] in model.elements]].astype(float)
     else:
         frame = run_fast(model, params, method=method)
-    frame.index = pd.Index(np.round(np.asarray(frame.index, float)).astype(int), name="year")
+    frame.index = pd.Index(_labels(frame.index), name="year")
     provenance = {
         "model": model.path.name,
         "model_sha256": model.sha256,
@@ -149,8 +153,15 @@ def run(
         "package_version": __version__,
         "overrides": {k: v for k, v in (overrides or {}).items()},
     }
-    units = {k: model.elements[k].units for k in frame.columns if k in model.elements}
+    units = {k: model.elements[k.partition("[")[0]].units for k in frame.columns
+             if k.partition("[")[0] in model.elements}
     return Result(frame=frame, units=units, provenance=provenance)
+
+
+def _labels(times) -> np.ndarray:
+    """Saved times as integers when they all are (annual models), else their exact float values."""
+    times = np.asarray(times, float)
+    return times.astype(int) if np.all(times == np.round(times)) else times
 
 
 @dataclass
@@ -236,7 +247,7 @@ def run_batch(
     provenance = {"model_sha256": model.sha256, "scenario": scen.name, "scenario_sha256": scen.sha256,
                   "calibration_sha256": cal_sha, "engine": "fast", "method": method, "n": n,
                   "package_version": __version__}
-    return Batch(cube, names, np.round(times).astype(int), {k: model.elements[k].units for k in names}, provenance)
+    return Batch(cube, names, _labels(times), {k: model.elements[k].units for k in names}, provenance)
 
 
 def _slice(value, lo: int, hi: int, n: int):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -51,28 +49,22 @@ def assert_results_close(actual: pd.DataFrame, expected: pd.DataFrame, rtol: flo
 class PysdModel:
     """A model translated once by PySD, run afresh (reloaded) for every parameter set.
 
-    ``pysd.read_vensim`` writes a translated .py beside the .mdl, so the .mdl is copied
-    into ``folder`` first. PySD's warnings (lookup extrapolation, replaced constants) are
-    silenced: the test suite turns warnings into errors.
+    Uses the project's one pysd runner (``simulator.engines.pysd``), translating into
+    ``folder`` (a cache), never beside the .mdl. PySD's warnings are silenced there: the
+    test suite turns warnings into errors.
     """
 
     def __init__(self, mdl: Path, folder: Path):
-        import pysd
+        from simulator.engines.pysd import load_pysd
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self.model = pysd.read_vensim(shutil.copy(mdl, folder))
+        self.model = load_pysd(Path(mdl), cache=Path(folder))
 
     def run(self, params: dict | None = None, return_columns=None) -> pd.DataFrame:
         """Results with columns renamed to PySD's python names, index as float time."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            # reload: a pandas-Series parameter would otherwise stay set for later runs
-            result = self.model.run(params=params or {}, return_columns=return_columns,
-                                    reload=True)
-        result = result.rename(columns=self.model.namespace)
-        result.index = result.index.astype(float)
-        return result
+        from simulator.engines.pysd import run_raw
+
+        result = run_raw(self.model, params, return_columns)
+        return result.rename(columns=self.model.namespace)
 
 
 def run_pysd(mdl: Path, params: dict | None = None, return_columns=None) -> pd.DataFrame:

@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run one scenario and write the results")
-    run.add_argument("scenario", help="scenario name under scenarios/ or a path to a .toml file")
+    run.add_argument("scenario", nargs="?", help="scenario name under scenarios/ or a path to a .toml file")
+    run.add_argument("--model", help="run any Vensim .mdl file on its own defaults instead of a scenario")
     run.add_argument("--out", help="output file: .csv, .xlsx or .parquet (default: print key rows)")
     run.add_argument("--engine", choices=api.ENGINES, default=api.DEFAULT_ENGINE)
     run.add_argument("--method", choices=("euler", "rk4"), default="euler")
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="list the levers with units, ranges and zh/en names")
     info.add_argument("--all", action="store_true", help="also list calibration parameters")
+    info.add_argument("--model", help="list the constants of any Vensim .mdl file")
 
     sub.add_parser("units", help="check the model's dimensional consistency")
     cli_analysis.add_parsers(sub, api.ENGINES)
@@ -97,7 +99,19 @@ def cmd_run(args) -> int:
 
     if args.out:
         check_output_path(args.out)
-    result = api.run(args.scenario, overrides=parse_set(args.sets), engine=args.engine, method=args.method)
+    if args.model:
+        if args.scenario:
+            raise UserError("run: give a SCENARIO or --model PATH, not both")
+        model = api.load(args.model)
+        result = api.run(api.defaults(model), overrides=parse_set(args.sets), engine=args.engine,
+                         method=args.method, model=model)
+        if args.out:
+            print(f"{TEXT[args.lang]['wrote']} {result.to_file(Path(args.out))}")
+        else:
+            print(result.frame.T.to_string())
+        return 0
+    result = api.run(args.scenario or "baseline", overrides=parse_set(args.sets), engine=args.engine,
+                     method=args.method)
     labels = api.labels()
     if args.out:
         path = result.to_file(Path(args.out), labels=labels)
@@ -110,6 +124,15 @@ def cmd_run(args) -> int:
 
 
 def cmd_info(args) -> int:
+    if args.model:
+        model = api.load(args.model)
+        print(f"# {model.path.name}: {model.time}")
+        for element in model.elements.values():
+            if element.kind == "constant":
+                shown = "" if element.default is None else f" = {element.default:g}"
+                subs = f"[{','.join(element.subscripts)}]" if element.subscripts else ""
+                print(f"  {element.id}{subs}{shown} | {element.units} | {element.doc}")
+        return 0
     model = api.load()
     labels = api.labels()
     grouped = {lever for sector in labels.sectors.values() for lever in sector["levers"]}

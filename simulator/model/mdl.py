@@ -7,6 +7,7 @@ The .mdl file is the single source of truth. This module reads it with pysd's tr
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -40,7 +41,9 @@ class Element:
     default : float or list of (float, float) or None
         Constant value, or the time path's points for a time-path lever.
     ast : object
-        pysd's abstract syntax tree of the equation.
+        pysd's abstract syntax tree of the (first) equation.
+    subscripts : tuple of str
+        The subscript ranges of the first equation (empty for a scalar element).
     """
 
     id: str
@@ -51,6 +54,7 @@ class Element:
     doc: str
     default: object
     ast: object = field(repr=False, compare=False)
+    subscripts: tuple = ()
 
     @property
     def is_lever(self) -> bool:
@@ -63,7 +67,7 @@ def _element_kind(ast, name_id: str) -> tuple[str, object]:
     from pysd.translators.structures import abstract_expressions as ae
 
     if name_id in CONTROL_NAMES:
-        return "control", float(ast)
+        return "control", None  # evaluated once all elements are read (see _control_values)
     if isinstance(ast, (int, float)) and not isinstance(ast, bool):
         return "constant", float(ast)
     if isinstance(ast, ae.IntegStructure):
@@ -77,6 +81,61 @@ def _element_kind(ast, name_id: str) -> tuple[str, object]:
         ys = [float(y) for y in ast.lookups.y]
         return "time_path", list(zip(xs, ys, strict=True))
     return "auxiliary", None
+
+
+def _subscripted_kind(asts: list) -> tuple[str, object]:
+    """Kind of a subscripted element (its default per cell is the engines' business)."""
+    import numpy as np
+    from pysd.translators.structures import abstract_expressions as ae
+
+    if all(isinstance(a, (int, float, np.ndarray)) and not isinstance(a, bool) for a in asts):
+        return "constant", None
+    if all(isinstance(a, ae.IntegStructure) for a in asts):
+        return "stock", None
+    return "auxiliary", None
+
+
+def _control_values(model) -> None:
+    """Evaluate INITIAL TIME, FINAL TIME, TIME STEP and SAVEPER once (they may be expressions
+    of each other and of constants); anything that varies in time is refused by name."""
+    import operator
+
+    from pysd.translators.structures import abstract_expressions as ae
+
+    ops = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+           "^": operator.pow}
+
+    def value(ast, name, seen):
+        if isinstance(ast, (int, float)) and not isinstance(ast, bool):
+            return float(ast)
+        if isinstance(ast, ae.ReferenceStructure) and ast.subscripts is None:
+            target = model.elements.get(canonical_id(ast.reference))
+            if target is not None and target.id not in seen and (
+                    target.kind in ("constant", "control") and not target.subscripts):
+                return value(target.ast, name, seen | {target.id})
+        if isinstance(ast, ae.ArithmeticStructure):
+            args = [value(a, name, seen) for a in ast.arguments]
+            if list(ast.operators) == ["negative"]:
+                return -args[0]
+            result = args[0]
+            for op, arg in zip(ast.operators, args[1:], strict=True):
+                if op not in ops:
+                    break
+                result = ops[op](result, arg)
+            else:
+                return result
+        raise ModelError(f"{model.path.name}: '{name}' must be a constant expression evaluated once at the "
+                         "start (a time setting that changes during the run is not supported)")
+
+    for key in CONTROL_NAMES:
+        element = model.elements.get(key)
+        if element is None:
+            raise ModelError(f"{model.path.name}: the model lacks the time setting {key.upper()}")
+        try:
+            default = value(element.ast, element.name, {key})
+        except (ZeroDivisionError, OverflowError):
+            raise ModelError(f"{model.path.name}: '{element.name}' does not evaluate to a number") from None
+        object.__setattr__(element, "default", default)
 
 
 class Model:
@@ -95,13 +154,15 @@ class Model:
         self.sha256 = hashlib.sha256(self.path.read_bytes()).hexdigest()
         self.abstract_model = _parse(self.path)
         self.elements: dict[str, Element] = {}
-        for section in self.abstract_model.sections:
+        for section in self.abstract_model.sections[:1]:  # macros' insides are not model elements
             for el in section.elements:
-                if len(el.components) != 1:
-                    raise ModelError(f"{self.path.name}: element '{el.name}' has subscripts, not supported")
                 ast = el.components[0].ast
                 eid = canonical_id(el.name)
-                kind, default = _element_kind(ast, eid)
+                subscripts = tuple(el.components[0].subscripts[0])
+                if len(el.components) > 1 or subscripts:
+                    kind, default = _subscripted_kind([c.ast for c in el.components])
+                else:
+                    kind, default = _element_kind(ast, eid)
                 limits = tuple(el.limits) + (None,) * (3 - len(el.limits))
                 limits = tuple(None if v is None else float(v) for v in limits)
                 if eid in self.elements:
@@ -115,9 +176,9 @@ class Model:
                     doc=" ".join((el.documentation or "").split()),
                     default=default,
                     ast=ast,
+                    subscripts=subscripts,
                 )
-
-        _check_python_names(self)
+        _control_values(self)
 
     @cached_property
     def levers(self) -> dict[str, Element]:
@@ -131,10 +192,53 @@ class Model:
 
     @property
     def years(self) -> list[float]:
-        """Saved times [Year]: initial + k * saveper up to final time (integer arithmetic)."""
+        """Saved times [Year]: initial + k * saveper up to final time, in decimal arithmetic
+        (0.1 * 3 is 0.3), as the engines label them."""
+        from decimal import Decimal
+
         t = self.time
-        n = round((t["final_time"] - t["initial_time"]) / t["saveper"])
-        return [t["initial_time"] + k * t["saveper"] for k in range(n + 1)]
+        t0, dt = Decimal(repr(t["initial_time"])), Decimal(repr(t["time_step"]))
+        steps = max(0, math.ceil((t["final_time"] - t["initial_time"]) / t["time_step"] - 1e-5))
+        every = max(1, round(t["saveper"] / t["time_step"]))
+        return [float(t0 + k * dt) for k in range(0, steps + 1, every)]
+
+    @cached_property
+    def subscript_elements(self) -> set:
+        """Every element name of the model's subscript ranges (as written)."""
+        names = set()
+        for rng in self.abstract_model.sections[0].subscripts:
+            if isinstance(rng.subscripts, list):
+                names.update(rng.subscripts)
+        return names
+
+    def constant_overrides(self, overrides: dict, where: str = "--set") -> dict:
+        """Validate overrides of any constant of this model (its own defaults, no lever ranges).
+
+        ``name = 3.0`` sets a constant (every cell of a subscripted one), ``name[a,b] = 3.0``
+        one cell, ``name = {a = 3.0, b = 4.0}`` the named cells. Unknown names and elements
+        raise ModelError with the closest matches; values must be finite numbers.
+        """
+        out = {}
+        for key, value in overrides.items():
+            base, bracket, rest = str(key).partition("[")
+            element = self.element(base)
+            if element.kind != "constant":
+                raise ModelError(f"{where}: '{key}' is a {element.kind}, not a constant")
+            cells = [rest.rstrip("]")] if bracket else list(value) if isinstance(value, dict) else []
+            if cells and not element.subscripts:
+                raise ModelError(f"{where}: '{base}' has no subscripts")
+            for cell in cells:
+                for name in (part.strip() for part in str(cell).split(",")):
+                    if name not in self.subscript_elements:
+                        raise ModelError(f"{where}: '{key}': unknown subscript element '{name}'"
+                                         f"{suggest(name, self.subscript_elements)}")
+            for number in (value.values() if isinstance(value, dict) else [value]):
+                if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+                    raise ModelError(f"{where}: '{key}' must be a finite number, got {number!r}")
+            cell = ",".join(part.strip() for part in rest.rstrip("]").split(","))
+            ident = f"{element.id}[{cell}]" if bracket else element.id
+            out[ident] = ({str(k): float(v) for k, v in value.items()} if isinstance(value, dict) else float(value))
+        return out
 
     def element(self, ident: str) -> Element:
         """Return the element with this id or display name, or raise with the closest names."""
@@ -148,31 +252,24 @@ def suggest(word: str, choices) -> str:
     """A ' (did you mean: a, b?)' suffix with the closest ids, or an empty string."""
     import difflib
 
-    close = difflib.get_close_matches(canonical_id(word), list(choices), n=3, cutoff=0.5)
+    close = difflib.get_close_matches(canonical_id(word), list(choices), n=3, cutoff=0.5) or \
+        difflib.get_close_matches(word, list(choices), n=3, cutoff=0.5)
     return f" (did you mean: {', '.join(close)}?)" if close else ""
-
-
-def _check_python_names(model: Model) -> None:
-    """Ids must equal the Python names pysd gives (pysd renames words it reserves, e.g. 'p')."""
-    from pysd.builders.python.namespace import NamespaceManager
-
-    names = NamespaceManager([el.name for el in model.elements.values()]).namespace
-    for element in model.elements.values():
-        python_name = names.get(element.name)
-        if python_name is not None and python_name != element.id:
-            raise ModelError(
-                f"{model.path.name}: rename '{element.name}': pysd reserves its id and calls it '{python_name}'"
-            )
 
 
 def _parse(path: Path):
     """Parse a .mdl file into pysd's AbstractModel; a syntax error becomes a ModelError."""
+    import warnings
+
     from pysd.translators.vensim.vensim_file import VensimFile
 
     try:
-        vf = VensimFile(path)
-        vf.parse()
-        return vf.get_abstract_model()
+        with warnings.catch_warnings():
+            # pysd warns about what it ignores (e.g. reality checks' :CONSTRAINT:); not a parse error
+            warnings.simplefilter("ignore")
+            vf = VensimFile(path)
+            vf.parse()
+            return vf.get_abstract_model()
     except Exception as exc:  # parsimonious raises many kinds; all mean "malformed file"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"{path.name}: cannot parse: {first}") from exc

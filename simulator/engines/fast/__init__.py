@@ -1,23 +1,14 @@
-"""The fast engine: a Vensim model compiled to a vectorised numpy plan that runs N parameter sets at once.
+"""The fast engine: a Vensim model compiled into a vectorised numpy plan that runs N parameter sets at once.
 
-Modules
--------
-translate
-    pysd's abstract syntax tree -> :class:`Plan` (ordered equations, stateful elements, lookups).
-plan
-    The plan's data types, numpy code generation and Euler/RK4 integration.
-builtins
-    Vensim functions over arrays with a runs axis.
-adapter
-    The library's overrides (numbers, arrays, time paths) -> plan parameters; one run as a frame.
+translate (pysd AST -> IR) -> ir / statefuls (the plan's data and stateful kinds) -> codegen (numpy
+kernel) -> integrate (Euler/RK4 over integer time); adapter joins it to the library's overrides.
 """
 
 from simulator.engines.fast.adapter import plan_for, run_batch_arrays, run_fast, to_params
 from simulator.engines.fast.builtins import lookup
-from simulator.engines.fast.plan import ParameterError
-from simulator.engines.fast.translate import CompileError, Plan, TimePath, TimeSettings, compile_model
+from simulator.engines.fast.ir import ParameterError, TimePath, TimeSettings
+from simulator.engines.fast.plan import Plan
+from simulator.engines.fast.translate import CompileError, compile_model
 
-__all__ = [
-    "CompileError", "ParameterError", "Plan", "TimePath", "TimeSettings", "compile_model", "lookup", "plan_for",
-    "run_batch_arrays", "run_fast", "to_params",
-]
+__all__ = ["CompileError", "ParameterError", "Plan", "TimePath", "TimeSettings", "compile_model", "lookup",
+           "plan_for", "run_batch_arrays", "run_fast", "to_params"]

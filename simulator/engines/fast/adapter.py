@@ -6,23 +6,25 @@ the same for all runs) or a :class:`TimePath` (per-run paths). Plans are compile
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import pandas as pd
 
-from simulator.engines.fast.translate import Plan, TimePath, compile_model
+from simulator.engines.fast.ir import TimePath
+from simulator.engines.fast.plan import Plan
+from simulator.engines.fast.translate import compile_model
 from simulator.model.mdl import Model
 
-
-@lru_cache(maxsize=8)
-def _plan(path: str, sha256: str) -> Plan:
-    return compile_model(path)
+_PLANS: dict = {}  # (path, sha256) -> Plan, the few most recent
 
 
 def plan_for(model: Model) -> Plan:
-    """The compiled plan of ``model`` (cached by the model file's hash)."""
-    return _plan(str(model.path), model.sha256)
+    """The compiled plan of ``model`` (from its already parsed AST; cached by the file's hash)."""
+    key = (str(model.path), model.sha256)
+    if key not in _PLANS:
+        if len(_PLANS) >= 8:
+            _PLANS.pop(next(iter(_PLANS)))
+        _PLANS[key] = compile_model(model)
+    return _PLANS[key]
 
 
 def to_params(overrides: dict) -> dict:
@@ -38,9 +40,11 @@ def to_params(overrides: dict) -> dict:
 
 
 def run_fast(model: Model, overrides: dict, method: str = "euler") -> pd.DataFrame:
-    """One run on the fast engine as a frame (index: saved time [Year]; columns: every element id)."""
-    times, values = plan_for(model).run(to_params(overrides), n=1, method=method)
-    columns = [k for k in model.elements if k in values]
+    """One run on the fast engine as a frame (index: saved time; columns: every element id, and
+    ``id[element,...]`` per cell of a subscripted one)."""
+    plan = plan_for(model)
+    times, values = plan.run(to_params(overrides), n=1, method=method)
+    columns = [k for k in plan.names if k in values]
     return pd.DataFrame({k: values[k][0] for k in columns}, index=pd.Index(times, name="time"))
 
 

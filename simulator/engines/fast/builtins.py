@@ -166,6 +166,23 @@ class Pipe:
         return self.state
 
 
+class Held:
+    """SAMPLE IF TRUE's held value for a batch (``pysd.py_backend.statefuls.SampleIfTrue``).
+
+    ``state`` is the value held since the condition was last true (the initial value before);
+    :meth:`push` stores the step's output, ``where(condition, input, state)``.
+    """
+
+    def __init__(self, initial, n: int):
+        self.n = n
+        self.state = full(n, initial)
+
+    def push(self, value) -> np.ndarray:
+        """Hold this step's output for the next step."""
+        self.state = full(self.n, value)
+        return self.state
+
+
 class PathInterpolator:
     """Linear interpolation of a time path, flat beyond the ends, for one chunk of runs.
 
@@ -190,3 +207,50 @@ class PathInterpolator:
         # np.interp's own formula, so the per-run path equals the one-path result bitwise.
         slope = (values[:, j + 1] - values[:, j]) / (years[j + 1] - years[j])
         return slope * (t - years[j]) + values[:, j]
+def _stack(values) -> np.ndarray:
+    return np.stack(np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in values)))
+
+
+def vsum(*values):
+    """SUM over a subscript: xarray's ``sum`` (skips NaN, as PySD's ``sum`` does)."""
+    return np.nansum(_stack(values), axis=0)
+
+
+def vprod(*values):
+    """PROD over a subscript: xarray's ``prod`` (skips NaN)."""
+    return np.nanprod(_stack(values), axis=0)
+
+
+def vmin(*values):
+    """VMIN over a subscript: xarray's ``min`` (skips NaN; NaN only when all are)."""
+    return np.fmin.reduce(_stack(values), axis=0)
+
+
+def vmax(*values):
+    """VMAX over a subscript: xarray's ``max`` (skips NaN; NaN only when all are)."""
+    return np.fmax.reduce(_stack(values), axis=0)
+
+
+def data_value(t, times, values, method: str):
+    """A data variable at time t, as ``pysd.py_backend.data.Data.__call__``.
+
+    A time listed in the data gives its value; otherwise ``raw`` gives NaN, times beyond the
+    ends the end values, ``interpolate`` linear interpolation, ``look_forward`` the next value
+    and ``hold_backward`` the previous one.
+    """
+    i = int(np.searchsorted(times, t))
+    if i < times.size and times[i] == t:
+        return values[i]
+    if method == "raw":
+        return np.nan
+    if t > times[-1]:
+        return values[-1]
+    if t < times[0]:
+        return values[0]
+    if method == "interpolate":
+        return np.interp(t, times, values)
+    return values[i] if method == "look_forward" else values[i - 1]
+
+
+#: further builtins exposed to generated code, by their kernel name
+EXTRA = {"_data": data_value, "_vsum": vsum, "_vprod": vprod, "_vmin": vmin, "_vmax": vmax}

@@ -4,15 +4,14 @@ Parse -> compile -> run: PySD's ``VensimFile`` gives the abstract syntax tree; t
 turns every equation into a numpy expression over whole batches of runs, pulls stateful
 builtins (INTEG, SMOOTH, DELAY, TREND, INITIAL, DELAY FIXED) out into explicit states,
 orders the equations from the dependency graph and rejects, at load time and with the
-element's name, anything it cannot compute exactly as PySD does. ``simulator.engine``
-only integrates the result.
+element's name, anything it cannot compute exactly as PySD does. :mod:`codegen` writes
+the kernel and :mod:`integrate` steps it.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "chardet", DeprecationWarning)
     from parsimonious.exceptions import ParsimoniousError
     from pysd.builders.python.namespace import NamespaceManager
+    from pysd.builders.python.subscripts import SubscriptManager
     from pysd.translators.structures import abstract_expressions as ae
     from pysd.translators.structures.abstract_model import (
         AbstractControlElement,
@@ -30,302 +30,19 @@ with warnings.catch_warnings():
     )
     from pysd.translators.vensim.vensim_file import VensimFile
 
-from simulator.engines.fast.plan import TIME, Expr, Plan, TimePath, TimeSettings, namespace
+from simulator.engines.fast.codegen import namespace
+from simulator.engines.fast.expressions import CompileError, Translator, _number
+from simulator.engines.fast.external import ExternalError
+from simulator.engines.fast.external import load as load_external
+from simulator.engines.fast.ir import TIME, Element, Expr, Stateful, TimePath, TimeSettings
+from simulator.engines.fast.macros import macros_of
+from simulator.engines.fast.plan import Plan
+from simulator.engines.fast.subscripts import Ranges, SubscriptError, cell_key
+from simulator.model.naming import canonical_id
+
+CONTROL = ("initial_time", "final_time", "time_step", "saveper")
 
 __all__ = ["CompileError", "Expr", "Plan", "Stateful", "TimePath", "TimeSettings", "compile_model"]
-
-_COMPARISONS = {"=": "==", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-
-
-class CompileError(ValueError):
-    """A model construct the fast engine cannot compute exactly; raised at load time."""
-
-
-@dataclass
-class Stateful:
-    """A state-holding builtin, pulled out of the equation that contains it.
-
-    ``kind`` is one of integ, smooth, delay, delay_fixed, trend, initial; ``args`` holds
-    the compiled arguments (input, time, initial, ...); ``owner`` the containing element.
-    """
-
-    key: str
-    kind: str
-    owner: str
-    args: dict
-    order: int = 1
-    non_negative: bool = False
-
-    @property
-    def index(self) -> int:
-        return int(self.key[3:])
-
-    def output_deps(self) -> frozenset:
-        """What the stateful's output reads besides its own state, at every step."""
-        if self.kind == "delay":
-            return self.args["delay_time"].deps
-        if self.kind == "trend":
-            return self.args["input"].deps | self.args["average_time"].deps
-        return frozenset()
-
-    def init_deps(self) -> frozenset:
-        """What initialising the state (and its first output) reads."""
-        names = {"integ": ("initial",), "smooth": ("initial",),
-                 "delay": ("initial", "delay_time"), "delay_fixed": ("initial", "delay_time"),
-                 "trend": ("initial_trend", "input", "average_time"),
-                 "initial": ("initial",)}[self.kind]
-        return frozenset().union(*(self.args[n].deps for n in names))
-
-    def rate_deps(self) -> frozenset:
-        """What the state's derivative (or DELAY FIXED's next input) reads."""
-        names = {"integ": ("flow",), "smooth": ("input", "smooth_time"),
-                 "delay": ("input", "delay_time"), "delay_fixed": ("input",),
-                 "trend": ("input", "average_time"), "initial": ()}[self.kind]
-        return frozenset().union(*(self.args[n].deps for n in names))
-
-
-@dataclass
-class Element:
-    """One model element: kind is constant, aux, stock or control."""
-
-    name: str
-    original: str
-    kind: str
-    expr: Expr
-
-
-def _literal(value: float) -> str:
-    if math.isnan(value):
-        return "_nan"
-    if math.isinf(value):
-        return "_inf" if value > 0 else "(-_inf)"
-    return f"({value!r})" if value < 0 else repr(value)
-
-
-def _number(value, bare: bool = False) -> Expr:
-    value = float(value)
-    return Expr(_literal(value), literal=value, bare=bare)
-
-
-def _num(e: Expr) -> str:
-    """Source of ``e`` as a number: Python treats True as 1 in arithmetic, numpy may not."""
-    return f"({e.src} * 1.0)" if e.is_bool else e.src
-
-
-def _join(*exprs: Expr) -> frozenset:
-    return frozenset().union(*(e.deps for e in exprs))
-
-
-# Vensim function (PySD's cleaned name) -> (allowed arities, numpy source template).
-_FUNCTIONS = {
-    "abs": ({1}, "np.abs({0})"), "exp": ({1}, "np.exp({0})"), "ln": ({1}, "np.log({0})"),
-    "sqrt": ({1}, "np.sqrt({0})"), "sin": ({1}, "np.sin({0})"), "cos": ({1}, "np.cos({0})"),
-    "tan": ({1}, "np.tan({0})"), "arcsin": ({1}, "np.arcsin({0})"),
-    "arccos": ({1}, "np.arccos({0})"), "arctan": ({1}, "np.arctan({0})"),
-    "sinh": ({1}, "np.sinh({0})"), "cosh": ({1}, "np.cosh({0})"), "tanh": ({1}, "np.tanh({0})"),
-    "log": ({2}, "(np.log({0}) / np.log({1}))"), "power": ({2}, "np.power({0}, {1})"),
-    "min": ({2}, "np.minimum({0}, {1})"), "max": ({2}, "np.maximum({0}, {1})"),
-    "integer": ({1}, "np.trunc({0})"), "modulo": ({2}, "_modulo({0}, {1})"),
-    "quantum": ({2}, "_quantum({0}, {1})"), "xidz": ({3}, "_xidz({0}, {1}, {2})"),
-    "zidz": ({2}, "_zidz({0}, {1})"), "pi": ({0}, "np.pi"),
-    "step": ({2}, "_step(t, _dt, {0}, {1})"), "ramp": ({3}, "_ramp(t, {0}, {1}, {2})"),
-    "pulse": ({2}, "_pulse(t, {0}, {1})"),
-    # PySD's parser already reorders PULSE TRAIN(start, width, interval, end) to
-    # (start, interval, width, end).
-    "pulse_train": ({4}, "_pulse_train(t, {0}, {1}, {2}, {3})"),
-}
-_TIME_FUNCTIONS = {"step", "ramp", "pulse", "pulse_train"}
-_UNSUPPORTED = {
-    ae.DelayNStructure: "DELAY N", ae.ForecastStructure: "FORECAST",
-    ae.SampleIfTrueStructure: "SAMPLE IF TRUE", ae.AllocateAvailableStructure: "ALLOCATE AVAILABLE",
-    ae.AllocateByPriorityStructure: "ALLOCATE BY PRIORITY", ae.DataStructure: "data (:=)",
-    ae.GetLookupsStructure: "GET LOOKUPS", ae.GetDataStructure: "GET DATA",
-    ae.GetConstantsStructure: "GET CONSTANTS", ae.SubscriptsReferenceStructure: "subscripts",
-}
-
-
-class _Translator:
-    """Turns PySD AST nodes into :class:`Expr`, collecting statefuls and lookup tables."""
-
-    def __init__(self, cleanspace: dict, lookup_names: set):
-        self.cleanspace = cleanspace
-        self.lookup_names = lookup_names
-        self.statefuls: list[Stateful] = []
-        self.tables: dict[str, tuple] = {}
-        self.element = ""  # original name of the element being compiled, for messages
-        self.owner = ""
-
-    def fail(self, construct: str) -> CompileError:
-        return CompileError(f"{self.element!r}: unsupported construct {construct}")
-
-    def table(self, structure: ae.LookupsStructure, name: str) -> str:
-        xs = np.asarray(structure.x, dtype=np.float64)
-        ys = np.asarray(structure.y, dtype=np.float64)
-        if structure.type not in ("interpolate", "extrapolate"):
-            raise self.fail(f"lookup interpolation type {structure.type!r}")
-        if xs.size == 0 or xs.size != ys.size or (xs.size < 2 and structure.type == "extrapolate"):
-            raise CompileError(f"{self.element!r}: lookup needs matching, non-empty x and y")
-        if len(set(xs.tolist())) != xs.size:
-            raise CompileError(f"{self.element!r}: lookup x dimension has repeated values")
-        order = np.argsort(xs, kind="stable")  # PySD sorts the table by x
-        self.tables[name] = (xs[order], ys[order], structure.type == "extrapolate")
-        return name
-
-    def call_table(self, table: str, arg: Expr) -> Expr:
-        xs, ys, extrapolate = self.tables[table]
-        if extrapolate:
-            src = f"_lookup({_num(arg)}, _X_{table}, _Y_{table}, True)"
-        else:
-            src = f"np.interp({_num(arg)}, _X_{table}, _Y_{table})"
-        return Expr(src, arg.deps)
-
-    def __call__(self, ast) -> Expr:
-        if isinstance(ast, (bool, np.bool_)):
-            raise self.fail("boolean literal")
-        if isinstance(ast, (int, float, np.integer, np.floating)):
-            return _number(ast, bare=True)
-        handler = getattr(self, "_" + type(ast).__name__, None)
-        if handler is None:
-            raise self.fail(_UNSUPPORTED.get(type(ast), type(ast).__name__))
-        return handler(ast)
-
-    def _ReferenceStructure(self, ast) -> Expr:
-        if ast.subscripts is not None:
-            raise self.fail(f"subscripted reference {ast.reference!r}")
-        name = self.cleanspace.get(ast.reference)
-        if name is None:
-            raise CompileError(f"{self.element!r}: unknown variable {ast.reference!r}")
-        if name == TIME:
-            return Expr("t", frozenset({TIME}))
-        if name in self.lookup_names:
-            raise CompileError(f"{self.element!r}: lookup {name!r} used without an argument")
-        return Expr(f"v_{name}", frozenset({name}))
-
-    def _ArithmeticStructure(self, ast) -> Expr:
-        ops, args = list(ast.operators), [self(a) for a in ast.arguments]
-        if ops == ["negative"]:
-            (a,) = args
-            if a.literal is not None:
-                return _number(-a.literal)
-            return Expr(f"(-{_num(a)})", a.deps)
-        if set(ops) <= {"^"}:
-            # PySD emits "a**b**c", which Python evaluates right to left.
-            result = args[-1]
-            for a in reversed(args[:-1]):
-                result = self._binary(a, "**", result)
-            return result
-        if set(ops) <= {"+", "-"} or set(ops) <= {"*", "/"}:
-            result = args[0]
-            for op, a in zip(ops, args[1:], strict=True):
-                result = self._binary(result, op, a)
-            return result
-        raise self.fail(f"operator mix {ops}")
-
-    @classmethod
-    def _binary(cls, left: Expr, op: str, right: Expr) -> Expr:
-        if op == "**" and left.bare and left.literal < 0:
-            # PySD writes the number as bare text, "-0.5**2", which Python reads as
-            # -(0.5**2); so does the fast engine, to stay equal to PySD.
-            power = cls._binary(_number(-left.literal), op, right)
-            if power.literal is not None:
-                return _number(-power.literal)
-            return Expr(f"(-{power.src})", power.deps)
-        if left.literal is not None and right.literal is not None:
-            # Fold with numpy scalars: Python floats would raise on 1/0 or go complex.
-            with np.errstate(all="ignore"):
-                value = {"+": np.add, "-": np.subtract, "*": np.multiply,
-                         "/": np.divide, "**": np.power}[op](
-                    np.float64(left.literal), np.float64(right.literal))
-            return _number(value)
-        return Expr(f"({_num(left)} {op} {_num(right)})", _join(left, right))
-
-    def _LogicStructure(self, ast) -> Expr:
-        ops, args = list(ast.operators), [self(a) for a in ast.arguments]
-        if ops == [":NOT:"]:
-            return Expr(f"np.logical_not({args[0].src})", args[0].deps, is_bool=True)
-        if len(ops) == 1 and ops[0] in _COMPARISONS:
-            left, right = args
-            src = f"({_num(left)} {_COMPARISONS[ops[0]]} {_num(right)})"
-            return Expr(src, _join(left, right), is_bool=True)
-        if set(ops) <= {":AND:", ":OR:"}:
-            # PySD nests from the right: a :AND: b :OR: c -> and(a, or(b, c)).
-            result = args[-1]
-            for op, a in zip(reversed(ops), reversed(args[:-1]), strict=True):
-                fn = "np.logical_and" if op == ":AND:" else "np.logical_or"
-                result = Expr(f"{fn}({a.src}, {result.src})", _join(a, result), is_bool=True)
-            return result
-        raise self.fail(f"chained comparison {ops}")
-
-    def _CallStructure(self, ast) -> Expr:
-        function = ast.function.reference
-        target = self.cleanspace.get(function)
-        if target not in self.lookup_names and function not in _FUNCTIONS \
-                and function != "if_then_else":
-            raise self.fail(f"function {function.upper().replace('_', ' ')}")
-        args = [self(a) for a in ast.arguments]
-        if target in self.lookup_names:
-            if len(args) != 1:
-                raise CompileError(f"{self.element!r}: lookup {target!r} takes one argument")
-            return self.call_table(f"L_{target}", args[0])
-        if function == "if_then_else":
-            if len(args) != 3:
-                raise CompileError(f"{self.element!r}: IF THEN ELSE takes three arguments")
-            cond, yes, no = args
-            both_bool = yes.is_bool and no.is_bool
-            src = f"np.where({cond.src}, {yes.src if both_bool else _num(yes)}, " \
-                  f"{no.src if both_bool else _num(no)})"
-            return Expr(src, _join(*args), is_bool=both_bool)
-        arities, template = _FUNCTIONS[function]
-        if len(args) not in arities:
-            raise CompileError(
-                f"{self.element!r}: {function.upper()} takes {sorted(arities)} arguments")
-        nums = [_num(a) for a in args]
-        deps = _join(*args) | (frozenset({TIME}) if function in _TIME_FUNCTIONS else frozenset())
-        return Expr(template.format(*nums), deps)
-
-    def _InlineLookupsStructure(self, ast) -> Expr:
-        name = self.table(ast.lookups, f"I{len(self.tables)}")
-        return self.call_table(name, self(ast.argument))
-
-    def _GameStructure(self, ast) -> Expr:
-        return self(ast.expression)  # PySD ignores GAME too
-
-    def _stateful(self, kind: str, order: int = 1, non_negative=False, **args) -> Expr:
-        key = f"_sf{len(self.statefuls)}"
-        compiled = {name: self(value) for name, value in args.items()}
-        self.statefuls.append(Stateful(key, kind, self.owner, compiled, order, non_negative))
-        return Expr(f"w{key[3:]}", frozenset({key}))
-
-    def _IntegStructure(self, ast) -> Expr:
-        return self._stateful("integ", flow=ast.flow, initial=ast.initial,
-                              non_negative=bool(ast.non_negative))
-
-    def _SmoothStructure(self, ast) -> Expr:
-        return self._stateful("smooth", int(ast.order), input=ast.input,
-                              smooth_time=ast.smooth_time, initial=ast.initial)
-
-    def _SmoothNStructure(self, ast) -> Expr:
-        order = self(ast.order).literal
-        if order is None or order != int(order) or order < 1:
-            raise self.fail("SMOOTH N with an order that is not a positive integer literal")
-        return self._stateful("smooth", int(order), input=ast.input,
-                              smooth_time=ast.smooth_time, initial=ast.initial)
-
-    def _DelayStructure(self, ast) -> Expr:
-        return self._stateful("delay", int(ast.order), input=ast.input,
-                              delay_time=ast.delay_time, initial=ast.initial)
-
-    def _DelayFixedStructure(self, ast) -> Expr:
-        return self._stateful("delay_fixed", input=ast.input, delay_time=ast.delay_time,
-                              initial=ast.initial)
-
-    def _TrendStructure(self, ast) -> Expr:
-        return self._stateful("trend", input=ast.input, average_time=ast.average_time,
-                              initial_trend=ast.initial_trend)
-
-    def _InitialStructure(self, ast) -> Expr:
-        return self._stateful("initial", initial=ast.initial)
-
 
 def _toposort(nodes: list, deps, describe, what: str) -> list:
     """Depth-first topological order (dependencies first); a cycle raises CompileError."""
@@ -362,6 +79,8 @@ def _toposort(nodes: list, deps, describe, what: str) -> list:
 def _load(source) -> AbstractModel:
     if isinstance(source, AbstractModel):
         return source
+    if isinstance(getattr(source, "abstract_model", None), AbstractModel):
+        return source.abstract_model  # a simulator Model: parsed once, at load
     path = Path(source)
     if path.suffix.lower() != ".mdl":
         raise CompileError(f"{path}: only Vensim .mdl files are supported")
@@ -398,7 +117,7 @@ def _range(limits) -> tuple | None:
     return None if all(x is None for x in limits) else limits
 
 
-def _evaluate(name: str, elements: dict, tables: dict) -> float:
+def _evaluate(name: str, elements: dict, tables: dict, code: dict) -> float:
     """Value of a constant expression at compile time (for the time settings)."""
     scope, values = namespace(tables, None), {}
 
@@ -406,10 +125,13 @@ def _evaluate(name: str, elements: dict, tables: dict) -> float:
         if node not in values:
             element = elements.get(node)
             if element is None:
-                raise CompileError(f"{elements[name].original!r} must be a constant expression")
+                changing = "changes during the run" if node == TIME or node.startswith("_sf") \
+                    else f"reads {node!r}"
+                raise CompileError(f"{elements[name].original!r}: unsupported construct a time "
+                                   f"setting that {changing} (it must be a constant expression)")
             for dep in element.expr.deps:
                 values.setdefault(dep, value(dep))
-            local = {f"v_{d}": values[d] for d in element.expr.deps}
+            local = {f"v_{code[d]}": values[d] for d in element.expr.deps}
             with np.errstate(all="ignore"):
                 values[node] = float(eval(element.expr.src, scope, local))
         return values[node]
@@ -417,66 +139,164 @@ def _evaluate(name: str, elements: dict, tables: dict) -> float:
     return value(name)
 
 
+def _cells(section, py: dict, ranges: Ranges, fail) -> dict:
+    """Python name -> [(component, cell, binding, array index, array shape)] and the cell keys."""
+    out = {}
+    for element in section.elements:
+        entries = []
+        for component in element.components:
+            subscripts, excepts = component.subscripts
+            if not subscripts:
+                entries.append((component, (), [], None, None))
+                continue
+            try:
+                cells = ranges.cells(subscripts, excepts)
+                sizes = tuple(len(ranges.of(sub)) for sub in subscripts)
+                positions = [{e: i for i, e in enumerate(ranges.of(sub))} for sub in subscripts]
+            except SubscriptError as error:
+                raise fail(element.name, str(error)) from None
+            for cell in cells:
+                index = tuple(p[e] for p, e in zip(positions, cell, strict=True))
+                entries.append((component, cell, ranges.binding(subscripts, cell), index, sizes))
+        seen = [cell for _, cell, *_ in entries]
+        if len(set(seen)) != len(seen):
+            raise fail(element.name, "a cell defined twice")
+        if () in seen and len(seen) > 1:
+            raise fail(element.name, "a definition in several equations")
+        out[py[element.name]] = entries
+    return out
+
+
 def compile_model(source) -> Plan:
     """Compile a Vensim model into a :class:`Plan`.
 
     Parameters
     ----------
-    source : str, pathlib.Path or pysd AbstractModel
-        Path to a ``.mdl`` file (parsed in place, nothing is written beside it) or an
-        already parsed PySD abstract model.
+    source : simulator.model.Model, pysd AbstractModel, str or pathlib.Path
+        A loaded model (its already parsed ``abstract_model`` is used), a PySD abstract
+        model, or a path to a ``.mdl`` file (parsed in place, nothing written beside it).
 
     Raises
     ------
     CompileError
-        For anything the engine cannot compute exactly as PySD: subscripts, macros, data,
-        unsupported functions, algebraic or initialisation loops. The message names the
-        element and the construct.
+        For anything the engine cannot compute exactly as PySD (macros, data, unsupported
+        functions or subscript forms, algebraic or initialisation loops): one line naming the
+        file, the element and the construct.
     """
     model = _load(source)
-    macros = [s.name for s in model.sections if s.type != "main"]
-    if macros:
-        raise CompileError(f"macros are not supported: {macros}")
+    where = Path(str(model.original_path)).name
+    try:
+        return _compile(model)
+    except CompileError as error:
+        raise CompileError(f"{where}: {error}") from None
+    except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as error:
+        # A safety net: a construct the translator did not foresee is refused, never a traceback.
+        raise CompileError(f"{where}: unsupported construct the fast engine cannot translate "
+                           f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
+                           "use --engine pysd") from error
+
+
+def _compile(model) -> Plan:
+    others = [s.name for s in model.sections if s.type not in ("main", "macro")]
+    if others:
+        raise CompileError(f"unsupported construct model section {others[0]!r} ({model.sections[1].type})")
     section = model.sections[0]
-    if section.subscripts:
-        raise CompileError(
-            f"subscript ranges are not supported: {[s.name for s in section.subscripts]}")
+    try:
+        main = SubscriptManager(section.subscripts, Path(str(model.original_path)).parent).subranges \
+            if section.subscripts and all(isinstance(r.subscripts, (list, str)) for r in section.subscripts) \
+            else {}
+        ranges = Ranges(section.subscripts, main)
+    except SubscriptError as error:
+        raise CompileError(f"unsupported construct {error}") from None
+
+    def fail(name, construct):
+        return CompileError(f"{name!r}: unsupported construct {construct}")
+
     space = NamespaceManager()  # PySD's own naming, in PySD's order, so names match its columns
     for element in section.elements:
         space.add_to_namespace(element.name)
-    py = {e.name: space.namespace[e.name] for e in section.elements}
-    lookups = {py[e.name] for e in section.elements
-               if any(isinstance(c, AbstractLookup) for c in e.components)}
-    translate = _Translator(space.cleanspace, lookups)
-    for element in section.elements:
-        translate.element = element.name
-        for component in element.components:
-            if component.subscripts[0] or component.subscripts[1]:
-                raise translate.fail(f"subscripts {component.subscripts[0]}")
-        if len(element.components) != 1:
-            raise translate.fail("a definition in several equations")
-        component = element.components[0]
-        if component.type == "Data":
-            raise translate.fail("data variable")
-        if py[element.name] in lookups:
-            if not isinstance(component.ast, ae.LookupsStructure):
-                raise translate.fail(type(component.ast).__name__)
-            translate.table(component.ast, f"L_{py[element.name]}")
+    # Keys are the canonical ids (pysd's names, except where pysd renames a word it reserves).
+    py = {e.name: canonical_id(e.name) for e in section.elements}
+    original = {python: name for name, python in space.namespace.items()}
+    cleanspace = {clean: py.get(original.get(python), python)
+                  for clean, python in space.cleanspace.items()}
+    if len(set(py.values())) != len(py):
+        raise CompileError("unsupported construct: two elements share a canonical id")
+    entries = _cells(section, py, ranges, fail)
+    cells, code = {}, {}
+    for name, items in entries.items():
+        cells[name] = {}
+        for j, (_, cell, *_) in enumerate(items):
+            key = cell_key(name, cell)
+            cells[name][cell] = key
+            code[key] = f"{name}__{j}" if cell else name
+    if len(set(code.values())) != len(code):
+        raise CompileError("unsupported construct: element names that clash with subscripted cells")
+    lookups = {cells[py[e.name]][cell]
+               for e in section.elements for c, cell, *_ in entries[py[e.name]]
+               if isinstance(c, AbstractLookup)}
+    translate = Translator(cleanspace, lookups, cells, code, ranges)
+    translate.macros = macros_of(model)
+    root = Path(str(model.original_path)).parent
+    loaded: dict = {}  # id(component) -> cell reader of its GET ... (read once per equation)
 
-    elements, units, docs, ranges = {}, {}, {}, {}
+    def external(element, component, cell, kind):
+        if id(component) not in loaded:
+            try:
+                loaded[id(component)] = load_external(
+                    kind, component.ast, list(component.subscripts[0]), ranges, root,
+                    getattr(component, "keyword", None))
+            except (ExternalError, SubscriptError) as error:
+                raise fail(element.name, f"GET {kind.upper()}: {error}") from None
+        try:
+            return loaded[id(component)](cell)
+        except (ExternalError, KeyError, ValueError) as error:
+            raise fail(element.name, f"GET {kind.upper()} cell {list(cell)}: {error}") from None
+
+    for element in section.elements:
+        for component, cell, binding, index, shape in entries[py[element.name]]:
+            key = cells[py[element.name]][cell]
+            if (component.type == "Data" or isinstance(component.ast, ae.DataStructure)) and \
+                    not isinstance(component.ast, ae.GetDataStructure):
+                raise fail(element.name, "data variable (:=) not read by GET DATA")
+            if key in lookups:
+                if isinstance(component.ast, ae.GetLookupsStructure):
+                    xs, ys = external(element, component, cell, "lookup")
+                    translate.tables[f"L_{code[key]}"] = (xs, ys, False)
+                    continue
+                if not isinstance(component.ast, ae.LookupsStructure):
+                    raise fail(element.name, type(component.ast).__name__)
+                translate.at(element.name, key, binding, index, shape)
+                translate.table(component.ast, f"L_{code[key]}")
+
+    elements, units, docs, limits = {}, {}, {}, {}
+    data_elements: list = []
     for element in section.elements:
         name = py[element.name]
-        units[name], docs[name] = element.units or "", element.documentation or ""
-        ranges[name] = _range(element.limits)
-        if name in lookups:
-            continue
-        translate.element, translate.owner = element.name, name
-        expr = translate(element.components[0].ast)
-        kind = ("control" if isinstance(element, AbstractControlElement) else
-                "constant" if expr.literal is not None else
-                "stock" if isinstance(element.components[0].ast, ae.IntegStructure) else "aux")
-        elements[name] = Element(name, element.name, kind, expr)
+        for component, cell, binding, index, shape in entries[name]:
+            key = cells[name][cell]
+            units[key], docs[key] = element.units or "", element.documentation or ""
+            limits[key] = _range(element.limits)
+            if key in lookups:
+                continue
+            original = f"{element.name}[{', '.join(cell)}]" if cell else element.name
+            translate.at(original, key, binding, index, shape)
+            if isinstance(component.ast, ae.GetConstantsStructure):
+                expr = _number(external(element, component, cell, "constant"), bare=True)
+            elif isinstance(component.ast, ae.GetDataStructure):
+                times, values, method = external(element, component, cell, "data")
+                translate.tables[f"D_{code[key]}"] = (times, values)
+                expr = Expr(f"_data(t, _X_D_{code[key]}, _Y_D_{code[key]}, {method!r})",
+                            frozenset({TIME}))
+                data_elements.append(original)
+            else:
+                expr = translate(component.ast)
+            kind = ("control" if isinstance(element, AbstractControlElement) else
+                    "constant" if expr.literal is not None else
+                    "stock" if isinstance(component.ast, ae.IntegStructure) else "aux")
+            elements[key] = Element(key, original, kind, expr)
 
+    elements.update(translate.extra)
     by_key = {s.key: s for s in translate.statefuls}
 
     def describe(node):
@@ -491,17 +311,38 @@ def compile_model(source) -> Plan:
     init_order = _toposort(
         nodes, lambda x: elements[x].expr.deps if x in elements else by_key[x].init_deps(),
         describe, "initialisation loop (initial values depend on each other)")
+    time = _time_settings(elements, translate.tables, code)
+    if data_elements and not all(_dyadic(x) for x in (time.initial, time.dt)):
+        # pysd matches data times exactly on its accumulated clock; only binary fractions
+        # make that clock equal t0 + k*dt
+        raise fail(data_elements[0], f"data variable with TIME STEP {time.dt:g} or INITIAL TIME "
+                                     f"{time.initial:g} that is not a binary fraction")
+    tables = {n: translate.tables[f"L_{code[n]}"][:2] for n in sorted(lookups)}
+    plan = Plan(time, elements, translate.statefuls, translate.tables,
+                (units, docs, limits, tables), (dyn_order, init_order), code)
+    plan.groups = {name: {cell: key for cell, key in by_cell.items() if key in elements}
+                   for name, by_cell in cells.items() if () not in by_cell}
+    return plan
+
+
+def _dyadic(x: float) -> bool:
+    """True when x is exactly k / 2**20 (sums of such steps are exact in floating point)."""
+    return float(x * 2**20).is_integer()
+
+
+def _time_settings(elements: dict, tables: dict, code: dict) -> TimeSettings:
+    """The control section, evaluated once at initialisation (it may be any constant expression)."""
     control = {}
-    for key in ("initial_time", "final_time", "time_step", "saveper"):
-        if key not in elements or elements[key].kind != "control":
+    for key in CONTROL:
+        if key not in elements:
             raise CompileError(f"the model lacks the time setting {key.upper()}")
-        control[key] = _evaluate(key, elements, translate.tables)
+        control[key] = _evaluate(key, elements, tables, code)
     time = TimeSettings(control["initial_time"], control["final_time"],
                         control["time_step"], control["saveper"])
+    if not all(math.isfinite(x) for x in control.values()):
+        raise CompileError(f"time settings are not finite numbers: {control}")
     if not time.dt > 0 or not time.final >= time.initial or not time.saveper > 0:
         raise CompileError(f"invalid time settings {time}")
     if abs(time.saveper / time.dt - time.save_every) > 1e-9 * time.save_every:
-        raise CompileError(f"SAVEPER {time.saveper} is not a multiple of TIME STEP {time.dt}")
-    tables = {n: translate.tables[f"L_{n}"][:2] for n in sorted(lookups)}
-    return Plan(time, elements, translate.statefuls, translate.tables,
-                (units, docs, ranges, tables), (dyn_order, init_order))
+        raise CompileError(f"SAVEPER {time.saveper:g} is not a multiple of TIME STEP {time.dt:g}")
+    return time
