@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simulator.engines.fast.translate import TimePath
+from simulator.engines.fast import TimePath
 from simulator.errors import ScenarioError
 from simulator.model import compat
 from simulator.model.labels import labels
