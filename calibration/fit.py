@@ -120,6 +120,8 @@ class Problem:
         self.u_default = np.array([(p.default - p.low) / p.span for p in self.parameters])
         self._nuisance = {p.id: j for j, p in enumerate(self.parameters) if p.nuisance}
         self.runs = 0
+        #: Stop runs at this year [Year] (None: the model's final time); see :mod:`calibration.horizon`.
+        self.final_year: float | None = None
 
     @property
     def n_parameters(self) -> int:
@@ -151,7 +153,12 @@ class Problem:
         for j, p in enumerate(self.parameters):
             if not p.nuisance:
                 overrides[p.id] = theta[:, j].copy()
-        _, values = run_batch_arrays(self.model, overrides, theta.shape[0], variables=list(variables))
+        if self.final_year is None:
+            _, values = run_batch_arrays(self.model, overrides, theta.shape[0], variables=list(variables))
+        else:
+            from .horizon import run_until
+
+            values = run_until(self.model, overrides, theta.shape[0], variables, self.final_year)
         self.runs += theta.shape[0]
         return values
 
