@@ -72,9 +72,9 @@ FORMAT_VERSION = 1
 METADATA_KEY = b"jinan_sd.posterior"
 LOG_POSTERIOR = "log_posterior"
 DEFAULT_WALKERS = 128
-DEFAULT_STEPS = 12000
+DEFAULT_STEPS = 30000
 #: Kept (thinned) draws: at least the issue's 2000, at most what keeps the file under ~1 MB of float64.
-MIN_DRAWS, MAX_DRAWS = 2000, 4000
+MIN_DRAWS, MAX_DRAWS = 2000, 3500
 #: Starts of the least-squares fit that finds the mode the walkers start around.
 FIT_STARTS = 4
 #: Steps between stored positions: the autocorrelation time is hundreds of steps, so storing every 10th
