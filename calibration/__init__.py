@@ -9,6 +9,17 @@ fit
     standard errors and correlations from the Jacobian, and ``calibrated.toml``.
 report
     Fit statistics per series (MAPE, RMSPE, Theil's U^M, U^S, U^C) and history-vs-simulation plots.
+posterior
+    Bayesian calibration: emcee's ensemble sampler (vectorised over the fast engine), diagnostics,
+    ``posterior.parquet`` and :func:`calibration.posterior.draw` (joint draws for ensembles).
+posterior_report
+    Posterior summary, posterior-predictive check (zh/en figures), ``jinan-sd calibrate --posterior``.
+sbc
+    Simulation-based calibration of the sampler.
+horizon
+    Fast-engine runs that stop at the last observed year.
+atomic
+    Atomic file writes (temporary file, fsync, rename).
 cli
     The ``jinan-sd calibrate`` subcommand.
 """

@@ -318,6 +318,12 @@ def test_cli_interrupted_posterior_touches_no_file(tmp_path, monkeypatch):
                               str(tmp_path / "p.csv"), "--no-report"])
     with pytest.raises(UserError, match=r"--posterior-out must be a \.parquet file"):
         run_calibrate(args)
+    for option, value, message in (("--steps", "15", "multiple of 10"), ("--walkers", "7", "must be even")):
+        args = parser.parse_args(["calibrate", "--posterior", "--out", str(out), "--posterior-out", str(post),
+                                  "--no-report", option, value])
+        with pytest.raises(UserError, match=message):
+            run_calibrate(args)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_posterior_predictive_table_and_figures(small_problem, small_mode, tmp_path):
@@ -387,3 +393,24 @@ def test_stored_stride_keeps_acceptance_and_reports_steps():
     assert diag["burn"] == 50 and diag["thin"] == 10 and diag["stored_every"] == 10
     with pytest.raises(UserError, match="multiple of the stored stride"):
         run_ensemble(log_prob, initial, steps=205, seed=3, stride=10)
+
+
+def test_sbc_simulated_observations_follow_the_likelihood(small_problem):
+    from calibration.sbc import jinan_problem_for, prior_draw_unit, simulated_observations
+
+    rng = np.random.default_rng(8)
+    u = prior_draw_unit(small_problem, rng)
+    assert u.shape == (small_problem.n_parameters,) and np.all((u >= 0) & (u <= 1))
+    z = []
+    for _ in range(40):
+        replica = jinan_problem_for(small_problem, simulated_observations(small_problem, u, rng))
+        z.append(replica.residuals(u[None, :])[0][: len(replica.predictor)])
+    z = np.array(z)
+    points = (small_problem.table["kind"] != "range").to_numpy()
+    # Point residuals at the truth are standard normal; range residuals are 0 inside, so their share of
+    # zeros is the range likelihood's flat mass.
+    assert abs(z[:, points].mean()) < 0.15 and 0.9 < z[:, points].std() < 1.1
+    ranges = small_problem.table[~points]
+    width = (ranges["high"] - ranges["low"]).to_numpy()
+    flat = width / (width + ranges["sigma"].to_numpy() * np.sqrt(2 * np.pi))
+    assert abs(np.mean(z[:, ~points] == 0) - flat.mean()) < 0.1
