@@ -5,7 +5,7 @@ likelihood at those values (``calibration.sbc.simulated_observations``), fits th
 walkers' start), samples the posterior with emcee and ranks the true values among the draws. Prints the
 pooled 90 % coverage with its Wilson interval, the share of parameters whose ranks pass a chi-square
 uniformity test, the sampler's diagnostics and the wall time, as a Markdown section for bench/RESULTS.md.
-Run: ``.venv/bin/python bench/sbc.py [--replications 20 --steps 1000 --walkers 64 --seed 2021]``.
+Run: ``.venv/bin/python bench/sbc.py [--replications 20 --steps 2000 --walkers 64 --seed 2021]``.
 """
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--replications", type=int, default=20)
-    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--walkers", type=int, default=64)
-    parser.add_argument("--burn", type=int, default=400)
+    parser.add_argument("--burn", type=int, default=1000)
     parser.add_argument("--thin", type=int, default=10)
     parser.add_argument("--seed", type=int, default=2021)
     parser.add_argument("--json", default="", help="also write the ranks and diagnostics here")
@@ -52,6 +52,7 @@ def main() -> None:
     model = simulator.load()
     observations = load_observations(model=model, labels=simulator.labels())
     problem = Problem(model, observations, base_overrides=simulator.scenario("baseline", model).overrides)
+    problem.final_year = float(observations.table["year"].max())  # as calibrate --posterior runs
     names = [p.id for p in problem.parameters]
     from scipy.special import expit
 

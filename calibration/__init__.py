@@ -26,5 +26,5 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: Default observations file.
 OBSERVATIONS_PATH = PACKAGE_DIR / "data" / "observations.csv"
-#: Default output of ``jinan-sd calibrate`` (read by :func:`simulator.api.calibration_overrides`).
+#: Default output of ``jinan-sd calibrate`` (read by :func:`simulator.calibration_overrides`).
 CALIBRATED_PATH = PACKAGE_DIR / "calibrated.toml"

@@ -119,6 +119,8 @@ class Problem:
         self.u_default = np.array([(p.default - p.low) / p.span for p in self.parameters])
         self._nuisance = {p.id: j for j, p in enumerate(self.parameters) if p.nuisance}
         self.runs = 0
+        #: Stop runs at this year [Year] (None: the model's final time); see :meth:`simulator.engines.fast.Plan.until`.
+        self.final_year: float | None = None
 
     @property
     def n_parameters(self) -> int:
@@ -150,7 +152,8 @@ class Problem:
         for j, p in enumerate(self.parameters):
             if not p.nuisance:
                 overrides[p.id] = theta[:, j].copy()
-        _, values = run_overrides(self.model, overrides, theta.shape[0], variables=list(variables))
+        _, values = run_overrides(self.model, overrides, theta.shape[0], variables=list(variables),
+                                  until=self.final_year)
         self.runs += theta.shape[0]
         return values
 

@@ -51,6 +51,7 @@ post-burn-in chain to be at least 50 tau_max long and R-hat < 1.01 for every par
 
 from __future__ import annotations
 
+import copy
 import math
 import sys
 import time
@@ -71,11 +72,14 @@ FORMAT_VERSION = 1
 METADATA_KEY = b"jinan_sd.posterior"
 LOG_POSTERIOR = "log_posterior"
 DEFAULT_WALKERS = 128
-DEFAULT_STEPS = 12000
+DEFAULT_STEPS = 30000
 #: Kept (thinned) draws: at least the issue's 2000, at most what keeps the file under ~1 MB of float64.
-MIN_DRAWS, MAX_DRAWS = 2000, 4000
+MIN_DRAWS, MAX_DRAWS = 2000, 3500
 #: Starts of the least-squares fit that finds the mode the walkers start around.
 FIT_STARTS = 4
+#: Steps between stored positions: the autocorrelation time is hundreds of steps, so storing every 10th
+#: loses nothing and keeps the chain's memory at walkers x steps / 10 x P floats.
+STORE_EVERY = 10
 #: Laplace-approximation candidates per walker for the start.
 CANDIDATES = 16
 MOVES = ("mixed", "de", "stretch")
@@ -100,12 +104,15 @@ class Chain:
         Fraction of accepted proposals per walker, shape ``(walkers,)``.
     evaluations : int
         Log-posterior rows evaluated (initial state included).
+    stride : int
+        Steps between stored positions (``samples`` holds every ``stride``-th step).
     """
 
     samples: np.ndarray
     log_prob: np.ndarray
     acceptance: np.ndarray
     evaluations: int
+    stride: int = 1
 
 
 def _moves(name: str):
@@ -121,7 +128,7 @@ def _moves(name: str):
 
 
 def run_ensemble(log_prob, initial: np.ndarray, steps: int, seed: int, moves: str = "mixed",
-                 progress: bool = False, desc: str = "sampling") -> Chain:
+                 progress: bool = False, desc: str = "sampling", stride: int = 1) -> Chain:
     """Run emcee's ensemble sampler with vectorised log-probability calls.
 
     Parameters
@@ -138,6 +145,8 @@ def run_ensemble(log_prob, initial: np.ndarray, steps: int, seed: int, moves: st
     moves : {"mixed", "de", "stretch"}
     progress : bool
         tqdm bar on stderr with the running acceptance fraction.
+    stride : int
+        Store every ``stride``-th step only (``steps`` must be a multiple): bounds the chain's memory.
     """
     import emcee
     from tqdm import tqdm
@@ -148,6 +157,8 @@ def run_ensemble(log_prob, initial: np.ndarray, steps: int, seed: int, moves: st
         raise UserError(f"walkers must be even and at least 2 x {dim} parameters, got {walkers}")
     if steps < 1:
         raise UserError(f"steps must be at least 1, got {steps}")
+    if stride < 1 or steps % stride:
+        raise UserError(f"steps ({steps}) must be a positive multiple of the stored stride ({stride})")
     counter = {"rows": 0}
 
     def counted(x):
@@ -156,14 +167,24 @@ def run_ensemble(log_prob, initial: np.ndarray, steps: int, seed: int, moves: st
 
     sampler = emcee.EnsembleSampler(walkers, dim, counted, moves=_moves(moves), vectorize=True)
     state = emcee.State(initial, random_state=np.random.RandomState(_derived_seed(seed)).get_state())
+    samples = np.empty((steps // stride, walkers, dim))
+    log_probs = np.empty((steps // stride, walkers))
+    accepted = np.zeros(walkers)
+    previous = initial
+    # store=False and our own arrays: emcee's backend would keep every step (steps x walkers x P floats)
+    # and, when thinning, count acceptances on the stored steps only. A walker moved iff its proposal was
+    # accepted (a proposal equal to the current point has probability zero).
     with tqdm(total=steps, desc=desc, unit="step", disable=not progress, file=sys.stderr,
               leave=False) as bar:
-        for i, _ in enumerate(sampler.sample(state, iterations=steps)):
+        for i, current in enumerate(sampler.sample(state, iterations=steps, store=False)):
+            accepted += np.any(current.coords != previous, axis=1)
+            previous = current.coords.copy()  # emcee updates the state's arrays in place
+            if (i + 1) % stride == 0:
+                samples[i // stride], log_probs[i // stride] = current.coords, current.log_prob
             bar.update()
-            if i % 50 == 0:
-                bar.set_postfix(acceptance=f"{np.mean(sampler.acceptance_fraction):.2f}")
-    return Chain(sampler.get_chain(), sampler.get_log_prob(), np.asarray(sampler.acceptance_fraction),
-                 counter["rows"])
+            if i % 100 == 0:
+                bar.set_postfix(acceptance=f"{accepted.mean() / (i + 1):.2f}")
+    return Chain(samples, log_probs, accepted / steps, counter["rows"], stride)
 
 
 def _derived_seed(seed: int) -> int:
@@ -213,36 +234,46 @@ def summarise(chain: Chain, names: list[str], burn: int | None = None, thin: int
     log_prob : numpy.ndarray
         Their log-posterior, shape ``(D,)``.
     diagnostics : dict
-        JSON-ready: burn, thin, draws, acceptance (mean, min), tau per parameter and its max, chain length
-        over tau_max, R-hat / ESS per parameter and their worst values, ``converged``.
+        JSON-ready: burn and thin [steps], draws, acceptance (mean, min), tau per parameter and its max
+        [steps], chain length over tau_max, R-hat / ESS per parameter (of the stored positions) and their
+        worst values, ``converged``.
     """
+    # Internally in stored positions (every `stride`-th step); burn, thin and tau are reported in steps.
+    stride = chain.stride
     steps, walkers, _ = chain.samples.shape
     if burn is None:
         tau_guess = float(np.max(integrated_time(chain.samples[steps // 2:])))
         burn = min(steps // 2, max(steps // 4, math.ceil(3 * tau_guess)))
+    else:
+        if burn % stride:
+            raise UserError(f"burn-in ({burn}) must be a multiple of the stored stride ({stride})")
+        burn //= stride
     if not 0 <= burn < steps:
-        raise UserError(f"burn-in must be in [0, {steps}), got {burn}")
+        raise UserError(f"burn-in must be in [0, {steps * stride}) steps, got {burn * stride}")
     kept = chain.samples[burn:]
     tau = integrated_time(kept)
     if thin is None:
         thin = max(1, int(np.min(tau) // 2))
         thin = max(1, min(thin, (len(kept) * walkers) // min_draws))  # enough draws
         thin = max(thin, math.ceil(len(kept) * walkers / max_draws))  # not too many
-    if thin < 1:
-        raise UserError(f"thin must be at least 1, got {thin}")
+    else:
+        if thin < 1 or thin % stride:
+            raise UserError(f"thin ({thin}) must be a positive multiple of the stored stride ({stride})")
+        thin //= stride
     index = np.arange(len(kept) - 1, -1, -thin)[::-1]  # keep the last step, count back
     draws = kept[index].reshape(-1, kept.shape[2])
     log_prob = chain.log_prob[burn:][index].reshape(-1)
     rhat, bulk, tail = rhat_ess(kept)
     tau_max = float(np.max(tau))
     diagnostics = {
-        "burn": int(burn),
-        "thin": int(thin),
+        "burn": int(burn * stride),
+        "thin": int(thin * stride),
+        "stored_every": int(stride),
         "draws": int(len(draws)),
         "acceptance_mean": _r(np.mean(chain.acceptance)),
         "acceptance_min": _r(np.min(chain.acceptance)),
-        "tau": {n: _r(t) for n, t in zip(names, tau, strict=True)},
-        "tau_max": _r(tau_max),
+        "tau": {n: _r(t * stride) for n, t in zip(names, tau, strict=True)},
+        "tau_max": _r(tau_max * stride),
         "chain_over_tau_max": _r(len(kept) / tau_max),
         "rhat": {n: _r(x) for n, x in zip(names, rhat, strict=True)},
         "rhat_max": _r(np.max(rhat)),
@@ -378,7 +409,8 @@ class Posterior:
 def sample_posterior(problem: Problem, seed: int = DEFAULT_SEED, walkers: int = DEFAULT_WALKERS,
                      steps: int = DEFAULT_STEPS, moves: str = "mixed", fit_starts: int = FIT_STARTS,
                      burn: int | None = None, thin: int | None = None, min_draws: int = MIN_DRAWS,
-                     max_draws: int = MAX_DRAWS, progress: bool = False, mode: FitResult | None = None) -> Posterior:
+                     max_draws: int = MAX_DRAWS, progress: bool = False, mode: FitResult | None = None,
+                     stride: int | None = None) -> Posterior:
     """Sample the calibration posterior of ``problem``.
 
     Parameters
@@ -400,11 +432,17 @@ def sample_posterior(problem: Problem, seed: int = DEFAULT_SEED, walkers: int = 
         Progress bars on stderr.
     mode : FitResult, optional
         A least-squares fit of ``problem`` to start from instead of fitting.
+    stride : int, optional
+        Store every ``stride``-th step (default :data:`STORE_EVERY` when it divides ``steps``, else 1).
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise UserError(f"--seed must be a non-negative integer, got {seed!r}")
+    if stride is None:
+        stride = STORE_EVERY if steps % STORE_EVERY == 0 else 1
     clock = time.perf_counter()
-    problem.runs = 0
+    full, problem = problem, copy.copy(problem)
+    # Every run stops at the last observed year: same numbers, a fraction of the time (Plan.until).
+    problem.final_year, problem.runs = float(full.observations.table["year"].max()), 0
     if mode is None:
         mode = fit(problem, seed=seed, starts=fit_starts, progress=progress)
     rng = np.random.default_rng([seed, 1])
@@ -412,7 +450,7 @@ def sample_posterior(problem: Problem, seed: int = DEFAULT_SEED, walkers: int = 
     from scipy.special import expit
 
     chain = run_ensemble(logit_log_posterior(problem), logit(initial), steps, seed, moves=moves,
-                         progress=progress, desc="posterior (emcee)")
+                         progress=progress, desc="posterior (emcee)", stride=stride)
     # Report in unit coordinates with the unit density: undo the logit and its Jacobian.
     chain.log_prob = chain.log_prob - log_jacobian(chain.samples.reshape(-1, chain.samples.shape[2])).reshape(
         chain.log_prob.shape)
@@ -428,6 +466,7 @@ def sample_posterior(problem: Problem, seed: int = DEFAULT_SEED, walkers: int = 
         "moves": _MOVE_TEXT[moves],
         "walkers": int(walkers),
         "steps": int(steps),
+        "stored_every": int(stride),
         "vectorize": True,
         "initial": f"walkers drawn among {CANDIDATES} x walkers draws of the Laplace approximation at the "
         f"least-squares optimum ({mode.starts} start(s)), reflected into the ranges, that lie in the typical "
@@ -438,7 +477,7 @@ def sample_posterior(problem: Problem, seed: int = DEFAULT_SEED, walkers: int = 
         "emcee RandomState(default_rng([seed, 2]).integers(2**32))",
     }
     return Posterior(
-        problem=problem, theta=problem.theta(draws_u), log_posterior=lp,
+        problem=full, theta=problem.theta(draws_u), log_posterior=lp,
         map_theta=map_theta, map_log_posterior=map_lp,
         mode=mode, seed=seed, settings=settings, diagnostics=diagnostics, runs=problem.runs,
         seconds=time.perf_counter() - clock, chain=chain,

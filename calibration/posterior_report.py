@@ -227,6 +227,7 @@ def run_posterior(args, problem, out: Path, report: Path | None) -> int:
         DEFAULT_STEPS,
         DEFAULT_WALKERS,
         POSTERIOR_PATH,
+        STORE_EVERY,
         map_result,
         sample_posterior,
         to_parquet_bytes,
@@ -238,9 +239,14 @@ def run_posterior(args, problem, out: Path, report: Path | None) -> int:
         raise UserError(f"--posterior-out must be a .parquet file, got '{target}'")
     if not target.parent.is_dir():
         raise UserError(f"--posterior-out: folder '{target.parent}' does not exist")
+    walkers = DEFAULT_WALKERS if getattr(args, "walkers", None) is None else args.walkers
+    steps = DEFAULT_STEPS if getattr(args, "steps", None) is None else args.steps
+    if walkers % 2 or walkers < 2 * problem.n_parameters:
+        raise UserError(f"--walkers must be even and at least 2 x {problem.n_parameters} parameters, got {walkers}")
+    if steps < STORE_EVERY or steps % STORE_EVERY:
+        raise UserError(f"--steps must be a positive multiple of {STORE_EVERY}, got {steps}")
     progress = getattr(args, "progress", True)
-    post = sample_posterior(problem, seed=args.seed, walkers=getattr(args, "walkers", None) or DEFAULT_WALKERS,
-                            steps=getattr(args, "steps", None) or DEFAULT_STEPS, progress=progress)
+    post = sample_posterior(problem, seed=args.seed, walkers=walkers, steps=steps, progress=progress)
     # Both files are made in memory first, then each is renamed into place whole.
     parquet = to_parquet_bytes(post)
     result = map_result(post, hashlib.sha256(parquet).hexdigest())

@@ -146,4 +146,6 @@ def jinan_problem_for(problem, observations):
     """A copy of ``problem`` on other observations (same model, parameters, overrides and prior)."""
     from .fit import Problem
 
-    return Problem(problem.model, observations, problem.parameters, problem.base_overrides, problem.prior_width)
+    replica = Problem(problem.model, observations, problem.parameters, problem.base_overrides, problem.prior_width)
+    replica.final_year = problem.final_year
+    return replica

@@ -259,14 +259,16 @@ def _slice(value, lo: int, hi: int, n: int):
     return value
 
 
-def _run_chunk(model_path: str, overrides: dict, size: int, variables: list, method: str):
+def _run_chunk(model_path: str, overrides: dict, size: int, variables: list, method: str, until):
     """One chunk of runs in a worker (the model is loaded there by path and content hash)."""
-    return run_batch_arrays(load(model_path), overrides, size, variables=variables, method=method)
+    return run_batch_arrays(load(model_path), overrides, size, variables=variables, method=method, until=until)
 
 
 def run_overrides(model: Model, overrides: dict, n: int, variables: list | None = None, method: str = "euler",
-                  executor=None, chunk_size: int = CHUNK_SIZE):
+                  executor=None, chunk_size: int = CHUNK_SIZE, until: float | None = None):
     """N runs of engine-ready overrides (already validated and timed, see :func:`resolve_overrides`).
+
+    ``until`` [Year] stops the runs at that time (the saved values up to it are the full run's).
 
     Returns
     -------
@@ -276,12 +278,12 @@ def run_overrides(model: Model, overrides: dict, n: int, variables: list | None 
         id -> (N, T) array for each of ``variables`` (default: every variable).
     """
     if executor is None:
-        return run_batch_arrays(model, overrides, n, variables=variables, method=method)
+        return run_batch_arrays(model, overrides, n, variables=variables, method=method, until=until)
     if chunk_size < 1:
         raise UserError(f"chunk size must be at least 1, got {chunk_size}")
     bounds = [(lo, min(lo + chunk_size, n)) for lo in range(0, n, chunk_size)]
     futures = [executor.submit(_run_chunk, str(model.path), {k: _slice(v, lo, hi, n) for k, v in overrides.items()},
-                               hi - lo, variables, method) for lo, hi in bounds]
+                               hi - lo, variables, method, until) for lo, hi in bounds]
     parts = [future.result() for future in futures]
     if not parts:
         raise ModelError("no runs to do (n = 0)")

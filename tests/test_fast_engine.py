@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from support import PysdModel, assert_results_close
 
-from simulator.engines.fast.builtins import lookup
 from simulator.engines.fast import ParameterError
+from simulator.engines.fast.builtins import lookup
 from simulator.engines.fast.translate import CompileError, TimePath, TimeSettings, compile_model
 
 ROOT = Path(__file__).resolve().parent.parent

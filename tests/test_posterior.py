@@ -4,6 +4,7 @@ writes, joint draws, simulation-based calibration on a toy model."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import subprocess
 import sys
@@ -183,7 +184,7 @@ def small_mode(small_problem):
 
 
 def _sample(problem, mode, seed):
-    return sample_posterior(problem, seed=seed, walkers=8, steps=120, mode=mode, burn=40, thin=2,
+    return sample_posterior(problem, seed=seed, walkers=8, steps=120, mode=mode, burn=40, thin=2, stride=1,
                             min_draws=1, max_draws=10**6)
 
 
@@ -317,6 +318,12 @@ def test_cli_interrupted_posterior_touches_no_file(tmp_path, monkeypatch):
                               str(tmp_path / "p.csv"), "--no-report"])
     with pytest.raises(UserError, match=r"--posterior-out must be a \.parquet file"):
         run_calibrate(args)
+    for option, value, message in (("--steps", "15", "multiple of 10"), ("--walkers", "7", "must be even")):
+        args = parser.parse_args(["calibrate", "--posterior", "--out", str(out), "--posterior-out", str(post),
+                                  "--no-report", option, value])
+        with pytest.raises(UserError, match=message):
+            run_calibrate(args)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_posterior_predictive_table_and_figures(small_problem, small_mode, tmp_path):
@@ -346,3 +353,65 @@ def test_posterior_predictive_table_and_figures(small_problem, small_mode, tmp_p
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(UserError, match="zh or en"):
         plot_ppc(post, table, tmp_path / "x.png", "fr")
+
+
+def test_committed_posterior_matches_model_and_observations(model):
+    from calibration import OBSERVATIONS_PATH
+    from calibration.fit import calibrated_parameters
+    from calibration.posterior import MIN_DRAWS, POSTERIOR_PATH
+
+    frame, info = read_posterior(POSTERIOR_PATH)
+    assert info["model_sha256"] == model.sha256, "models/jinan.mdl changed: run `jinan-sd calibrate --posterior`"
+    assert info["observations_sha256"] == hashlib.sha256(OBSERVATIONS_PATH.read_bytes()).hexdigest(), (
+        "observations.csv changed: run `jinan-sd calibrate --posterior`")
+    assert list(frame.columns) == [p.id for p in calibrated_parameters(model)] + [LOG_POSTERIOR]
+    assert len(frame) >= MIN_DRAWS and POSTERIOR_PATH.stat().st_size < 1_100_000
+    assert frame.dtypes.eq(np.float64).all() and np.isfinite(frame.to_numpy()).all()
+
+
+def test_runs_stopped_at_the_last_observed_year_give_the_same_numbers(small_problem):
+    import copy
+
+    fast = copy.copy(small_problem)
+    fast.final_year = 2020.0
+    u = np.random.default_rng(3).uniform(size=(16, small_problem.n_parameters))
+    table = small_problem.observations.table
+    assert np.array_equal(fast.simulate(small_problem.theta(u), table), small_problem.simulate(small_problem.theta(u),
+                                                                                               table))
+    values = fast.run(small_problem.theta(u), ["nominal_gdp"])["nominal_gdp"]
+    assert values.shape == (16, 6)  # 2015-2020 only
+
+
+def test_stored_stride_keeps_acceptance_and_reports_steps():
+    log_prob, _, _ = _linear_gaussian()
+    initial = np.random.default_rng(1).normal(size=(8, 3))
+    every = run_ensemble(log_prob, initial, steps=200, seed=3)
+    strided = run_ensemble(log_prob, initial, steps=200, seed=3, stride=10)
+    assert np.array_equal(strided.samples, every.samples[9::10])
+    assert np.array_equal(strided.acceptance, every.acceptance) and 0 < every.acceptance.mean() < 1
+    _, _, diag = summarise(strided, ["a", "b", "c"], burn=50, thin=10)
+    assert diag["burn"] == 50 and diag["thin"] == 10 and diag["stored_every"] == 10
+    with pytest.raises(UserError, match="multiple of the stored stride"):
+        run_ensemble(log_prob, initial, steps=205, seed=3, stride=10)
+
+
+def test_sbc_simulated_observations_follow_the_likelihood(small_problem):
+    from calibration.sbc import jinan_problem_for, prior_draw_unit, simulated_observations
+
+    rng = np.random.default_rng(8)
+    u = prior_draw_unit(small_problem, rng)
+    assert u.shape == (small_problem.n_parameters,) and np.all((u >= 0) & (u <= 1))
+    z = []
+    for _ in range(40):
+        replica = jinan_problem_for(small_problem, simulated_observations(small_problem, u, rng))
+        z.append(replica.residuals(u[None, :])[0][: len(replica.predictor)])
+    z = np.array(z)
+    points = (small_problem.table["kind"] != "range").to_numpy()
+    # Point residuals at the truth are standard normal; range residuals are 0 inside, so their share of
+    # zeros is the range likelihood's flat mass.
+    assert abs(z[:, points].mean()) < 0.15 and 0.9 < z[:, points].std() < 1.1
+    ranges = small_problem.table[~points]
+    width = (ranges["high"] - ranges["low"]).to_numpy()
+    two_sided = np.isfinite(width)  # a floor (no upper bound, model 0.2's high-tech 2019) has no finite flat mass
+    flat = width[two_sided] / (width[two_sided] + ranges["sigma"].to_numpy()[two_sided] * np.sqrt(2 * np.pi))
+    assert abs(np.mean(z[:, ~points][:, two_sided] == 0) - flat.mean()) < 0.1

@@ -44,7 +44,7 @@ def add_calibrate_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--posterior-out", default=None, help="posterior sample (.parquet; default "
                         "calibration/posterior.parquet)")
     parser.add_argument("--walkers", type=int, default=None, help="--posterior: ensemble size (default 128)")
-    parser.add_argument("--steps", type=int, default=None, help="--posterior: steps per walker (default 12000)")
+    parser.add_argument("--steps", type=int, default=None, help="--posterior: steps per walker (default 30000)")
     return parser
 
 

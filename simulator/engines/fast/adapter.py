@@ -17,13 +17,14 @@ from simulator.model.mdl import Model
 _PLANS: dict = {}  # (path, sha256) -> Plan, the few most recent
 
 
-def plan_for(model: Model) -> Plan:
-    """The compiled plan of ``model`` (from its already parsed AST; cached by the file's hash)."""
-    key = (str(model.path), model.sha256)
+def plan_for(model: Model, until: float | None = None) -> Plan:
+    """The compiled plan of ``model`` (from its already parsed AST; cached by the file's hash), on a clock
+    stopping at ``until`` [model time units] when given (see :meth:`Plan.until`)."""
+    key = (str(model.path), model.sha256, until)
     if key not in _PLANS:
         if len(_PLANS) >= 8:
             _PLANS.pop(next(iter(_PLANS)))
-        _PLANS[key] = compile_model(model)
+        _PLANS[key] = compile_model(model) if until is None else plan_for(model).until(float(until))
     return _PLANS[key]
 
 
@@ -48,6 +49,7 @@ def run_fast(model: Model, overrides: dict, method: str = "euler") -> pd.DataFra
     return pd.DataFrame({k: values[k][0] for k in columns}, index=pd.Index(times, name="time"))
 
 
-def run_batch_arrays(model: Model, overrides: dict, n: int, variables=None, method: str = "euler"):
-    """N runs at once: returns (times (T,), {id: (N, T) array})."""
-    return plan_for(model).run(to_params(overrides), n=n, variables=variables, method=method)
+def run_batch_arrays(model: Model, overrides: dict, n: int, variables=None, method: str = "euler",
+                     until: float | None = None):
+    """N runs at once: returns (times (T,), {id: (N, T) array}); ``until`` stops the runs early [time units]."""
+    return plan_for(model, until).run(to_params(overrides), n=n, variables=variables, method=method)

@@ -50,6 +50,23 @@ class Plan:
         self.groups: dict = {}  # subscripted id -> {cell (element names): cell key}
         self._kernels: dict = {}
 
+    def until(self, final: float) -> Plan:
+        """This plan on a clock that stops at ``final`` [model time units]; unchanged at or past FINAL TIME.
+
+        A causal model's values up to a time do not depend on later times, so every saved value up to
+        ``final`` is identical, bit for bit, to the full run's (the calibration runs only to its last
+        observation).
+        """
+        import copy
+        import dataclasses
+
+        if final >= self.time.final:
+            return self
+        plan = copy.copy(self)
+        plan.time = dataclasses.replace(self.time, final=max(final, self.time.initial))
+        plan._kernels = {}  # kernels are generated for a clock; the copy builds its own
+        return plan
+
     def source(self, overrides: dict | None = None, variables=None) -> str:
         """Generated kernel source, for reading; ``overrides`` maps name -> value|path."""
         return generate(self, dict(overrides or {}), list(variables or self.names))
