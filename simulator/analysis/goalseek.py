@@ -47,6 +47,7 @@ from simulator.analysis.optimize import (
     _trust_region,
 )
 from simulator.analysis.uncertainty import load_uncertainty
+from simulator.atomic import write_text
 from simulator.engines.fast import TimePath
 from simulator.errors import UserError
 from simulator.model.mdl import Model, suggest
@@ -525,5 +526,5 @@ def write_scenario(result: GoalSeekResult, path: str | Path) -> Path:
         raise UserError(f"out {path}: a scenario file must end in .toml", param="out")
     if not path.resolve().parent.is_dir():
         raise UserError(f"out {path}: folder {path.resolve().parent} does not exist", param="out")
-    path.write_text(scenario_text(result, path), encoding="utf-8")
+    write_text(path, scenario_text(result, path))
     return path
