@@ -22,7 +22,7 @@ COPIES = 4
 
 # --- caps of the app (a server shared by several people) ---------------------------------------
 #: Largest ensemble one app session may run.
-APP_MAX_ENSEMBLE = 5000
+APP_MAX_ENSEMBLE = 20_000
 #: Ensembles running at once in one app server (further requests wait for a free slot or are refused).
 APP_MAX_CONCURRENT_ENSEMBLES = 2
 #: Largest scenario file accepted by an upload (a scenario is a few kB; ``server.maxUploadSize`` in

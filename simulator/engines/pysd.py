@@ -24,7 +24,11 @@ def cache_dir() -> Path:
 
 
 def load_pysd(mdl_path: Path, sha256: str):
-    """Return a pysd model for the .mdl file, translating it once per model hash."""
+    """Return a pysd model for the .mdl file, translating it once per model hash.
+
+    The translation is made in a hidden staging folder and renamed into place whole; a cached one that
+    does not compile (e.g. cut short by an old version or a full disk) is translated again.
+    """
     import pysd
 
     folder = cache_dir() / "pysd" / sha256[:16]
@@ -32,12 +36,31 @@ def load_pysd(mdl_path: Path, sha256: str):
     with warnings.catch_warnings():
         # pysd warns about things that are irrelevant to a pure runtime (e.g. future pandas)
         warnings.simplefilter("ignore")
+        if py_file.exists() and not _compiles(py_file):
+            shutil.rmtree(folder, ignore_errors=True)
         if not py_file.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            staged = folder / mdl_path.name
-            shutil.copyfile(mdl_path, staged)
-            pysd.read_vensim(str(staged))
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            staging = folder.with_name(f".{folder.name}.partial-{os.getpid()}")
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir()
+            try:
+                shutil.copyfile(mdl_path, staging / mdl_path.name)
+                pysd.read_vensim(str(staging / mdl_path.name))
+                try:
+                    os.rename(staging, folder)
+                except OSError:  # another process finished the same translation first: use theirs
+                    pass
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
         return pysd.load(str(py_file))
+
+
+def _compiles(py_file: Path) -> bool:
+    try:
+        compile(py_file.read_bytes(), str(py_file), "exec")
+    except (SyntaxError, ValueError, UnicodeDecodeError):
+        return False
+    return True
 
 
 def run_pysd(model, overrides: dict, times: list[float]) -> pd.DataFrame:
