@@ -7,11 +7,10 @@ import time
 
 import streamlit as st
 
-import simulator
-
 from faces.app import caps, data, montecarlo_views, settings
 from faces.app.montecarlo_views import TEXT
 from faces.app.text import tr
+from simulator.errors import UserError
 
 MAX_RUNS = caps.MAX_ENSEMBLE
 
@@ -71,7 +70,7 @@ def render(lang: str) -> None:
 
         try:
             result, seconds = run(n, int(seed), sampler, lang, progress)
-        except simulator.UserError as exc:
+        except UserError as exc:
             bar.empty()
             st.error(str(exc))
             return

@@ -6,6 +6,7 @@ sha256, so the .mdl stays the single source of truth.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import warnings
@@ -46,10 +47,9 @@ def load_pysd(mdl_path: Path, sha256: str):
             try:
                 shutil.copyfile(mdl_path, staging / mdl_path.name)
                 pysd.read_vensim(str(staging / mdl_path.name))
-                try:
+                # another process may have finished the same translation first: then use theirs
+                with contextlib.suppress(OSError):
                     os.rename(staging, folder)
-                except OSError:  # another process finished the same translation first: use theirs
-                    pass
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
         return pysd.load(str(py_file))
