@@ -81,6 +81,14 @@ class Result:
         return path
 
     def _write_xlsx(self, temp: Path, labels) -> None:
+        from openpyxl.utils.exceptions import IllegalCharacterError
+
+        try:
+            self._fill_xlsx(temp, labels)
+        except IllegalCharacterError as exc:
+            raise ValueError(f"a text holds a character Excel cannot store ({exc})") from None
+
+    def _fill_xlsx(self, temp: Path, labels) -> None:
         with pd.ExcelWriter(temp, engine="openpyxl") as writer:
             self.frame.to_excel(writer, sheet_name="results")
             self.variable_table(labels).to_excel(writer, sheet_name="variables", index=False)

@@ -333,7 +333,7 @@ def parse_set(items: list[str]) -> dict:
         if "=" not in item:
             raise ScenarioError(f"set: expected NAME=VALUE, got '{item}'", param="set")
         name, text = item.split("=", 1)
-        if tomlfile.nesting_depth(text) > tomlfile.MAX_DEPTH:
+        if tomlfile.nesting_depth(f"v = {text}") > tomlfile.MAX_DEPTH:
             raise ScenarioError(f"set: '{name.strip()}' value is nested too deeply", param="set")
         try:
             out[name.strip()] = tomllib.loads(f"v = {text.strip()}")["v"]
