@@ -70,8 +70,10 @@ def check_memory(needed: float, what: str, param: str | None = None, hint: str =
 
 def ensemble_bytes(n: int, n_inputs: int, n_variables: int, n_years: int, n_targets: int) -> float:
     """Peak memory of an ensemble of ``n`` runs [bytes]: the kept series, inputs, outcomes and copies."""
-    per_run = FLOAT * (n_variables * n_years + n_inputs + 2 * n_targets + 1)
-    return float(n) * per_run * COPIES
+    # the per-chunk series are concatenated (two copies at the peak); inputs, outcomes and their tables
+    # are copied a few times more
+    per_run = FLOAT * (2 * n_variables * n_years + n_years + COPIES * (n_inputs + 2 * n_targets + 1))
+    return float(n) * per_run
 
 
 def check_runs(n, param: str = "n", limit: int = 2**40) -> int:
