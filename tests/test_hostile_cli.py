@@ -117,8 +117,9 @@ def test_two_mc_to_the_same_out_second_fails_and_first_is_whole(tmp_path):
     results = [(p, *p.communicate(timeout=180)) for p in (first, second)]
     codes = sorted(p.returncode for p, _, _ in results)
     assert codes == [0, 2], [(p.returncode, err) for p, _, err in results]
-    loser = next(err for p, _, err in results if p.returncode == 2)
+    loser_out, loser = next((out, err) for p, out, err in results if p.returncode == 2)
     assert "already exists" in loser and "Traceback" not in loser
+    assert loser_out == ""  # refused before running (the folder is claimed first), not after the runs
     from simulator.analysis.ensemble import load_ensemble
 
     assert load_ensemble(out).manifest["n"] == 300
