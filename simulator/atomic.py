@@ -12,6 +12,7 @@ fails at once, and nothing ever deletes a folder the current process did not cre
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import shutil
@@ -180,7 +181,7 @@ def new_folder(target: str | Path, *, replace: bool = False, param: str = "out")
         if claimed:
             with contextlib.suppress(OSError):
                 target.rmdir()  # only if still empty: ours
-        if getattr(exc, "errno", None) in (39, 66):  # ENOTEMPTY: someone wrote into our claim
+        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST) and claimed:  # someone wrote into our claim
             raise UserError(f"{param} {target}: another process wrote into it; nothing replaced",
                             param=param) from None
         raise

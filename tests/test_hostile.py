@@ -373,3 +373,12 @@ def test_pysd_cache_cut_short_is_rebuilt(tmp_path, monkeypatch):
     pysd_model = load_pysd(model.path, model.sha256)
     assert compile(py_file.read_text(), "x", "exec") and pysd_model is not None
     assert not list((tmp_path / "cache" / "pysd").glob(".*"))
+
+
+def test_run_batch_flags_the_non_finite_run_with_variable_and_time(tmp_path):
+    from simulator.runner import run_batch
+
+    model = tiny_model(tmp_path, "x = 1 ~ Dmnl [0, 2] ~|\nratio = 1 / x ~~|\nstock = INTEG(ratio, 0) ~~|\n")
+    batch = run_batch(defaults(model), {"x": np.array([1.0, 0.0, 2.0])}, model=model)
+    assert batch.failed.tolist() == [False, True, False]
+    assert batch.problems == {1: "'ratio' at 0"} and batch.provenance["failed_runs"] == 1

@@ -121,3 +121,11 @@ def test_ensemble_caps_per_session_and_per_server():
             slots.release()
     with caps.ensemble_slot(10):
         pass
+
+
+def test_unknown_tab_comparison_and_indicator_in_a_link_are_reported():
+    at = start(tab="../../etc", cmp="baseline,nope", ind="gdp,zzz")
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "tab=../../etc: unknown tab" in warnings and "cmp=nope" in warnings and "ind=zzz" in warnings
+    assert at.session_state["compare"] == ["baseline"]

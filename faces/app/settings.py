@@ -269,13 +269,17 @@ def apply_query(params: dict) -> list[str]:
             problems.append(f"s={params['s']}: unknown scenario (known: {', '.join(data.scenario_names())})")
     if params.get("tab") in TABS:
         s["tab"] = params["tab"]
+    elif "tab" in params:
+        problems.append(f"tab={params['tab'][:60]}: unknown tab (use {', '.join(TABS)})")
     known_scenarios = {*data.scenario_names(), CURRENT}
     if "cmp" in params:
-        s["compare"] = [n for n in params["cmp"].split(",") if n in known_scenarios][:5]
+        names = params["cmp"].split(",")
+        s["compare"] = [n for n in names if n in known_scenarios][:5]
+        problems += [f"cmp={n[:60]}: unknown scenario" for n in names if n not in known_scenarios][:5]
     if "ind" in params:
-        s["indicators"] = [i for i in params["ind"].split(",") if i in data.labels().indicators] or list(
-            default_indicators()
-        )
+        names, known = params["ind"].split(","), data.labels().indicators
+        s["indicators"] = [i for i in names if i in known] or list(default_indicators())
+        problems += [f"ind={i[:60]}: unknown indicator" for i in names if i not in known][:5]
     base = data.base_values(current_scenario())
     new, spelt = {}, {}
     for key, text in params.items():
