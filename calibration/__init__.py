@@ -14,8 +14,6 @@ posterior, posterior_report, sbc
     The MCMC posterior (emcee), its predictive check and figures, simulation-based calibration.
 backtest
     Fit on 2015-2018, forecast 2019-2020, against a naive trend.
-atomic
-    Files written to a temporary name, flushed, fsynced and renamed.
 
 The ``jinan-sd calibrate`` command lives in :mod:`faces.cli.calibrate`.
 """

@@ -417,7 +417,9 @@ def _method_text(result: FitResult) -> str:
 
 
 def write_calibrated(result: FitResult, path) -> None:
-    """Write :func:`to_toml` to ``path`` (UTF-8, LF line ends) atomically: a failure leaves the old file."""
-    from .atomic import write_atomic
+    """Write :func:`to_toml` to ``path`` (UTF-8, LF line ends) atomically: a temporary file in the same
+    folder, fsynced, then renamed, so a failed write leaves the previous calibration whole (every run
+    reads this file; :func:`simulator.runner.check_calibration` also refuses one cut short)."""
+    from simulator.atomic import write_text
 
-    write_atomic(path, to_toml(result).encode("utf-8"))
+    write_text(path, to_toml(result))

@@ -546,7 +546,7 @@ def to_parquet_bytes(post: Posterior) -> bytes:
 
 def write_posterior(post: Posterior, path=POSTERIOR_PATH):
     """Write :func:`to_parquet_bytes` to ``path`` atomically; returns the path."""
-    from .atomic import write_atomic
+    from simulator.atomic import write_bytes as write_atomic
 
     return write_atomic(path, to_parquet_bytes(post))
 

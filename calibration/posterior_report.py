@@ -251,7 +251,7 @@ def run_posterior(args, problem, out: Path, report: Path | None) -> int:
     parquet = to_parquet_bytes(post)
     result = map_result(post, hashlib.sha256(parquet).hexdigest())
     toml = to_toml(result).encode("utf-8")
-    from .atomic import write_atomic
+    from simulator.atomic import write_bytes as write_atomic
 
     write_atomic(target, parquet)
     write_atomic(out, toml)

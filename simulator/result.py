@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from simulator.atomic import write_files
 from simulator.errors import UserError
 
 FORMATS = (".csv", ".xlsx", ".parquet")
@@ -18,8 +19,12 @@ def check_output_path(path: str | Path) -> Path:
     path = Path(path)
     if path.suffix not in FORMATS:
         raise UserError(f"out {path}: unknown format '{path.suffix}' (use {', '.join(FORMATS)})", param="out")
-    if not path.parent.exists():
+    if not path.name or path.name.startswith("."):
+        raise UserError(f"out '{path}': give a file name", param="out")
+    if not path.parent.is_dir():
         raise UserError(f"out {path}: folder {path.parent} does not exist", param="out")
+    if path.is_dir():
+        raise UserError(f"out {path}: is a folder", param="out")
     return path
 
 
@@ -52,32 +57,56 @@ class Result:
 
     def to_file(self, path: str | Path, labels=None) -> Path:
         """Write by suffix: .csv (+ .provenance.json beside it), .xlsx (sheets: results,
-        variables, provenance) or .parquet (provenance in the file's metadata)."""
+        variables, provenance) or .parquet (provenance in the file's metadata).
+
+        Every file goes to a temporary sibling first and is renamed into place when complete, so a
+        failed write leaves the previous file (and its provenance) as they were.
+        """
         path = check_output_path(path)
         if path.suffix == ".csv":
-            self.frame.to_csv(path)
-            path.with_suffix(".provenance.json").write_text(
-                json.dumps(self.provenance, indent=2, ensure_ascii=False), encoding="utf-8"
-            )
+            provenance = json.dumps(self.provenance, indent=2, ensure_ascii=False, default=str)
+            writers = {path: lambda temp: self.frame.to_csv(temp),
+                       path.with_suffix(".provenance.json"): lambda temp: temp.write_text(provenance,
+                                                                                          encoding="utf-8")}
         elif path.suffix == ".xlsx":
-            with pd.ExcelWriter(path, engine="openpyxl") as writer:
-                self.frame.to_excel(writer, sheet_name="results")
-                self.variable_table(labels).to_excel(writer, sheet_name="variables", index=False)
-                prov = pd.DataFrame(
-                    {"key": list(self.provenance), "value": [str(v) for v in self.provenance.values()]}
-                )
-                prov.to_excel(writer, sheet_name="provenance", index=False)
+            writers = {path: lambda temp: self._write_xlsx(temp, labels)}
         else:
-            table = self.frame.copy()
-            table.attrs = {}
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            arrow = pa.Table.from_pandas(table)
-            meta = dict(arrow.schema.metadata or {})
-            meta[b"jinan_sd_provenance"] = json.dumps(self.provenance, ensure_ascii=False).encode()
-            pq.write_table(arrow.replace_schema_metadata(meta), path)
+            writers = {path: self._write_parquet}
+        try:
+            write_files(writers)
+        except (ValueError, TypeError, KeyError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UserError(f"out {path}: cannot write: {first} (the previous file, if any, is unchanged)",
+                            param="out") from None
         return path
+
+    def _write_xlsx(self, temp: Path, labels) -> None:
+        from openpyxl.utils.exceptions import IllegalCharacterError
+
+        try:
+            self._fill_xlsx(temp, labels)
+        except IllegalCharacterError as exc:
+            raise ValueError(f"a text holds a character Excel cannot store ({exc})") from None
+
+    def _fill_xlsx(self, temp: Path, labels) -> None:
+        with pd.ExcelWriter(temp, engine="openpyxl") as writer:
+            self.frame.to_excel(writer, sheet_name="results")
+            self.variable_table(labels).to_excel(writer, sheet_name="variables", index=False)
+            prov = pd.DataFrame(
+                {"key": list(self.provenance), "value": [str(v) for v in self.provenance.values()]}
+            )
+            prov.to_excel(writer, sheet_name="provenance", index=False)
+
+    def _write_parquet(self, temp: Path) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = self.frame.copy()
+        table.attrs = {}
+        arrow = pa.Table.from_pandas(table)
+        meta = dict(arrow.schema.metadata or {})
+        meta[b"jinan_sd_provenance"] = json.dumps(self.provenance, ensure_ascii=False, default=str).encode()
+        pq.write_table(arrow.replace_schema_metadata(meta), temp)
 
     def variable_table(self, labels=None) -> pd.DataFrame:
         """One row per variable: id, units, and zh/en names when labels are given."""

@@ -10,14 +10,14 @@ results are identical whatever the executor.
 from __future__ import annotations
 
 import hashlib
-import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from simulator import tomlfile
 from simulator._version import __version__
 from simulator.engines.fast.adapter import run_batch_arrays, run_fast
 from simulator.errors import ModelError, UserError
@@ -66,13 +66,39 @@ def calibration_overrides(model: Model, project: Project | None = None) -> tuple
 @lru_cache(maxsize=4)
 def _calibration_cached(stamp: tuple, model_path: Path, model_sha: str) -> tuple[dict, str]:
     model, path = load(model_path), Path(stamp[0])
-    raw = path.read_bytes()
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path.name}: malformed TOML: {exc}") from None
+    data, raw = tomlfile.load(path)
+    check_calibration(data, path.name)
     values = {name: entry["value"] for name, entry in data.get("parameters", {}).items()}
     return validate_overrides(model, values, path.name), hashlib.sha256(raw).hexdigest()
+
+
+def check_calibration(data: dict, where: str) -> None:
+    """Refuse a calibration file that is not whole: the parameter count in ``[calibration]``, the
+    ``[parameters]`` and ``[nuisance]`` entries and the correlation matrix must agree (a file cut short
+    can still be valid TOML, and would silently drop fitted values)."""
+    meta, params, nuisance = data.get("calibration"), data.get("parameters"), data.get("nuisance", {})
+    correlation = data.get("correlation", {})
+    if not isinstance(meta, dict) or not isinstance(params, dict) or not isinstance(nuisance, dict):
+        raise UserError(f"{where}: incomplete calibration file (no [calibration] or [parameters]); "
+                        "run jinan-sd calibrate again")
+    names = [*params, *nuisance]
+    count = meta.get("n_parameters")
+    order = correlation.get("parameters") if isinstance(correlation, dict) else None
+    matrix = correlation.get("matrix") if isinstance(correlation, dict) else None
+    problem = None
+    if not isinstance(count, int) or isinstance(count, bool) or count != len(names):
+        problem = f"it lists {len(names)} parameters, its header says {count}"
+    elif order != names:
+        problem = "[correlation] parameters do not match the fitted parameters"
+    elif not isinstance(matrix, list) or len(matrix) != count or any(
+            not isinstance(row, list) or len(row) != count for row in matrix):
+        problem = f"[correlation] matrix is not {count} x {count}"
+    else:
+        bad = [n for n, e in params.items() if not isinstance(e, dict) or "value" not in e]
+        if bad:
+            problem = f"parameter '{bad[0]}' has no value"
+    if problem:
+        raise UserError(f"{where}: incomplete or damaged calibration file ({problem}); run jinan-sd calibrate again")
 
 
 def resolve_overrides(model: Model, scen: Scenario, project: Project | None = None) -> tuple[dict, str]:
@@ -136,10 +162,11 @@ def run(
             raise UserError("the pysd engine integrates with Euler only; use the fast engine for rk4")
         from simulator.engines.pysd import load_pysd, run_pysd
 
-        frame = run_pysd(load_pysd(model.path, model.sha256), params, model.years)
+        frame = _run_pysd_checked(load_pysd(model.path, model.sha256), params, model, run_pysd)
         frame = frame[[c for c in frame.columns if c.partition("[")[0] in model.elements]].astype(float)
     else:
         frame = run_fast(model, params, method=method)
+    check_finite(frame, model, scen.name)
     frame.index = pd.Index(_labels(frame.index), name="year")
     provenance = {
         "model": model.path.name,
@@ -164,6 +191,51 @@ def _labels(times) -> np.ndarray:
     return times.astype(int) if np.all(times == np.round(times)) else times
 
 
+# --------------------------------------------------------------------------- non-finite values
+# The engines compute with IEEE floats (1 / 0 = inf); these checks read what they return, so a run that
+# went non-finite is reported with its variable and time instead of flowing on into tables and charts.
+
+
+def first_nonfinite(times, values: dict) -> tuple[str, float] | None:
+    """(variable, time) of the earliest non-finite value in one run's ``values`` (id -> (T,)), or None."""
+    first = None
+    for name, series in values.items():
+        bad = np.flatnonzero(~np.isfinite(np.asarray(series, float)))
+        if len(bad) and (first is None or times[bad[0]] < first[1]):
+            first = (name, float(times[bad[0]]))
+    return first
+
+
+def check_finite(frame: pd.DataFrame, model: Model, scenario_name: str) -> None:
+    """Raise a one-line ModelError naming the first variable and time at which the run is not finite."""
+    values = frame.to_numpy(float)
+    if np.isfinite(values).all():
+        return
+    times = np.asarray(frame.index, float)
+    name, time = first_nonfinite(times, {c: frame[c].to_numpy(float) for c in frame.columns})
+    value = frame.loc[frame.index[np.flatnonzero(times == time)[0]], name]
+    raise ModelError(f"{model.path.name}: scenario '{scenario_name}': '{name}' is {value} at {time:g} "
+                     "(a division by zero or an overflow in the model)")
+
+
+def _run_pysd_checked(pysd_model, params: dict, model: Model, run_pysd) -> pd.DataFrame:
+    """pysd raises Python's own arithmetic errors from inside the translated model: name the element."""
+    try:
+        return run_pysd(pysd_model, params, model.years)
+    except (ZeroDivisionError, OverflowError, FloatingPointError) as exc:
+        tb, element = exc.__traceback__, None
+        while tb is not None:
+            if tb.tb_frame.f_code.co_name in model.elements:
+                element = tb.tb_frame.f_code.co_name
+            tb = tb.tb_next
+        try:
+            time = f" at {float(pysd_model.time()):g}"
+        except (AttributeError, TypeError, ValueError):  # the time is a detail; the error is raised below
+            time = ""
+        where = f"'{element}'" if element else "an equation"
+        raise ModelError(f"{model.path.name}: {where} failed{time}: {exc} (pysd engine)") from None
+
+
 @dataclass
 class Batch:
     """N runs at once: values (N, T, V) with names, units and provenance.
@@ -179,6 +251,9 @@ class Batch:
     years: np.ndarray
     units: dict
     provenance: dict
+    #: (N,) True where a run has a NaN or infinite value; ``problems`` run -> "variable at year"
+    failed: np.ndarray | None = None
+    problems: dict = field(default_factory=dict)
 
     def __getitem__(self, variable: str) -> np.ndarray:
         """(N, T) values of one variable."""
@@ -244,10 +319,24 @@ def run_batch(
         model.element(name)
     times, values = run_overrides(model, overrides, n, variables=names, method=method, executor=executor)
     cube = np.stack([values[k] for k in names], axis=2)
+    failed, problems = _batch_nonfinite(times, cube, names)
     provenance = {"model_sha256": model.sha256, "scenario": scen.name, "scenario_sha256": scen.sha256,
                   "calibration_sha256": cal_sha, "engine": "fast", "method": method, "n": n,
                   "package_version": __version__}
-    return Batch(cube, names, _labels(times), {k: model.elements[k].units for k in names}, provenance)
+    provenance["failed_runs"] = int(failed.sum())
+    return Batch(cube, names, _labels(times), {k: model.elements[k].units for k in names}, provenance,
+                 failed, problems)
+
+
+def _batch_nonfinite(times, cube: np.ndarray, names: list) -> tuple[np.ndarray, dict]:
+    """Per-run mask of non-finite runs and, for each, the first variable and time."""
+    finite = np.isfinite(cube)
+    failed = ~finite.all(axis=(1, 2))
+    problems = {}
+    for run in np.flatnonzero(failed)[:1000]:
+        name, time = first_nonfinite(times, {k: cube[run, :, j] for j, k in enumerate(names)})
+        problems[int(run)] = f"'{name}' at {time:g}"
+    return failed, problems
 
 
 def _slice(value, lo: int, hi: int, n: int):

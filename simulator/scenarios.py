@@ -31,14 +31,16 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from simulator import tomlfile
 from simulator.engines.fast import TimePath
-from simulator.errors import ScenarioError
+from simulator.errors import ScenarioError, UserError
 from simulator.model import compat
 from simulator.model.labels import labels
 from simulator.model.mdl import Model, suggest
@@ -105,55 +107,88 @@ class Scenario:
         )
 
 
-def resolve_path(name_or_path: str | Path, scenario_dir: Path) -> Path:
-    """Find a scenario by name under ``scenario_dir`` or as a path; raise if missing."""
+#: Longest chain of ``extends`` followed (a scenario extending one extending one ...).
+MAX_EXTENDS = 16
+_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def bundled_names(scenario_dir: Path) -> list[str]:
+    """Names of the scenario files under ``scenario_dir`` (``uncertainty.toml`` excluded)."""
+    return sorted(p.stem for p in scenario_dir.glob("*.toml") if p.stem != "uncertainty")
+
+
+def resolve_path(name_or_path: str | Path, scenario_dir: Path, base: Path | None = None) -> Path:
+    """Find a scenario by name under ``scenario_dir`` or as a path; raise if missing.
+
+    A relative path is taken from ``base`` (the folder of the file that names it) when given, else from
+    the working directory.
+    """
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" or candidate.parent != Path("."):
+        if base is not None and not candidate.is_absolute():
+            candidate = base / candidate
         if candidate.is_file():
             return candidate.resolve()
         raise ScenarioError(f"scenario file not found: {candidate}")
     in_dir = scenario_dir / f"{name_or_path}.toml"
-    if in_dir.is_file():
+    if _NAME.match(str(name_or_path)) and in_dir.is_file():
         return in_dir.resolve()
-    known = sorted(p.stem for p in scenario_dir.glob("*.toml") if p.stem != "uncertainty")
-    raise ScenarioError(f"unknown scenario '{name_or_path}' (known: {', '.join(known)})")
+    raise ScenarioError(f"unknown scenario '{name_or_path}' (known: {', '.join(bundled_names(scenario_dir))})")
 
 
-def load_scenario(name_or_path: str | Path, model: Model, scenario_dir: Path) -> Scenario:
-    """Load, follow ``extends`` and validate a scenario against ``model``."""
-    return _load(resolve_path(name_or_path, scenario_dir), model, scenario_dir, chain=())
+def load_scenario(name_or_path: str | Path, model: Model, scenario_dir: Path, *,
+                  bundled_extends_only: bool = False) -> Scenario:
+    """Load, follow ``extends`` and validate a scenario against ``model``.
+
+    Parameters
+    ----------
+    bundled_extends_only : bool
+        ``extends`` of this file may name only a scenario of ``scenario_dir``, by name (for files from
+        other people, e.g. an upload to the app: no path is followed, and a refusal says nothing about
+        which files exist). Otherwise a relative path is taken from the folder of the file naming it.
+    """
+    return _load(resolve_path(name_or_path, scenario_dir), model, scenario_dir, (), bundled_extends_only)
 
 
-def _load(path: Path, model: Model, scenario_dir: Path, chain: tuple) -> Scenario:
+def _extends_path(path: Path, target, scenario_dir: Path, bundled_only: bool) -> Path:
+    where = path.name
+    if not isinstance(target, str) or not target.strip():
+        raise ScenarioError(f"{where}: 'extends' must be a scenario name or path")
+    known = bundled_names(scenario_dir)
+    if bundled_only:
+        if target not in known:
+            raise ScenarioError(f"{where}: 'extends' may name only a bundled scenario (one of: {', '.join(known)})")
+        return (scenario_dir / f"{target}.toml").resolve()
+    try:
+        return resolve_path(target, scenario_dir, base=path.parent)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{where}: extends '{target}': {exc}") from None
+
+
+def _load(path: Path, model: Model, scenario_dir: Path, chain: tuple, bundled_only: bool = False) -> Scenario:
     if path in chain:
         cycle = " -> ".join(p.stem for p in (*chain, path))
         raise ScenarioError(f"{path.name}: circular 'extends': {cycle}")
-    raw = path.read_bytes()
+    if len(chain) >= MAX_EXTENDS:
+        raise ScenarioError(f"{chain[0].name}: 'extends' chain longer than {MAX_EXTENDS} files")
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path.name}: malformed TOML: {exc}") from None
+        data, raw = tomlfile.load(path)
+    except UserError as exc:
+        raise ScenarioError(str(exc)) from None
     unknown = set(data) - TOP_LEVEL_KEYS
     if unknown:
         key = sorted(unknown)[0]
         raise ScenarioError(f"{path.name}: unknown key '{key}'{suggest(key, TOP_LEVEL_KEYS)}")
+    _check_fields(data, path.name)
     digest = hashlib.sha256(raw)
     base_overrides: dict = {}
     if "extends" in data:
-        if not isinstance(data["extends"], str):
-            raise ScenarioError(f"{path.name}: 'extends' must be a scenario name or path")
-        target = data["extends"]
-        base_path = (
-            (path.parent / target).resolve()
-            if target.endswith(".toml")
-            else resolve_path(target, scenario_dir)
-        )
+        base_path = _extends_path(path, data["extends"], scenario_dir, bundled_only)
+        # a bundled scenario is trusted: its own extends follow the usual rules
         base = _load(base_path, model, scenario_dir, (*chain, path))
         base_overrides = dict(base.overrides)
         digest.update(base.sha256.encode())
     levers = data.get("levers", {})
-    if not isinstance(levers, dict):
-        raise ScenarioError(f"{path.name}: [levers] must be a table of name = value")
     overrides = base_overrides
     overrides.update(validate_overrides(model, levers, path.name))
     sources = data.get("sources", {})
@@ -162,18 +197,50 @@ def _load(path: Path, model: Model, scenario_dir: Path, chain: tuple) -> Scenari
         overrides=overrides,
         titles={k: data[f"title_{k}"] for k in ("zh", "en") if f"title_{k}" in data},
         descriptions={k: data[f"description_{k}"] for k in ("zh", "en") if f"description_{k}" in data},
-        sources={canonical_id(k): str(v) for k, v in sources.items()},
-        use_calibration=bool(data.get("use_calibration", True)),
+        sources={canonical_id(k): v for k, v in sources.items()},
+        use_calibration=data.get("use_calibration", True),
         path=path,
         sha256=digest.hexdigest(),
     )
 
 
+def _check_fields(data: dict, where: str) -> None:
+    """Type of every top-level field; all problems in one line."""
+    problems = []
+    for key in ("title_zh", "title_en", "description_zh", "description_en"):
+        if key in data and not isinstance(data[key], str):
+            problems.append(f"'{key}' must be a string, got {_kind(data[key])}")
+    if "use_calibration" in data and not isinstance(data["use_calibration"], bool):
+        problems.append(f"'use_calibration' must be true or false (a TOML boolean), got {data['use_calibration']!r}")
+    if "levers" in data and not isinstance(data["levers"], dict):
+        problems.append("[levers] must be a table of name = value")
+    if "sources" in data:
+        sources = data["sources"]
+        if not isinstance(sources, dict):
+            problems.append(f"[sources] must be a table of name = \"text\", got {_kind(sources)}")
+        else:
+            bad = [k for k, v in sources.items() if not isinstance(v, str)]
+            if bad:
+                problems.append(f"[sources] '{bad[0]}' must be a string, got {_kind(sources[bad[0]])}")
+    if problems:
+        raise ScenarioError(f"{where}: " + "; ".join(problems))
+
+
+def _kind(value) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "an array",
+             dict: "a table"}
+    return names.get(type(value), type(value).__name__)
+
+
 def validate_overrides(model: Model, levers: dict, where: str) -> dict:
-    """Check names, kinds and ranges; return id -> float or list of (year, value)."""
+    """Check names, kinds, ranges and years; return id -> float or list of (year, value)."""
     out = {}
+    spelt: dict[str, str] = {}
     for key, value in levers.items():
         eid = canonical_id(key)
+        if eid in spelt and spelt[eid] != key:
+            raise ScenarioError(f"{where}: '{spelt[eid]}' and '{key}' are the same lever; give it once")
+        spelt[eid] = key
         element = model.elements.get(eid)
         if element is None:
             known = compat.message(key)
@@ -190,10 +257,39 @@ def validate_overrides(model: Model, levers: dict, where: str) -> dict:
         if isinstance(value, (list, tuple)):
             if element.kind != "time_path":
                 raise ScenarioError(f"{where}: '{key}' is a constant; give one number, not a time path")
-            out[eid] = _splice(element.default, _time_path(value, element, where, key))
+            path = _time_path(value, element, where, key)
+            _check_years(model, element, path, where, key)
+            out[eid] = _splice(element.default, path)
         else:
             out[eid] = _number(value, element, where, key)
     return out
+
+
+def history_anchor(model: Model) -> float | None:
+    """The last year of calibrated history (policy start year - 1), before which a policy path may not
+    differ from the model's; None when the labels name no policy start."""
+    start = labels().policy.get("start_year")
+    return None if start is None else float(start) - 1
+
+
+def _check_years(model: Model, element, path: list, where: str, key: str) -> None:
+    """Years within INITIAL..FINAL TIME; a policy path may not rewrite the history before the anchor."""
+    t0, t1 = model.time["initial_time"], model.time["final_time"]
+    for year, _ in path:
+        if not t0 <= year <= t1:
+            raise ScenarioError(f"{where}: '{key}' time path year {year:g} is outside the model's years "
+                                f"{t0:g}..{t1:g}")
+    anchor = history_anchor(model)
+    if anchor is None or element.id not in set(labels().policy.get("paths", [])):
+        return
+    years, values = zip(*element.default, strict=True)
+    for year, value in path:
+        if year < anchor:
+            history = float(np.interp(year, years, values))
+            if abs(value - history) > 1e-9 * max(1.0, abs(history)):
+                raise ScenarioError(
+                    f"{where}: '{key}' time path point {year:g} is before {anchor:g} and would rewrite the "
+                    f"calibrated history (there {history:g}); start the path at {anchor:g} or later")
 
 
 def _number(value, element, where: str, key: str) -> float:
@@ -241,6 +337,8 @@ def parse_set(items: list[str]) -> dict:
         if "=" not in item:
             raise ScenarioError(f"set: expected NAME=VALUE, got '{item}'", param="set")
         name, text = item.split("=", 1)
+        if tomlfile.nesting_depth(f"v = {text}") > tomlfile.MAX_DEPTH:
+            raise ScenarioError(f"set: '{name.strip()}' value is nested too deeply", param="set")
         try:
             out[name.strip()] = tomllib.loads(f"v = {text.strip()}")["v"]
         except tomllib.TOMLDecodeError:

@@ -152,7 +152,7 @@ def upload(at: AppTest, name: str, content: bytes) -> AppTest:
         (b"[levers]\nnot_a_lever = 1\n", "unknown variable 'not_a_lever'"),
         (b"[levers]\ninvestment_rate = 5.0\n", "outside its range"),
         (b"[levers\ninvestment_rate = ", "malformed TOML"),
-        (b'extends = "no_such_scenario"\n', "unknown scenario 'no_such_scenario'"),
+        (b'extends = "no_such_scenario"\n', "'extends' may name only a bundled scenario"),
     ],
 )
 def test_a_bad_uploaded_scenario_shows_one_line_and_changes_nothing(content, expected):

@@ -9,7 +9,8 @@ Layers, highest first; a module may import its own layer or any layer below it, 
     run          simulator.runner, simulator.scenarios, simulator.targets.*
     engines      simulator.engines.*
     model        simulator.model.*
-    base         simulator.project, simulator.errors, simulator.result, simulator._version
+    base         simulator.project, simulator.errors, simulator.result, simulator._version, simulator.atomic,
+                 simulator.limits, simulator.tomlfile, simulator.text (files, limits and words every layer uses)
 
 Also: no import cycle between modules, none between top-level packages. Every import counts, including
 those inside functions (a lazy import is still a dependency). The contract is checked on the source tree.
@@ -39,6 +40,10 @@ PREFIXES = {
     "simulator.errors": "base",
     "simulator.result": "base",
     "simulator._version": "base",
+    "simulator.atomic": "base",
+    "simulator.limits": "base",
+    "simulator.tomlfile": "base",
+    "simulator.text": "base",
 }
 
 

@@ -3,6 +3,7 @@ validated by the library before it replaces anything (upload)."""
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
 from pathlib import Path
@@ -14,7 +15,10 @@ from faces.app import data
 from faces.app.settings import UPLOAD_PREFIX, current_scenario, edits
 from faces.app.settings import encode as _encode
 from faces.app.text import LANGS
+from simulator.limits import MAX_SCENARIO_BYTES
 from simulator.scenarios import load_scenario, scenario_toml
+
+_LOG = logging.getLogger(__name__)
 
 
 def settings_toml() -> str:
@@ -56,21 +60,36 @@ def settings_file_name() -> str:
 
 
 def read_scenario(name: str, content: bytes):
-    """Validate an uploaded scenario file; a bad one raises :class:`simulator.UserError` (one line)."""
-    stem = re.sub(r"[^\w-]", "_", Path(name).stem) or "uploaded"
+    """Validate an uploaded scenario file; a bad one raises :class:`simulator.UserError` (one line).
+
+    The file comes from someone else: it may be at most :data:`simulator.limits.MAX_SCENARIO_BYTES`, and
+    its ``extends`` may name only a bundled scenario, so no path on the server is ever followed or probed.
+    """
+    stem = re.sub(r"[^\w-]", "_", Path(name).stem)[:80] or "uploaded"
+    if len(content) > MAX_SCENARIO_BYTES:
+        raise simulator.UserError(f"{name}: file too large ({len(content):,} bytes; a scenario file may have "
+                                  f"at most {MAX_SCENARIO_BYTES:,})")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"{stem}.toml"
         path.write_bytes(content)
-        return load_scenario(path, data.model(), simulator.Project.default().scenario_dir)
+        return load_scenario(path, data.model(), simulator.Project.default().scenario_dir,
+                             bundled_extends_only=True)
 
 
 def accept_upload(name: str, content: bytes) -> str | None:
-    """Switch to an uploaded scenario; if the file is bad change nothing and return a one-line error."""
+    """Switch to an uploaded scenario; if the file is bad change nothing and return a one-line error.
+
+    Whatever goes wrong is caught here: the previous state is kept, the user sees one line, and an
+    unexpected error is logged on the server with its traceback (never shown in the browser).
+    """
     try:
         scen = read_scenario(name, content)
-    except (simulator.UserError, ValueError, TypeError, KeyError, OSError) as exc:
+    except simulator.UserError as exc:
         message = " ".join(str(exc).split())
         return message if Path(name).stem in message else f"{name}: {message}"
+    except Exception:  # an upload must never break the page: log it here, tell the user in one line
+        _LOG.exception("upload %r: unexpected error while reading the scenario", name)
+        return f"{name}: could not be read as a scenario file"
     key = UPLOAD_PREFIX + scen.name
     st.session_state["uploads"] = {**st.session_state["uploads"], key: scen}
     st.session_state["scenario"] = key

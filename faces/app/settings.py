@@ -195,8 +195,36 @@ def encode(value) -> str:
 
 def _decode(text: str):
     if ":" in text:
-        return [[float(y), float(v)] for y, v in (point.split(":") for point in text.split(","))]
+        points = [point.split(":") for point in text.split(",")]
+        if any(len(point) != 2 for point in points):
+            raise ValueError(text)
+        return [[float(y), float(v)] for y, v in points]
     return float(text)
+
+
+#: Longest lever value read from a URL (a time path of a few dozen points).
+MAX_URL_VALUE = 2000
+
+
+def decode_lever(key: str, text: str):
+    """One URL lever parameter through the same validation as a slider: (problem, lever id, value).
+
+    Any spelling of a lever (``Investment_Rate``, ``investment-rate``) names it; a bad name or value
+    gives a one-line problem (shown in the warning box) and no value.
+    """
+    shown = f"{key[:60]}={str(text)[:60]}"
+    if not isinstance(text, str) or len(text) > MAX_URL_VALUE:
+        return f"{shown}: value too long", None, None
+    try:
+        decoded = _decode(text)
+    except ValueError:
+        return f"{shown}: not a number or a list of year:value", None, None
+    try:
+        validated = validate_overrides(data.model(), {key: decoded}, "URL")
+    except simulator.UserError as exc:
+        return str(exc), None, None
+    (lever, value), = validated.items()
+    return None, lever, value
 
 
 def query() -> dict[str, str]:
@@ -246,27 +274,30 @@ def apply_query(params: dict) -> list[str]:
             problems.append(f"s={params['s']}: unknown scenario (known: {', '.join(data.scenario_names())})")
     if params.get("tab") in TABS:
         s["tab"] = params["tab"]
+    elif "tab" in params:
+        problems.append(f"tab={params['tab'][:60]}: unknown tab (use {', '.join(TABS)})")
     known_scenarios = {*data.scenario_names(), CURRENT}
     if "cmp" in params:
-        s["compare"] = [n for n in params["cmp"].split(",") if n in known_scenarios][:5]
+        names = params["cmp"].split(",")
+        s["compare"] = [n for n in names if n in known_scenarios][:5]
+        problems += [f"cmp={n[:60]}: unknown scenario" for n in names if n not in known_scenarios][:5]
     if "ind" in params:
-        s["indicators"] = [i for i in params["ind"].split(",") if i in data.labels().indicators] or list(
-            default_indicators()
-        )
+        names, known = params["ind"].split(","), data.labels().indicators
+        s["indicators"] = [i for i in names if i in known] or list(default_indicators())
+        problems += [f"ind={i[:60]}: unknown indicator" for i in names if i not in known][:5]
     base = data.base_values(current_scenario())
-    new = {}
+    new, spelt = {}, {}
     for key, text in params.items():
         if key in _RESERVED:
             continue
-        try:
-            value = validate_overrides(data.model(), {key: _decode(text)}, "URL")[key]
-        except ValueError:
-            problems.append(f"{key}={text}: not a number or a list of year:value")
+        problem, lever, value = decode_lever(key, text)
+        if problem is None and lever in spelt:
+            problem = f"{key}={text}: the same lever as {spelt[lever]} (give it once)"
+        if problem is not None:
+            problems.append(problem)
             continue
-        except simulator.UserError as exc:
-            problems.append(str(exc))
-            continue
-        if not close(value, base[key]):
-            new[key] = as_path(value) if isinstance(value, (list, tuple)) else clean(value)
+        spelt[lever] = key
+        if not close(value, base[lever]):
+            new[lever] = as_path(value) if isinstance(value, (list, tuple)) else clean(value)
     s["edits"] = new
     return problems

@@ -1,4 +1,4 @@
-"""蒙特卡洛 / Monte Carlo: an ensemble around the current settings (N up to 10^5, sampler, seed) with a
+"""蒙特卡洛 / Monte Carlo: an ensemble around the current settings (N up to the server's cap, sampler, seed) with a
 progress bar; fan charts, the probability of each target, the carbon-peak-year histogram, downloads."""
 
 from __future__ import annotations
@@ -7,11 +7,12 @@ import time
 
 import streamlit as st
 
-from faces.app import data, montecarlo_views, settings
+from faces.app import caps, data, montecarlo_views, settings
 from faces.app.montecarlo_views import TEXT
 from faces.app.text import tr
+from simulator.errors import UserError
 
-MAX_RUNS = 100_000
+MAX_RUNS = caps.MAX_ENSEMBLE
 
 
 def run(n: int, seed: int, sampler: str, lang: str, progress=None):
@@ -19,16 +20,17 @@ def run(n: int, seed: int, sampler: str, lang: str, progress=None):
     from simulator.analysis.ensemble import run_ensemble
 
     start = time.perf_counter()
-    result = run_ensemble(
-        settings.runnable_scenario(),
-        n=n,
-        seed=seed,
-        sampler=sampler,
-        progress=progress,
-        model=data.model(),
-        lang=lang,
-        targets=data.targets(),
-    )
+    with caps.ensemble_slot(n):
+        result = run_ensemble(
+            settings.runnable_scenario(),
+            n=n,
+            seed=seed,
+            sampler=sampler,
+            progress=progress,
+            model=data.model(),
+            lang=lang,
+            targets=data.targets(),
+        )
     seconds = time.perf_counter() - start
     st.session_state["ensemble"] = {
         "fingerprint": settings.fingerprint(),
@@ -59,14 +61,19 @@ def render(lang: str) -> None:
     if submitted:
         n = int(n)
         if sampler == "sobol" and n & (n - 1):
-            n = min(1 << n.bit_length(), 1 << 17)
+            n = min(1 << n.bit_length(), 1 << (MAX_RUNS.bit_length() - 1))
             st.info(words["sobol_n"].format(n=n))
         bar = st.progress(0.0, text=words["running"].format(done=0, total=n))
 
         def progress(done: int, total: int) -> None:
             bar.progress(done / total, text=words["running"].format(done=done, total=total))
 
-        result, seconds = run(n, int(seed), sampler, lang, progress)
+        try:
+            result, seconds = run(n, int(seed), sampler, lang, progress)
+        except UserError as exc:
+            bar.empty()
+            st.error(str(exc))
+            return
         bar.empty()
         st.success(words["done"].format(n=n, s=seconds, failed=result.manifest["failed_runs"]))
     last = st.session_state.get("ensemble")

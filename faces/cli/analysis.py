@@ -31,7 +31,9 @@ def add_parsers(sub, engines) -> None:
 
     report = sub.add_parser("report", help="figures (PNG, PDF) and tables for a report")
     report.add_argument("scenarios", nargs="+")
-    report.add_argument("--out", required=True, help="output folder (created if missing)")
+    report.add_argument("--out", required=True, help="output folder to create (refused if it exists)")
+    report.add_argument("--force", action="store_true",
+                        help="replace an existing --out folder (once the new one is complete)")
     report.add_argument("--engine", choices=engines, default=api.DEFAULT_ENGINE)
 
 
@@ -66,9 +68,9 @@ def _json_default(value):
 
 
 def cmd_compare(args) -> int:
-    if args.out and Path(args.out).suffix not in (".xlsx", ".csv"):
+    if args.out is not None and Path(args.out).suffix not in (".xlsx", ".csv"):
         raise UserError(f"--out {args.out}: use .xlsx or .csv")
-    if args.out and not Path(args.out).parent.exists():
+    if args.out is not None and not Path(args.out).parent.exists():
         raise UserError(f"--out {args.out}: folder {Path(args.out).parent} does not exist")
     labels = api.labels()
     results = _run_all(args.scenarios, args.engine)
@@ -83,13 +85,31 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def _file_stem(name: str, taken: set) -> str:
+    """A scenario argument (name or path) as a safe, unique file-name stem: ``sc/x.toml`` -> ``x``."""
+    import re
+
+    stem = re.sub(r"[^\w-]", "_", Path(name).stem if name.endswith(".toml") else Path(name).name) or "scenario"
+    unique, k = stem, 2
+    while unique in taken:
+        unique, k = f"{stem}_{k}", k + 1
+    taken.add(unique)
+    return unique
+
+
 def cmd_report(args) -> int:
+    """Figures and tables into a new folder, written whole (a staging folder renamed at the end): an
+    existing folder is refused unless ``--force``, and then replaced only once the new one is complete."""
+    from simulator.atomic import new_folder
     from simulator.plots import charts
     from simulator.targets import load_targets
     from simulator.targets.history import history_frame
 
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder")
+    if out.exists() and not args.force:
+        raise UserError(f"--out {out}: already exists (choose another folder, or --force to replace it)")
     labels = api.labels()
     lang = args.lang
     results = _run_all(args.scenarios, args.engine)
@@ -102,22 +122,23 @@ def cmd_report(args) -> int:
               "unit_zh": labels.unit(var, "zh"), "unit_en": labels.unit(var, "en")}
         for ind, var in labels.indicators.items()
     }
-    written = []
     shown = [i for i in labels.views.get("chart_indicators", []) if i in next(iter(frames.values()))]
-    figure = charts.trajectories(frames, shown, chart_labels,
-                                 history=history_frame(labels), targets=load_targets(), lang=lang)
-    written += charts.save(figure, out / "trajectories")
-    written += charts.save(charts.feasibility(tables, lang=lang), out / "feasibility")
-    indicator_table = key_indicators(results, labels, lang)
-    target_tables = compare_targets(tables, lang)
-    both = {"indicators": indicator_table, "targets": target_tables}
-    written.append(write_tables(out / "tables.xlsx", both))
-    for name, result in results.items():
-        written.append(result.to_file(out / f"run_{name}.csv", labels=labels))
+    written = []
+    with new_folder(out, replace=args.force) as staging:
+        figure = charts.trajectories(frames, shown, chart_labels,
+                                     history=history_frame(labels), targets=load_targets(), lang=lang)
+        written += charts.save(figure, staging / "trajectories")
+        written += charts.save(charts.feasibility(tables, lang=lang), staging / "feasibility")
+        indicator_table = key_indicators(results, labels, lang)
+        target_tables = compare_targets(tables, lang)
+        both = {"indicators": indicator_table, "targets": target_tables}
+        written.append(write_tables(staging / "tables.xlsx", both))
+        taken: set = set()
+        for name, result in results.items():
+            written.append(result.to_file(staging / f"run_{_file_stem(name, taken)}.csv", labels=labels))
     for path in written:
-        print(f"{TEXT[lang]['wrote']} {path}")
+        print(f"{TEXT[lang]['wrote']} {out / Path(path).name}")
     return 0
-
 
 
 COMMANDS = {"targets": cmd_targets, "compare": cmd_compare, "report": cmd_report}

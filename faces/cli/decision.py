@@ -8,6 +8,7 @@ from pathlib import Path
 
 import simulator as api
 from faces.cli.ensemble import seed
+from simulator.atomic import write_file, write_text
 from simulator.errors import UserError
 
 TEXT = {
@@ -247,7 +248,7 @@ def cmd_attribute(args) -> int:
         frame[words["total"]] = result.total
         frame = frame.join(result.levels)
         csv = folder / f"attribution-{result.target.id}.csv"
-        frame.to_csv(csv, encoding="utf-8-sig")
+        write_file(csv, lambda temp: frame.to_csv(temp, encoding="utf-8-sig"))
         written = [csv, *charts.save(wedge_chart(result, labels, lang), folder / f"wedges-{result.target.id}")]
         print(f"{words['wrote']} " + ", ".join(str(p) for p in written))
     return 0
@@ -290,15 +291,17 @@ def cmd_discover(args) -> int:
     if folder is not None:
         folder.mkdir(exist_ok=True)
         trajectory = result.prim.trajectory.assign(limits=lambda t: t["limits"].map(json.dumps))
-        trajectory.to_csv(folder / f"prim-trajectory-{result.target_id}.csv", index=False, encoding="utf-8-sig")
+        write_file(folder / f"prim-trajectory-{result.target_id}.csv",
+                   lambda temp: trajectory.to_csv(temp, index=False, encoding="utf-8-sig"))
         boxes = [{"box": k, "input": ident, "name": name_of(ident), "low": low, "high": high,
                   "coverage": b.coverage, "density": b.density, "mass": b.mass}
                  for k, b in enumerate(result.prim.boxes, 1) for ident, (low, high) in b.limits.items()]
         import pandas as pd
 
-        pd.DataFrame(boxes).to_csv(folder / f"prim-boxes-{result.target_id}.csv", index=False, encoding="utf-8-sig")
-        (folder / f"cart-{result.target_id}.txt").write_text(
-            "\n".join(tree_lines(result.tree, outcome, name_of, lang)) + "\n", encoding="utf-8")
+        write_file(folder / f"prim-boxes-{result.target_id}.csv",
+                   lambda temp: pd.DataFrame(boxes).to_csv(temp, index=False, encoding="utf-8-sig"))
+        write_text(folder / f"cart-{result.target_id}.txt", "\n".join(tree_lines(result.tree, outcome, name_of, lang))
+                   + "\n")
         first = result.prim.boxes[0]
         figure = peeling_chart(result.prim.trajectory, result.prim.chosen[0], name, outcome, lang,
                                final=(first.coverage, first.density))

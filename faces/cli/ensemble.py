@@ -65,21 +65,31 @@ class _Bar:
 
 
 def cmd_mc(args) -> int:
-    from simulator.analysis.ensemble import run_ensemble
+    """Run an ensemble; with --out the folder is claimed before any run, so a second ``mc`` to the same
+    folder fails at once instead of mixing or deleting results."""
+    from contextlib import nullcontext
 
-    if args.n < 1:
-        raise UserError(f"--n must be at least 1, got {args.n}")
-    if args.out and Path(args.out).exists():
-        raise UserError(f"--out {args.out}: already exists (choose another folder)")
-    if args.out and not Path(args.out).resolve().parent.exists():
-        raise UserError(f"--out {args.out}: folder {Path(args.out).resolve().parent} does not exist")
-    bar = _Bar(args.n, TEXT[args.lang]["runs"])
-    try:
-        result = run_ensemble(args.scenario, n=args.n, seed=args.seed, sampler=args.sampler,
-                              chunk_size=args.chunk_size, workers=args.workers, scheduler=args.scheduler,
-                              progress=bar, lang=args.lang)
-    finally:
-        bar.close()
+    from simulator.analysis.distributed import check_scheduler
+    from simulator.analysis.ensemble import run_ensemble
+    from simulator.atomic import new_folder
+    from simulator.limits import check_runs
+
+    check_runs(args.n)
+    check_runs(args.chunk_size, param="chunk_size")
+    if args.workers is not None:
+        check_runs(args.workers, param="workers", limit=1024)
+    if args.scheduler is not None:
+        check_scheduler(args.scheduler)
+    with new_folder(args.out) if args.out is not None else nullcontext() as staging:
+        bar = _Bar(args.n, TEXT[args.lang]["runs"])
+        try:
+            result = run_ensemble(args.scenario, n=args.n, seed=args.seed, sampler=args.sampler,
+                                  chunk_size=args.chunk_size, workers=args.workers, scheduler=args.scheduler,
+                                  progress=bar, lang=args.lang)
+        finally:
+            bar.close()
+        if staging is not None:
+            result.write_into(staging)
     table = result.probabilities[result.probabilities["n_valid"] > 0]
     shown = table[["id", "name", "year", "probability", "ci_low", "ci_high", "n_valid"]].copy()
     if args.lang == "zh":
@@ -87,16 +97,18 @@ def cmd_mc(args) -> int:
     print(shown.round(3).to_string(index=False))
     print(f"\n{TEXT[args.lang]['failed']}: {result.manifest['failed_runs']} / {args.n}  "
           f"(seed {args.seed}, sampler {args.sampler})")
-    if args.out:
-        print(f"{TEXT[args.lang]['wrote']} {result.save(args.out)}")
+    if args.out is not None:
+        print(f"{TEXT[args.lang]['wrote']} {args.out}")
     return 0
 
 
 def cmd_sensitivity(args) -> int:
     from simulator.analysis.sensitivity import sobol
 
-    if args.out and Path(args.out).suffix not in (".csv", ".xlsx"):
+    if args.out is not None and Path(args.out).suffix not in (".csv", ".xlsx"):
         raise UserError(f"--out {args.out}: use .csv or .xlsx")
+    if args.out is not None and not Path(args.out).resolve().parent.is_dir():
+        raise UserError(f"--out {args.out}: folder {Path(args.out).resolve().parent} does not exist")
     if args.n < 8:
         raise UserError(f"--n must be at least 8 (a power of 2), got {args.n}")
     if args.n & (args.n - 1):
@@ -110,11 +122,13 @@ def cmd_sensitivity(args) -> int:
         top = group.sort_values("ST", ascending=False).head(3)
         parts = [f"{labels.name(r.input, args.lang)} (ST {r.ST:.2f}, S1 {r.S1:.2f})" for r in top.itertuples()]
         print(f"{target}: " + "; ".join(parts))
-    if args.out:
+    if args.out is not None:
+        from simulator.atomic import write_file
+
         if args.out.endswith(".xlsx"):
-            table.to_excel(args.out, index=False, engine="openpyxl")
+            write_file(args.out, lambda temp: table.to_excel(temp, index=False, engine="openpyxl"))
         else:
-            table.to_csv(args.out, index=False)
+            write_file(args.out, lambda temp: table.to_csv(temp, index=False))
         print(f"{TEXT[args.lang]['wrote']} {args.out}")
     return 0
 

@@ -65,16 +65,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Library parameters whose flag is not ``--`` + the parameter's name.
+FLAG_NAMES = {"n_boxes": "--boxes", "max_depth": "--depth", "min_support": "--min-support"}
+
+
 def flag_words(exc: UserError) -> str:
     """The library's message with the parameter at fault named by its flag (``levers`` -> ``--levers``)."""
-    return exc.worded(default=lambda param: "--" + param.replace("_", "-"))
+    return exc.worded(FLAG_NAMES, default=lambda param: "--" + param.replace("_", "-"))
+
+
+def _terminated(signum, frame):
+    # SIGTERM as an exception, so half-written results are removed on the way out (see simulator.atomic)
+    raise SystemExit(128 + signum)
+
+
+def _check_common(args) -> None:
+    """Checks every command shares: an empty --out writes nothing, so it is refused."""
+    out = getattr(args, "out", None)
+    if out is not None and not str(out).strip():
+        raise UserError("--out: empty; give a file or folder name")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 2 bad input)."""
+    import signal
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminated)
     try:
+        _check_common(args)
         return COMMANDS[args.command](args)
     except UserError as exc:
         print(f"jinan-sd: error: {flag_words(exc)}", file=sys.stderr)
@@ -91,13 +112,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("jinan-sd: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        print("jinan-sd: error: out of memory (try fewer runs)", file=sys.stderr)
+        return 2
 
 
 def cmd_run(args) -> int:
     from simulator.result import check_output_path
     from simulator.scenarios import parse_set
 
-    if args.out:
+    if args.out is not None:
         check_output_path(args.out)
     if args.model:
         if args.scenario:
@@ -113,7 +137,7 @@ def cmd_run(args) -> int:
     result = api.run(args.scenario or "baseline", overrides=parse_set(args.sets), engine=args.engine,
                      method=args.method)
     labels = api.labels()
-    if args.out:
+    if args.out is not None:
         path = result.to_file(Path(args.out), labels=labels)
         print(f"{TEXT[args.lang]['wrote']} {path}")
     else:

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from simulator.analysis.goalseek import GoalSeekResult
+from simulator.atomic import write_text
 from simulator.errors import UserError
 from simulator.project import Project
 from simulator.scenarios import scenario_toml
@@ -52,5 +53,5 @@ def write_scenario(result: GoalSeekResult, path: str | Path) -> Path:
         raise UserError(f"out {path}: a scenario file must end in .toml", param="out")
     if not path.resolve().parent.is_dir():
         raise UserError(f"out {path}: folder {path.resolve().parent} does not exist", param="out")
-    path.write_text(scenario_text(result, path), encoding="utf-8")
+    write_text(path, scenario_text(result, path))
     return path

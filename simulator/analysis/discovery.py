@@ -287,6 +287,7 @@ def discover(folder: str | Path, target_id: str, outcome: str = "miss", alpha: f
     """
     if outcome not in ("miss", "meet"):
         raise UserError(f"outcome must be 'miss' or 'meet', got {outcome!r}")
+    check_settings(alpha, min_support, n_boxes, max_depth, step)
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError(f"{folder}: ensemble folder not found (make one with: jinan-sd mc SCENARIO --out DIR)")
@@ -307,6 +308,22 @@ def discover(folder: str | Path, target_id: str, outcome: str = "miss", alpha: f
         found = prim(x, y, alpha, min_support, paste, n_boxes, step)
     tree = cart(x, y, max_depth) if len(x.columns) and len(y) else []
     return Discovery(target, target_id, outcome, int(valid.sum()), int(y.sum()), found, tree, list(x.columns))
+
+
+def check_settings(alpha, min_support, n_boxes, max_depth, step) -> None:
+    """Refuse PRIM/CART settings that would otherwise be clamped or ignored, each naming its parameter."""
+    def whole(value, param, low):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise UserError(f"{param} must be a whole number of at least {low}, got {value!r}", param=param)
+
+    for value, param, high in ((alpha, "alpha", 0.5), (min_support, "min_support", 1.0)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < high:
+            raise UserError(f"{param} must be a number between 0 and {high:g} (exclusive), got {value!r}",
+                            param=param)
+    whole(n_boxes, "n_boxes", 1)
+    whole(max_depth, "max_depth", 1)
+    if step is not None:
+        whole(step, "step", 0)
 
 
 SENTENCE = {

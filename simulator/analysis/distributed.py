@@ -6,7 +6,24 @@ the gathered results are identical whatever the number of workers or failures.
 
 from __future__ import annotations
 
+import re
+
 from simulator.errors import UserError
+
+_ADDRESS = re.compile(r"^(?:(?:tcp|tls)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$")
+
+
+def check_scheduler(address) -> str:
+    """A Dask scheduler address ``tcp://host:port`` (or ``tls://``, or ``host:port``); refuse anything else.
+
+    Only the protocols Dask speaks over a network are accepted; nothing is contacted here.
+    """
+    if not isinstance(address, str) or not _ADDRESS.match(address.strip()):
+        raise UserError(f"scheduler '{address}': not a scheduler address (use tcp://host:port)", param="scheduler")
+    port = int(address.rsplit(":", 1)[1])
+    if not 0 < port < 65536:
+        raise UserError(f"scheduler '{address}': port {port} is not a TCP port", param="scheduler")
+    return address.strip()
 
 
 def map_chunks(function, args, chunks, tail, workers, scheduler, progress, total):
@@ -29,12 +46,13 @@ def map_chunks(function, args, chunks, tail, workers, scheduler, progress, total
     cluster = None
     try:
         if scheduler:
+            scheduler = check_scheduler(scheduler)
             try:
                 client = Client(scheduler, timeout="10s")
-            except OSError as exc:
+            except (OSError, ValueError, TypeError) as exc:
                 raise UserError(f"scheduler {scheduler}: cannot connect ({exc})", param="scheduler") from None
         else:
-            if workers < 1:
+            if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
                 raise UserError(f"workers must be at least 1, got {workers}", param="workers")
             cluster = LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +18,11 @@ import pandas as pd
 
 from simulator import runner as api
 from simulator._version import __version__
+from simulator.analysis.distributed import check_scheduler
 from simulator.analysis.uncertainty import Uncertainty, load_uncertainty
+from simulator.atomic import new_folder
 from simulator.errors import UserError
+from simulator.limits import check_memory, check_runs, ensemble_bytes
 from simulator.model.mdl import Model
 from simulator.project import Project
 from simulator.scenarios import Scenario
@@ -70,49 +71,63 @@ class EnsembleResult:
         return self.outcomes.loc[~self.failed, column].to_numpy(float)
 
     def save(self, folder: str | Path, overwrite: bool = False) -> Path:
-        """Write the results folder atomically: a temporary folder, then one rename."""
-        folder = Path(folder)
-        if folder.exists() and not overwrite:
-            raise UserError(f"out {folder}: already exists (choose another folder)", param="out")
-        if not folder.parent.exists():
-            raise UserError(f"out {folder}: folder {folder.parent} does not exist", param="out")
-        staging = folder.parent / f".{folder.name}.partial-{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
-        try:
-            (staging / "manifest.json").write_text(
-                json.dumps(self.manifest, indent=2, ensure_ascii=False, sort_keys=True), encoding="utf-8"
-            )
-            self.samples.reset_index().to_parquet(staging / "samples.parquet", index=False)
-            self.outcomes.reset_index().to_parquet(staging / "outcomes.parquet", index=False)
-            self.bands.to_parquet(staging / "bands.parquet", index=False)
-            self.probabilities.assign(peak_year_counts=self.probabilities["peak_year_counts"].astype(str)).to_csv(
-                staging / "probabilities.csv", index=False, encoding="utf-8-sig"
-            )
-            if folder.exists():
-                old = folder.parent / f".{folder.name}.old-{os.getpid()}"
-                folder.rename(old)
-                staging.rename(folder)
-                shutil.rmtree(old)
-            else:
-                staging.rename(folder)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        return folder
+        """Write the results folder atomically: a hidden staging folder, then one rename.
+
+        The folder is claimed by an exclusive create, so two runs saving to the same folder cannot mix
+        or delete each other's results: the second is refused. ``overwrite`` replaces an existing folder
+        only once the new one is complete. Partials left by killed runs are removed first.
+        """
+        with new_folder(folder, replace=overwrite) as staging:
+            self.write_into(staging)
+        return Path(folder)
+
+    def write_into(self, staging: Path) -> None:
+        """Write the files of the results folder into ``staging`` (see :func:`simulator.atomic.new_folder`)."""
+        staging = Path(staging)
+        (staging / "manifest.json").write_text(
+            json.dumps(self.manifest, indent=2, ensure_ascii=False, sort_keys=True), encoding="utf-8"
+        )
+        self.samples.reset_index().to_parquet(staging / "samples.parquet", index=False)
+        self.outcomes.reset_index().to_parquet(staging / "outcomes.parquet", index=False)
+        self.bands.to_parquet(staging / "bands.parquet", index=False)
+        self.probabilities.assign(peak_year_counts=self.probabilities["peak_year_counts"].astype(str)).to_csv(
+            staging / "probabilities.csv", index=False, encoding="utf-8-sig"
+        )
 
 
 def load_ensemble(folder: str | Path) -> EnsembleResult:
-    """Read a results folder written by :meth:`EnsembleResult.save`."""
+    """Read a results folder written by :meth:`EnsembleResult.save`; a damaged one is a one-line UserError."""
     folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder}: no such results folder")
     missing = [f for f in FILES if not (folder / f).is_file()]
     if missing:
         raise UserError(f"{folder}: not an ensemble folder (missing {', '.join(missing)})")
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    samples = pd.read_parquet(folder / "samples.parquet").set_index("run")
-    outcomes = pd.read_parquet(folder / "outcomes.parquet").set_index("run")
-    probs = pd.read_csv(folder / "probabilities.csv")
-    return EnsembleResult(manifest, samples, outcomes, pd.read_parquet(folder / "bands.parquet"), probs)
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{folder / 'manifest.json'}: damaged ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise UserError(f"{folder / 'manifest.json'}: damaged (not a JSON object)")
+    tables = {}
+    for name in ("samples", "outcomes", "bands"):
+        file = folder / f"{name}.parquet"
+        try:
+            tables[name] = pd.read_parquet(file)
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UserError(f"{file}: damaged or not a parquet file ({first})") from None
+    for name in ("samples", "outcomes"):
+        if "run" not in tables[name].columns:
+            raise UserError(f"{folder / (name + '.parquet')}: damaged (no 'run' column)")
+    try:
+        probs = pd.read_csv(folder / "probabilities.csv")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UserError(f"{folder / 'probabilities.csv'}: damaged ({exc})") from None
+    samples, outcomes = tables["samples"].set_index("run"), tables["outcomes"].set_index("run")
+    if "failed" not in outcomes.columns or len(samples) != len(outcomes):
+        raise UserError(f"{folder}: damaged (samples and outcomes do not match)")
+    return EnsembleResult(manifest, samples, outcomes, tables["bands"], probs)
 
 
 def _simulate_chunk(model_path: str, fixed: dict, size: int, chunk: dict, variables: list, stocks: list):
@@ -182,13 +197,13 @@ def run_ensemble(
     path = project.uncertainty_path if uncertainty_path is None else Path(uncertainty_path)
     unc: Uncertainty = load_uncertainty(path, model, project.root)
     unc = unc.without(scen.overrides)
-    samples = unc.sample(n, seed, sampler)
-    fixed = {k: v for k, v in fixed.items() if k not in samples.columns}
     targets = load_targets() if targets is None else targets
     indicators = api.labels().indicators if indicators is None else indicators
     variables = sorted(set(indicators.values()))
+    check_ensemble(n, chunk_size, len(unc.names), len(variables), len(model.years), len(targets), scheduler)
+    samples = unc.sample(n, seed, sampler)
+    fixed = {k: v for k, v in fixed.items() if k not in samples.columns}
     stocks = [k for k, e in model.elements.items() if e.kind == "stock"]
-    chunk_size = max(1, int(chunk_size))
     chunks = _chunks(samples, n, chunk_size)
     parts = _execute(model, fixed, chunks, variables, stocks, n, workers, scheduler, progress)
     values = {k: np.concatenate([p[0][k] for p in parts]) for k in variables}
@@ -218,6 +233,17 @@ def run_ensemble(
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     return EnsembleResult(manifest, samples, outcomes, _bands(series, years, failed), probs)
+
+
+def check_ensemble(n, chunk_size, n_inputs: int, n_variables: int, n_years: int, n_targets: int,
+                   scheduler: str | None = None) -> None:
+    """Refuse, before sampling or running anything, an ensemble that could not run or not fit in memory."""
+    check_runs(n)
+    check_runs(chunk_size, param="chunk_size")
+    if scheduler is not None:
+        check_scheduler(scheduler)
+    check_memory(ensemble_bytes(n, n_inputs, n_variables, n_years, n_targets), f"n: {n:,} runs", param="n",
+                 hint="; use a smaller --n")
 
 
 def _bands(series: dict, years: np.ndarray, failed: np.ndarray) -> pd.DataFrame:

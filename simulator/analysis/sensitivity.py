@@ -18,6 +18,7 @@ from scipy import stats
 from simulator import runner as api
 from simulator.analysis.uncertainty import load_uncertainty
 from simulator.errors import UserError
+from simulator.limits import COPIES, FLOAT, check_memory, check_runs
 from simulator.project import Project
 from simulator.scenarios import Scenario
 from simulator.targets import NOT_YET_PEAKED, load_targets, peak_years, run_outcomes
@@ -113,7 +114,15 @@ class _TargetOutputs:
 
 def sobol(scenario, n: int, target_ids=None, seed: int = 0) -> pd.DataFrame:
     """Sobol indices of every uncertain input for each chosen target (all assessable by default)."""
+    check_runs(n)
     outputs = _TargetOutputs(scenario, target_ids)
+    d = len(outputs.uncertainty.inputs)
+    base = 1 << max(3, (max(n, 8) - 1).bit_length())
+    runs = base * (d + 2)
+    # the Saltelli design runs in one batch: every model variable of every run is held at once
+    per_run = FLOAT * (len(outputs.model.elements) * 2 + d * 3 + len(outputs.targets) * 4)
+    check_memory(runs * per_run * COPIES, f"n: {n} (x {d + 2} = {runs:,} runs)", param="n",
+                 hint="; use a smaller --n")
     ppfs = [inp.ppf for inp in outputs.uncertainty.inputs]
     table = sobol_from_function(outputs, ppfs, n, seed)
     table["target"] = [outputs.targets[k].id for k in table["output"]]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from simulator import tomlfile
 from simulator.errors import UserError
 from simulator.model.mdl import Model, suggest
 from simulator.model.naming import canonical_id
@@ -109,12 +109,8 @@ def load_uncertainty(path: Path, model: Model, project_root: Path) -> Uncertaint
     """Read and validate an uncertainty file; every problem is a one-line UserError."""
     if not path.is_file():
         raise UserError(f"uncertainty file not found: {path}")
-    raw = path.read_bytes()
     where = path.name
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"{where}: malformed TOML: {exc}") from None
+    data, raw = tomlfile.load(path)
     digest = hashlib.sha256(raw)
     inputs: list[Input] = []
     blocks: list[tuple[list[int], np.ndarray]] = []
@@ -196,8 +192,10 @@ def _calibrated(table: dict, model: Model, root: Path, where: str):
     source = root / str(table.get("source", "calibration/calibrated.toml"))
     if not source.is_file():
         return [], np.eye(0), b""
-    raw = source.read_bytes()
-    data = tomllib.loads(raw.decode("utf-8"))
+    from simulator.runner import check_calibration
+
+    data, raw = tomlfile.load(source)
+    check_calibration(data, source.name)
     inputs = []
     keep = set(table.get("sample", ["identified"]))
     for name, entry in data.get("parameters", {}).items():

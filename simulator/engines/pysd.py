@@ -47,7 +47,9 @@ def translate(mdl_path: Path, sha256: str | None = None, cache: Path | None = No
     folder = base / key[:16]
     py_file = folder / (mdl_path.stem + ".py")
     if py_file.is_file():
-        return py_file
+        if _compiles(py_file):
+            return py_file
+        shutil.rmtree(folder, ignore_errors=True)  # cut short (an old version, a full disk): translate again
     base.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=base, prefix=".staging-"))
     try:
@@ -70,6 +72,15 @@ def translate(mdl_path: Path, sha256: str | None = None, cache: Path | None = No
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return py_file
+
+
+def _compiles(py_file: Path) -> bool:
+    """True when a cached translation is whole Python (a truncated file raises SyntaxError)."""
+    try:
+        compile(py_file.read_bytes(), str(py_file), "exec")
+    except (SyntaxError, ValueError, UnicodeDecodeError):
+        return False
+    return True
 
 
 def load_pysd(mdl_path: Path, sha256: str | None = None, cache: Path | None = None):

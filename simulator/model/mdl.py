@@ -179,6 +179,7 @@ class Model:
                     subscripts=subscripts,
                 )
         _control_values(self)
+        _check_time_axis(self)
 
     @cached_property
     def levers(self) -> dict[str, Element]:
@@ -255,6 +256,34 @@ def suggest(word: str, choices) -> str:
     close = difflib.get_close_matches(canonical_id(word), list(choices), n=3, cutoff=0.5) or \
         difflib.get_close_matches(word, list(choices), n=3, cutoff=0.5)
     return f" (did you mean: {', '.join(close)}?)" if close else ""
+
+
+#: Most time steps one run may take (the Jinan model takes 84; a runaway FINAL TIME would take forever).
+MAX_STEPS = 1_000_000
+
+
+def _check_time_axis(model: Model) -> None:
+    """INITIAL/FINAL TIME, TIME STEP and SAVEPER give a time axis a run can hold in memory."""
+    from simulator.limits import FLOAT, check_memory
+
+    try:
+        t = {k: float(model.elements[k].default) for k in CONTROL_NAMES if k in model.elements}
+    except (TypeError, ValueError):
+        return  # control values given by equations: the engines report them
+    if len(t) < len(CONTROL_NAMES):
+        return
+    where = model.path.name
+    if not all(math.isfinite(v) for v in t.values()) or t["time_step"] <= 0 or t["saveper"] <= 0:
+        raise ModelError(f"{where}: control values must be finite with TIME STEP and SAVEPER > 0, got {t}")
+    if t["final_time"] < t["initial_time"]:
+        raise ModelError(f"{where}: FINAL TIME {t['final_time']:g} is before INITIAL TIME {t['initial_time']:g}")
+    steps = (t["final_time"] - t["initial_time"]) / t["time_step"]
+    if steps > MAX_STEPS:
+        raise ModelError(f"{where}: FINAL TIME {t['final_time']:g} with TIME STEP {t['time_step']:g} makes "
+                         f"{steps:.3g} time steps (at most {MAX_STEPS:,})")
+    saves = (t["final_time"] - t["initial_time"]) / t["saveper"] + 1
+    check_memory(saves * len(model.elements) * FLOAT * 4,
+                 f"{where}: {saves:.3g} saved times x {len(model.elements)} variables")
 
 
 def _parse(path: Path):

@@ -129,13 +129,20 @@ def compare_targets(tables: Mapping[str, pd.DataFrame], lang: str = "zh") -> pd.
 
 
 def write_tables(path: Path, tables: Mapping[str, pd.DataFrame]) -> Path:
-    """Write tables to one XLSX (a sheet each) or, for .csv, one CSV per table beside ``path``."""
+    """Write tables to one XLSX (a sheet each) or, for .csv, one CSV per table beside ``path``
+    (each file atomically; see :mod:`simulator.atomic`)."""
+    from simulator.atomic import write_file, write_files
+
     path = Path(path)
     if path.suffix == ".xlsx":
-        with pd.ExcelWriter(path, engine="openpyxl") as writer:
-            for sheet, table in tables.items():
-                table.to_excel(writer, sheet_name=sheet[:31])
+        def xlsx(temp: Path) -> None:
+            with pd.ExcelWriter(temp, engine="openpyxl") as writer:
+                for sheet, table in tables.items():
+                    table.to_excel(writer, sheet_name=sheet[:31])
+
+        write_file(path, xlsx)
     else:
-        for sheet, table in tables.items():
-            table.to_csv(path.with_name(f"{path.stem}_{sheet}.csv"), encoding="utf-8-sig")
+        write_files({path.with_name(f"{path.stem}_{sheet}.csv"):
+                     (lambda temp, table=table: table.to_csv(temp, encoding="utf-8-sig"))
+                     for sheet, table in tables.items()})
     return path
