@@ -17,7 +17,13 @@ A scenario is a TOML file under ``scenarios/`` (or any path)::
     r_and_d_intensity_target = "seed §6: 全社会研发经费支出占比达到3%以上"
 
 A scenario never holds an equation. Every problem raises :class:`ScenarioError` with one line
-naming the file, the key and the reason.
+naming the file, the key and the reason: every field is type-checked (``use_calibration`` a TOML
+boolean, titles strings, ``[sources]`` a table of strings), a lever may be given once however it is spelt,
+time-path years lie within INITIAL..FINAL TIME, and a policy path may not rewrite the calibrated history
+before the policy start year - 1. ``extends`` names a bundled scenario, or a path taken from the folder of
+the file that names it (a file from someone else, e.g. an app upload, may name only a bundled scenario);
+chains stop at :data:`MAX_EXTENDS` files, and files are read through :mod:`simulator.tomlfile` (size and
+nesting capped, a leading BOM accepted).
 
 Policy timing: Policy timing: a scenario's setting of a policy lever applies from the policy start year.
 

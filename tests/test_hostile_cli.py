@@ -158,7 +158,9 @@ def test_sigkill_leftovers_are_cleaned_by_the_next_run(tmp_path):
     assert (tmp_path / "ens" / "manifest.json").is_file()
 
 
-def test_report_refuses_an_existing_folder_unless_force(tmp_path):
+def test_report_refuses_an_existing_folder_unless_force(tmp_path, capsys, monkeypatch):
+    from faces.cli.main import main
+
     out = tmp_path / "rep"
     out.mkdir()
     (out / "old.txt").write_text("mine")
@@ -166,10 +168,10 @@ def test_report_refuses_an_existing_folder_unless_force(tmp_path):
     assert [p.name for p in out.iterdir()] == ["old.txt"]
     (tmp_path / "sc").mkdir()
     (tmp_path / "sc" / "x.toml").write_text("[levers]\ninvestment_rate = 0.6\n")
-    proc = cli("report", "baseline", "sc/x.toml", "--out", out, "--force", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "sc/x.toml", "--out", str(out), "--force"]) == 0, capsys.readouterr().err
     names = sorted(p.name for p in out.iterdir())
-    assert "old.txt" not in names and "run_x.csv" in names and "run_baseline.csv" in names
+    assert "old.txt" not in names and "run_x.csv" in names and "tables.xlsx" in names
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rep", "sc"]
 
 

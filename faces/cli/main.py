@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _terminated)
     try:
         _check_common(args)
@@ -115,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         print("jinan-sd: error: out of memory (try fewer runs)", file=sys.stderr)
         return 2
+    finally:
+        if previous is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def cmd_run(args) -> int:
