@@ -14,6 +14,7 @@ from faces.app import data, vega
 from faces.app.text import tr
 from simulator.targets import ALL_YEARS_TESTS, LEVEL_TESTS, default_targets_path
 from simulator.targets.assess import UNITS_ZH
+from simulator.text import catalogue
 
 
 def _core_unit(unit: str) -> str:
@@ -39,14 +40,7 @@ def indicator_name(indicator: str, lang: str) -> str:
 
 
 #: Units that models/targets.toml writes in Chinese and that match no indicator's unit, in English.
-_UNITS_EN = {
-    "亿m³": "100m m³",
-    "万人": "10k persons",
-    "亿元": "100m yuan",
-    "家": "firms",
-    "个": "units",
-    "亿人次": "100m visits",
-}
+_UNITS_EN = catalogue("app.charting.units_en")
 
 
 def target_unit(unit: str, indicator: str, lang: str) -> str:

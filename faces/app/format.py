@@ -4,32 +4,9 @@ from __future__ import annotations
 
 import math
 
-_TESTS = {
-    "zh": {
-        "level_ge": "≥ {v} {u}",
-        "level_gt": "> {v} {u}",
-        "level_le": "≤ {v} {u}",
-        "change_ge": "较{b}年 ≥ {v} {u}",
-        "change_le": "较{b}年 ≤ {v} {u}",
-        "avg_growth_ge": "{b}–{y}年年均 ≥ {v} {u}",
-        "cumulative_ge": "{b1}–{y}年累计 ≥ {v} {u}",
-        "peak_by": "峰值年份 ≤ {v}",
-        "level_le_all_years": "{y}年前每年 ≤ {v} {u}",
-        "level_ge_all_years": "{y}年前每年 ≥ {v} {u}",
-    },
-    "en": {
-        "level_ge": "≥ {v} {u}",
-        "level_gt": "> {v} {u}",
-        "level_le": "≤ {v} {u}",
-        "change_ge": "≥ {v} {u} vs {b}",
-        "change_le": "≤ {v} {u} vs {b}",
-        "avg_growth_ge": "≥ {v} {u} a year {b}–{y}",
-        "cumulative_ge": "≥ {v} {u} in total {b1}–{y}",
-        "peak_by": "peak in or before {v}",
-        "level_le_all_years": "≤ {v} {u} every year to {y}",
-        "level_ge_all_years": "≥ {v} {u} every year to {y}",
-    },
-}
+from simulator.text import catalogue
+
+_TESTS = catalogue("app.format.tests")
 
 
 def num(x) -> str:

@@ -9,97 +9,9 @@ import streamlit as st
 import simulator
 from faces.app import calibration_data, data, export, vega
 from faces.app.text import tr
+from simulator.text import catalogue
 
-TEXT = {
-    "zh": {
-        "source_ok": "模型取 calibration/calibrated.toml 中的校准值(目标函数 {objective},"
-        "{n} 个观测,{p} 个参数,其中 {ident} 个可识别)。",
-        "source_none": "尚无 calibration/calibrated.toml:下面是模型默认值下的拟合情况。"
-        "运行 `jinan-sd calibrate` 生成校准结果。",
-        "goals": "校准目标(2015–2020年高可信度观测的平均绝对百分比误差)",
-        "stats": "分序列拟合统计(Sterman 1984)",
-        "series": "历史数据与模拟对比",
-        "pick": "选择序列",
-        "params": "校准参数及其不确定性",
-        "residuals": "全部观测与残差",
-        "model": "模型(校准值)",
-        "observed": "观测值(±1σ或区间)",
-        "kinds": {"level": "水平", "change": "变化", "growth": "增速", "range": "区间"},
-        "fit": "参与拟合",
-        "check": "仅检验",
-        "cols": {
-            "series": "序列",
-            "kind": "类型",
-            "use": "用途",
-            "n": "点数",
-            "mape": "MAPE(%)",
-            "rmspe": "RMSPE(%)",
-            "um": "U^M(偏差)",
-            "us": "U^S(方差)",
-            "uc": "U^C(协方差)",
-            "ranges_held": "区间满足",
-            "goal": "目标",
-            "limit": "上限(%)",
-            "met": "达到",
-            "observations": "观测",
-            "parameter": "参数",
-            "name": "名称",
-            "value": "校准值",
-            "std_error": "标准误",
-            "default": "模型默认值",
-            "min": "下限",
-            "max": "上限",
-            "units": "单位",
-            "identification": "可识别性",
-            "at_bound": "位于边界",
-        },
-        "unavailable": "校准模块(calibration)或观测数据尚未提供:{error}",
-    },
-    "en": {
-        "source_ok": "The model runs with the calibrated values of calibration/calibrated.toml "
-        "(objective {objective}, {n} observations, {p} parameters, {ident} identified).",
-        "source_none": "No calibration/calibrated.toml yet: below is the fit at the model's defaults. Run "
-        "`jinan-sd calibrate` to make one.",
-        "goals": "Calibration goals (MAPE on high-confidence 2015–2020 observations)",
-        "stats": "Fit statistics per series (Sterman 1984)",
-        "series": "History against the simulation",
-        "pick": "Series",
-        "params": "Calibrated parameters and their uncertainty",
-        "residuals": "Every observation and its residual",
-        "model": "model (calibrated)",
-        "observed": "observed (±1σ or range)",
-        "kinds": {"level": "level", "change": "change", "growth": "growth", "range": "range"},
-        "fit": "fitted",
-        "check": "check only",
-        "cols": {
-            "series": "series",
-            "kind": "kind",
-            "use": "use",
-            "n": "n",
-            "mape": "MAPE (%)",
-            "rmspe": "RMSPE (%)",
-            "um": "U^M (bias)",
-            "us": "U^S (variance)",
-            "uc": "U^C (covariance)",
-            "ranges_held": "ranges held",
-            "goal": "goal",
-            "limit": "limit (%)",
-            "met": "met",
-            "observations": "observations",
-            "parameter": "parameter",
-            "name": "name",
-            "value": "value",
-            "std_error": "std. error",
-            "default": "model default",
-            "min": "min",
-            "max": "max",
-            "units": "units",
-            "identification": "identification",
-            "at_bound": "at bound",
-        },
-        "unavailable": "The calibration package or its observations are not there yet: {error}",
-    },
-}
+TEXT = catalogue("app.tab_calibration")
 
 
 def render(lang: str) -> None:

@@ -11,31 +11,9 @@ from faces.app.text import tr
 from faces.app.widgets import indicator_picker
 from simulator.plots import charts
 from simulator.targets.assess import compare_targets, key_indicators
+from simulator.text import catalogue
 
-TEXT = {
-    "zh": {
-        "pick": "选择2–5个情景",
-        "indicators": "选择指标",
-        "current": "当前设置({title})",
-        "need_two": "请至少选择两个情景。",
-        "values": "关键指标(2020、2025、2030、2035年)",
-        "targets": "规划目标对比",
-        "download_tables": "下载对比表(XLSX)",
-        "download_png": "下载轨迹图(PNG)",
-        "download_feasibility": "下载目标可达性图(PNG)",
-    },
-    "en": {
-        "pick": "Choose 2–5 scenarios",
-        "indicators": "Indicators",
-        "current": "Current settings ({title})",
-        "need_two": "Choose at least two scenarios.",
-        "values": "Key values (2020, 2025, 2030, 2035)",
-        "targets": "Plan targets side by side",
-        "download_tables": "Download the tables (XLSX)",
-        "download_png": "Download the chart (PNG)",
-        "download_feasibility": "Download target feasibility (PNG)",
-    },
-}
+TEXT = catalogue("app.tab_compare")
 
 
 def _label(name: str, lang: str) -> str:

@@ -12,76 +12,9 @@ import streamlit as st
 from faces.app import charting, data, export, scenario_files, settings, sweep, vega_bars
 from faces.app.format import num
 from faces.app.text import tr
+from simulator.text import catalogue
 
-TEXT = {
-    "zh": {
-        "target": "目标",
-        "view": "影响来源",
-        "views": {"levers": "政策杠杆", "inputs": "不确定输入(含 Sobol 分解)"},
-        "levers": "政策杠杆的影响",
-        "inputs": "不确定输入的影响(5%与95%分位)",
-        "span": "杠杆变动幅度",
-        "spans": {"0.1": "±10% 取值范围", "0.25": "±25% 取值范围", "full": "取值范围两端"},
-        "levers_caption": "每次只移动一个杠杆(其余保持当前设置);"
-        "时间路径杠杆保留2020年前的历史,2025年起取新值。",
-        "top_two": "对“{target}”影响最大的两个杠杆:**{a}** 与 **{b}**(当前设置下模拟值 {base} {unit})。",
-        "x": "模拟值的变化({unit})",
-        "y": "",
-        "low": "取低值",
-        "high": "取高值",
-        "sobol": "Sobol 方差分解(按需计算)",
-        "sobol_n": "基础样本数",
-        "sobol_seed": "种子",
-        "sobol_run": "计算 Sobol 指数",
-        "sobol_x": "Sobol 指数(S1 一阶,ST 总效应)",
-        "sobol_caption": "需要 N×(d+2) 次模拟;假定输入相互独立。",
-        "sobol_stale": "以下 Sobol 指数对应之前的设置或目标。",
-        "none": "当前设置下没有可评估的目标。",
-        "cols": {
-            "name": "名称",
-            "low": "低值",
-            "high": "高值",
-            "out_low": "低值时的模拟值",
-            "out_high": "高值时的模拟值",
-            "swing": "变化幅度",
-        },
-        "download_png": "下载龙卷风图(PNG)",
-    },
-    "en": {
-        "target": "Target",
-        "view": "What moves it",
-        "views": {"levers": "policy levers", "inputs": "uncertain inputs (and Sobol indices)"},
-        "levers": "Policy levers",
-        "inputs": "Uncertain inputs (5th and 95th percentiles)",
-        "span": "Lever swing",
-        "spans": {"0.1": "±10% of the range", "0.25": "±25% of the range", "full": "ends of the range"},
-        "levers_caption": "One lever at a time, the others as currently set; a time-path lever keeps its "
-        "history to 2020 and takes the new value from 2025.",
-        "top_two": "The two levers that move “{target}” most: **{a}** and **{b}** "
-        "(simulated now: {base} {unit}).",
-        "x": "Change in the simulated value ({unit})",
-        "y": "",
-        "low": "low value",
-        "high": "high value",
-        "sobol": "Sobol variance decomposition (on request)",
-        "sobol_n": "Base sample size",
-        "sobol_seed": "Seed",
-        "sobol_run": "Compute Sobol indices",
-        "sobol_x": "Sobol index (S1 first order, ST total)",
-        "sobol_caption": "Costs N×(d+2) runs; assumes independent inputs.",
-        "sobol_stale": "These Sobol indices are for earlier settings or another target.",
-        "none": "No target can be assessed under these settings.",
-        "cols": {
-            "name": "name",
-            "low": "low value",
-            "high": "high value",
-            "out_low": "simulated at low",
-            "out_high": "simulated at high",
-            "swing": "swing",
-        },
-        "download_png": "Download the tornado (PNG)",
-    },
-}
+TEXT = catalogue("app.tab_sensitivity")
 
 
 @st.cache_data(show_spinner=False, max_entries=128)

@@ -19,54 +19,9 @@ from faces.app.text import tr
 from simulator.plots import charts
 from simulator.targets.assess import HEADERS, STATUS_TEXT, readable_targets
 from simulator.targets.assess import target_table as full_table
+from simulator.text import catalogue
 
-TEXT = {
-    "zh": {
-        "summary": "达到 **{met}** 项 · 未达到 **{missed}** 项 · 未评估 **{na}** 项(共 {total} 项规划目标)",
-        "simulated": "模拟",
-        "target": "目标",
-        "margin": "余量",
-        "first": "首次达到",
-        "probability": "达标概率",
-        "ci": "95%置信区间",
-        "prob_source": "达标概率来自 {n} 次蒙特卡洛模拟(抽样 {sampler},种子 {seed})。",
-        "prob_stale": "最近一次蒙特卡洛模拟针对的是其他设置;"
-        "在“蒙特卡洛”页重新运行即可显示当前设置下的达标概率。",
-        "prob_none": "在“蒙特卡洛”页运行一次集合模拟后,这里会显示每个目标的达标概率。",
-        "chart": "与目标的差距(占目标值的%,>0 为达到)",
-        "chart_y": "目标",
-        "table": "目标明细表",
-        "not_assessed": "未评估的目标及原因({n} 项)",
-        "reason": "原因",
-        "binding": "约束性",
-        "expected": "预期性",
-        "not_peaked": "截至2035年尚未达峰",
-        "invalid": "模拟值无效",
-    },
-    "en": {
-        "summary": "**{met}** met · **{missed}** missed · **{na}** not assessed (of {total} plan targets)",
-        "simulated": "simulated",
-        "target": "target",
-        "margin": "margin",
-        "first": "first met",
-        "probability": "probability met",
-        "ci": "95% interval",
-        "prob_source": "Probabilities from a Monte Carlo ensemble of {n} runs "
-        "(sampler {sampler}, seed {seed}).",
-        "prob_stale": "The last Monte Carlo ensemble was run for other settings; run it again on the "
-        "Monte Carlo tab to see probabilities for these settings.",
-        "prob_none": "Run an ensemble on the Monte Carlo tab to see the probability of meeting each target.",
-        "chart": "Margin to the target (% of the target value, > 0 = met)",
-        "chart_y": "Target",
-        "table": "Target table",
-        "not_assessed": "Targets not assessed, and why ({n})",
-        "reason": "reason",
-        "binding": "binding",
-        "expected": "expected",
-        "not_peaked": "not yet peaked by 2035",
-        "invalid": "no valid simulated value",
-    },
-}
+TEXT = catalogue("app.tab_targets")
 BADGE = {"met": "green", "missed": "red", "not assessed": "gray"}
 
 

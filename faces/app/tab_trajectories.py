@@ -10,29 +10,9 @@ from faces.app import charting, data, export, settings, vega
 from faces.app.text import tr
 from faces.app.widgets import indicator_picker
 from simulator.plots import charts
+from simulator.text import catalogue
 
-TEXT = {
-    "zh": {
-        "pick": "选择指标",
-        "edited": "{title}(已修改)",
-        "scenario_as_is": "{title}(情景原值)",
-        "dashed": "虚线为所选情景的原始取值;实线为当前滑块设置。",
-        "any": "任意模型变量",
-        "any_pick": "变量",
-        "table": "数据表(当前设置)",
-        "download_all": "下载全部变量(XLSX,含单位与来源信息)",
-    },
-    "en": {
-        "pick": "Indicators",
-        "edited": "{title} (modified)",
-        "scenario_as_is": "{title} (as the scenario)",
-        "dashed": "Dashed: the chosen scenario as it is; solid: the current slider settings.",
-        "any": "Any model variable",
-        "any_pick": "Variable",
-        "table": "Data table (current settings)",
-        "download_all": "Download every variable (XLSX, with units and provenance)",
-    },
-}
+TEXT = catalogue("app.tab_trajectories")
 
 
 def series_frames(lang: str) -> tuple[dict[str, pd.DataFrame], set[str]]:

@@ -8,11 +8,9 @@ from pathlib import Path
 import simulator as api
 from simulator.errors import UserError
 from simulator.targets.assess import compare_targets, key_indicators, readable_targets, target_table, write_tables
+from simulator.text import catalogue
 
-TEXT = {
-    "zh": {"met": "达到 {n}/{m} 项可评估目标", "wrote": "已写出", "scenario": "情景"},
-    "en": {"met": "{n} of {m} assessed targets met", "wrote": "wrote", "scenario": "scenario"},
-}
+TEXT = catalogue("cli.analysis")
 
 
 def add_parsers(sub, engines) -> None:

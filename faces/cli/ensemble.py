@@ -8,13 +8,9 @@ from pathlib import Path
 
 import simulator as api
 from simulator.errors import UserError
+from simulator.text import catalogue
 
-TEXT = {
-    "zh": {"failed": "失败(已剔除)的模拟", "wrote": "已写出", "prob": "达标概率", "runs": "次模拟",
-           "top": "对各目标影响最大的输入(总效应指数 ST)"},
-    "en": {"failed": "failed runs (excluded)", "wrote": "wrote", "prob": "probability met", "runs": "runs",
-           "top": "inputs that matter most for each target (total-order index ST)"},
-}
+TEXT = catalogue("cli.ensemble")
 
 
 def seed(text: str) -> int:

@@ -12,21 +12,9 @@ from faces.cli import decision as cli_decision
 from faces.cli import ensemble as cli_ensemble
 from faces.cli.calibrate import add_calibrate_parser, run_calibrate
 from simulator.errors import UserError
+from simulator.text import catalogue
 
-TEXT = {
-    "zh": {
-        "wrote": "已写出",
-        "levers": "政策杠杆与参数",
-        "units_ok": "量纲检查通过",
-        "units_bad": "量纲问题",
-    },
-    "en": {
-        "wrote": "wrote",
-        "levers": "levers and parameters",
-        "units_ok": "units check passed",
-        "units_bad": "units problems",
-    },
-}
+TEXT = catalogue("cli.main")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,21 +10,9 @@ from matplotlib.figure import Figure
 
 from simulator.model.labels import Labels
 from simulator.plots.charts import _axis_label, _new_figure, apply_font
+from simulator.text import catalogue
 
-TEXT = {
-    "median": ("中位数", "median"),
-    "band50": ("50%区间", "50% band"),
-    "band90": ("90%区间", "90% band"),
-    "year": ("年份", "Year"),
-    "probability": ("达到目标的概率", "Probability of meeting the target"),
-    "peak_year": ("碳排放峰值年份", "Year CO2 emissions peak"),
-    "runs": ("模拟次数", "Runs"),
-    "not_yet": ("2035年前未达峰", "not peaked by 2035"),
-    "swing": ("目标值变化(目标单位)", "Change in the simulated value (target's unit)"),
-    "low": ("输入取5%分位", "input at its 5th percentile"),
-    "high": ("输入取95%分位", "input at its 95th percentile"),
-    "target": ("目标", "target"),
-}
+TEXT = catalogue("lib.ensembles")
 
 
 def _t(key: str, lang: str) -> str:
