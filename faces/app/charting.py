@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -111,7 +112,7 @@ def _history_by_indicator(stamp: str) -> dict:
     if frame is None:
         return {}
     return {
-        key: vega.records(rows[["year", "value", "low", "high"]]) for key, rows in frame.groupby("indicator")
+        key: vega.records(rows[["year", "value", "low", "high", "rebase"]]) for key, rows in frame.groupby("indicator")
     }
 
 
@@ -129,6 +130,35 @@ def long_frame(frames: dict[str, pd.DataFrame], indicator: str, dashed: set[str]
     return rows
 
 
+def identical_series(frames: dict[str, pd.DataFrame], indicator: str) -> list[list[str]]:
+    """Groups (two or more labels) of runs whose ``indicator`` paths coincide (relative 1e-9)."""
+    groups: list[list[str]] = []
+    paths = {k: f[indicator].to_numpy(float) for k, f in frames.items() if indicator in f}
+    for label, values in paths.items():
+        for group in groups:
+            ref = paths[group[0]]
+            if ref.shape == values.shape and np.allclose(ref, values, rtol=1e-9, atol=0, equal_nan=True):
+                group.append(label)
+                break
+        else:
+            groups.append([label])
+    return [g for g in groups if len(g) > 1]
+
+
+def identical_note(frames: dict[str, pd.DataFrame], indicator: str, lang: str) -> str:
+    """The chart's note naming the series that lie on top of each other, "" if none do."""
+    return " · ".join(
+        tr(lang, "identical", names=tr(lang, "and").join(group)) for group in identical_series(frames, indicator)
+    )
+
+
+def unit_title(indicator: str, lang: str) -> str:
+    """The value axis title of an indicator: its unit in brackets (the chart title names it)."""
+    lab = data.labels()
+    unit = lab.unit(lab.indicators[indicator], lang)
+    return f"({unit})" if unit else ""
+
+
 def line_grid(
     frames: dict[str, pd.DataFrame],
     indicators: list[str],
@@ -137,15 +167,15 @@ def line_grid(
     ncols: int = 3,
     key: str = "lines",
 ) -> None:
-    """One chart per indicator in a grid, with history points and target markers."""
+    """One titled chart per indicator in a grid, with history points, target markers and a note when two
+    series coincide."""
     for start in range(0, len(indicators), ncols):
         columns = st.columns(ncols)
         for column, indicator in zip(columns, indicators[start : start + ncols], strict=False):
             with column:
-                st.markdown(f"**{indicator_name(indicator, lang)}**")
                 spec = vega.lines(
                     long_frame(frames, indicator, dashed),
-                    axis_title(indicator, lang),
+                    unit_title(indicator, lang),
                     tr(lang, "year"),
                     tr(lang, "series"),
                     history=history_of(indicator),
@@ -153,4 +183,17 @@ def line_grid(
                     history_label=tr(lang, "history"),
                     target_label=tr(lang, "target"),
                 )
-                st.vega_lite_chart(spec, width="stretch", height=vega.CHART_HEIGHT, key=f"{key}:{indicator}")
+                vega.show(spec, indicator_name(indicator, lang), f"{key}:{indicator}",
+                          subtitle=" · ".join(x for x in (identical_note(frames, indicator, lang),
+                                                          history_note(indicator, lang)) if x), width=34)
+
+
+def history_note(indicator: str, lang: str) -> str:
+    """A note on the history points: census re-basing of the data, or an inventory range instead of a value."""
+    rows = history_of(indicator) or []
+    notes = []
+    if any(r.get("rebase") for r in rows):
+        notes.append(tr(lang, "note_rebased"))
+    if any(r.get("value") is None for r in rows):
+        notes.append(tr(lang, "note_range"))
+    return " · ".join(notes)

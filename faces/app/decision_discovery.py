@@ -74,7 +74,6 @@ def discovery(lang: str) -> None:
 def _trajectory(found, target_name: str, outcome: str, lang: str) -> None:
     words = TEXT[lang]
     steps = found.prim.trajectory
-    st.markdown(f"**{words['trajectory']}**")
     spec = {
         "height": "container",
         "data": {"values": vega.records(steps[["coverage", "density", "n_restricted"]])},
@@ -111,7 +110,7 @@ def _trajectory(found, target_name: str, outcome: str, lang: str) -> None:
             },
         ],
     }
-    st.vega_lite_chart(spec, width="stretch", height=vega.CHART_HEIGHT, key="decision:peeling")
+    vega.show(spec, words["trajectory"], "decision:peeling", width=90)
     chosen = found.prim.chosen[0] if found.prim.chosen else None
     box = found.prim.boxes[0]
 

@@ -54,7 +54,7 @@ def wedges(lang: str) -> None:
     if result.grouped:
         st.caption(words["grouped"])
     spec, order = _wedge_spec(result, lang)
-    st.vega_lite_chart(spec, width="stretch", height=420, key="decision:wedges")
+    vega.show(spec, words["chart"].format(target=result.target.name(lang)), "decision:wedges", height=420, width=90)
     year = st.select_slider(
         words["year"], list(result.parts.index), value=int(result.target.year), key="w:wedge_year"
     )

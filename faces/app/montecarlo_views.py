@@ -47,7 +47,7 @@ def show(result, lang: str) -> None:
             )
             spec = vega.fan(
                 band,
-                charting.axis_title(indicator, lang),
+                charting.unit_title(indicator, lang),
                 tr(lang, "year"),
                 {**words, "history": tr(lang, "history"), "target": tr(lang, "target")},
                 current=line,
@@ -55,29 +55,21 @@ def show(result, lang: str) -> None:
                 markers=charting.markers(indicator, lang),
             )
             with column:
-                st.markdown(f"**{charting.indicator_name(indicator, lang)}**")
-                st.vega_lite_chart(spec, width="stretch", height=vega.CHART_HEIGHT, key=f"mc:fan:{indicator}")
+                vega.show(spec, charting.indicator_name(indicator, lang), f"mc:fan:{indicator}", width=34)
     probs = _probabilities(result, lang)
     left, right = st.columns([3, 2])
     with left:
-        st.markdown(f"**{words['probability']}**")
-        st.vega_lite_chart(
+        vega.show(
             vega_bars.probability_bars(
                 probs[["name", "probability", "ci_low", "ci_high", "n_valid"]],
                 words["prob_x"],
                 words["prob_y"],
             ),
-            width="stretch",
-            key="mc:probabilities",
+            words["probability"], "mc:probabilities", height=None, width=50,
         )
     with right:
-        st.markdown(f"**{words['peak']}**")
-        st.vega_lite_chart(
-            vega_bars.counts(peak_counts(result, lang), words["peak_x"], words["peak_y"]),
-            width="stretch",
-            height=vega.CHART_HEIGHT,
-            key="mc:peaks",
-        )
+        vega.show(vega_bars.counts(peak_counts(result, lang), words["peak_x"], words["peak_y"]), words["peak"],
+                  "mc:peaks", width=34)
     cols = words["cols"]
     table = pd.DataFrame(
         {

@@ -51,7 +51,8 @@ def headline(lang: str) -> None:
             help=tr(lang, key.replace("metric", "help")),
         )
 
-    cols = st.columns(6)
+    # two rows of three: the longest label with its unit ("2025年用水(亿立方米)") fits from 1280 px up
+    cols = [*st.columns(3), *st.columns(3)]
     # which indicators the headline shows is set in models/labels.toml ([views])
     for column, indicator, key in zip(cols[:3], lab.views["headline_indicators"],
                                       ("metric_gdp", "metric_pop", "metric_water"), strict=True):

@@ -9,6 +9,7 @@ import streamlit as st
 
 from faces.app import data, scenario_files, settings
 from faces.app.text import LANG_NAMES, LANGS, tr
+from simulator import text
 
 #: The sector open when the page first loads (with no edits), so there are sliders to move at once.
 OPEN_FIRST = "economy"
@@ -36,7 +37,7 @@ def _help(lever: str, lang: str) -> str:
 def _help_text(lever: str, lang: str, key: str, _scen) -> str:
     scen, element = _scen, data.model().elements[lever]
     base = data.base_values(scen)[lever]
-    unit = data.labels().unit(lever, lang) or element.units
+    unit = data.labels().unit(lever, lang) or text.unit(element.units, lang)
     low, high, step = element.limits
     lines = [
         f"**{tr(lang, 'scenario_value')}**: {_show(base)} {unit}",
@@ -45,10 +46,10 @@ def _help_text(lever: str, lang: str, key: str, _scen) -> str:
     calibrated = data.calibrated_values().get(lever)
     if calibrated is not None:
         lines.append(f"**{tr(lang, 'calibrated')}**: {_show(calibrated)}")
-    lines.append(f"**{tr(lang, 'range')}**: {low:g} – {high:g} ({element.units})")
+    lines.append(f"**{tr(lang, 'range')}**: {low:g} – {high:g} {unit}")
     if lever in scen.sources:
-        lines.append(f"**{tr(lang, 'scenario_source')}**: {scen.sources[lever]}")
-    lines.append(f"**{tr(lang, 'source')}**: {element.doc}")
+        lines.append(f"**{tr(lang, 'scenario_source')}**: {text.readable_note(scen.sources[lever], lang)}")
+    lines.append(f"**{tr(lang, 'source')}**: {text.readable_note(element.doc, lang)}")
     return "  \n".join(lines)
 
 
@@ -119,7 +120,7 @@ def render() -> None:
         help=tr(lang, "scenario_help"),
     )
     scen = settings.current_scenario()
-    sb.caption(scen.descriptions.get(lang, ""))
+    sb.caption(scen.descriptions.get(lang, "").replace("[sources]", tr(lang, "sources_ref")))
     edits = settings.edits()
     sb.markdown(f"**{tr(lang, 'changed', n=len(edits))}**" if edits else tr(lang, "unchanged"))
     sb.button(

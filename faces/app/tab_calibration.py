@@ -7,8 +7,9 @@ import pandas as pd
 import streamlit as st
 
 import simulator
-from faces.app import calibration_data, data, export, vega
+from faces.app import calibration_data, charting, data, export, vega
 from faces.app.text import tr
+from simulator import text
 from simulator.text import catalogue
 
 TEXT = catalogue("app.tab_calibration")
@@ -42,7 +43,9 @@ def render(lang: str) -> None:
     name = "series_zh" if lang == "zh" else "series_en"
     table = fit["table"]
     goals = fit["goals"].copy()
-    goals["mape"] = goals["mape"].astype(float).round(3)
+    goals["mape"] = goals["mape"].astype(float).round(2)
+    goals["goal"] = goals["goal"].map(lambda g: words["goal_names"].get(g, g))
+    goals["met"] = goals["met"].map(lambda m: tr(lang, "met") if m else tr(lang, "missed"))
     st.markdown(f"**{words['goals']}**")
     st.dataframe(
         goals.rename(columns={k: cols.get(k, k) for k in goals.columns}), hide_index=True, width="stretch"
@@ -54,7 +57,7 @@ def render(lang: str) -> None:
         kind=stats["kind"].map(lambda k: "/".join(words["kinds"].get(p, p) for p in k.split("/"))),
     ).drop(columns=["series_zh", "series_en"])
     for column in ("mape", "rmspe", "um", "us", "uc"):
-        shown[column] = shown[column].astype(float).round(3)
+        shown[column] = shown[column].astype(float).round(2 if column in ("mape", "rmspe") else 3)
     shown = shown.rename(columns=cols)
     st.markdown(f"**{words['stats']}**")
     st.dataframe(shown, hide_index=True, width="stretch", key="calibration:stats")
@@ -66,8 +69,12 @@ def render(lang: str) -> None:
     box = st.expander(words["residuals"], key="w:cal_residuals", on_change="rerun")
     if box.open:
         with box:
+            # the observation table without its English working notes (source, conversion: see the CSV)
+            prose = ["conversion", "sigma_note", "source_indicator", "series_zh", "series_en"]
             st.dataframe(
-                table.drop(columns=["conversion", "sigma_note"], errors="ignore"),
+                table.drop(columns=prose, errors="ignore").assign(
+                    series=table[name], unit=table["unit"].map(lambda u: charting.target_unit(u, "", lang))
+                ).rename(columns={k: cols.get(k, k) for k in table.columns}),
                 hide_index=True,
                 width="stretch",
             )
@@ -112,10 +119,10 @@ def _series_charts(series: dict, lang: str) -> None:
             modelled = pd.DataFrame(
                 {"year": entry["years"], "value": entry["model"], "series": words["model"], "dash": "solid"}
             )
-            title = [titles[key], f"({unit})"] if unit else titles[key]
+            unit = charting.target_unit(unit, entry.get("indicator", ""), lang)
             spec = vega.lines(
                 modelled,
-                title,
+                f"({unit})" if unit else tr(lang, "ratio_unit"),
                 tr(lang, "year"),
                 tr(lang, "series"),
                 history=observed,
@@ -127,8 +134,8 @@ def _series_charts(series: dict, lang: str) -> None:
             )
             with column:
                 use = words.get(entry["use"], "")
-                st.markdown(f"**{titles[key]}** · {words['kinds'].get(kind, kind)} · {use}")
-                st.vega_lite_chart(spec, width="stretch", height=vega.CHART_HEIGHT, key=f"calibration:{key}")
+                vega.show(spec, titles[key], f"calibration:{key}", width=34,
+                          subtitle=f"{words['kinds'].get(kind, kind)} · {use}")
 
 
 def _parameters(fitted: dict, lang: str) -> pd.DataFrame | None:
@@ -157,4 +164,8 @@ def _parameters(fitted: dict, lang: str) -> pd.DataFrame | None:
                     },
                 }
             )
-    return pd.DataFrame(rows).rename(columns=cols)
+    frame = pd.DataFrame(rows)
+    frame["units"] = frame["units"].map(lambda u: text.unit(u, lang))
+    frame["identification"] = frame["identification"].map(lambda v: TEXT[lang]["identification"].get(v, v))
+    frame["at_bound"] = frame["at_bound"].map(lambda v: TEXT[lang]["yes" if v else "no"])
+    return frame.rename(columns=cols)

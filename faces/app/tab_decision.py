@@ -72,7 +72,7 @@ def goal_seeking(lang: str) -> None:
             placeholder=words["all_levers"],
         )
         a, b, c = st.columns(3)
-        use_p = a.toggle(words["use_p"], key="w:gs_use_p")
+        use_p = a.toggle(words["use_p"], key="w:gs_use_p", help=words["use_p_help"])
         p = b.slider(words["p"], 0.5, 0.95, 0.8, 0.05, key="w:gs_p")
         n = c.select_slider(words["n"], [50, 100, 200, 500], value=100, key="w:gs_n")
         norm = st.radio(

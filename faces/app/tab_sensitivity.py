@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from faces.app import charting, data, export, scenario_files, settings, sweep, vega_bars
+from faces.app import charting, data, export, scenario_files, settings, sweep, vega, vega_bars
 from faces.app.format import num
 from faces.app.text import tr
 from simulator.text import catalogue
@@ -123,10 +123,9 @@ def render(lang: str) -> None:
             )
         )
     top = levers.head(15)
-    st.vega_lite_chart(
+    vega.show(
         vega_bars.signed_bars(_bars(top, "lever", lang, unit), words["x"].format(unit=unit), words["y"]),
-        width="stretch",
-        key="sens:levers",
+        words["tornado_levers"].format(target=names[target_id]), "sens:levers", height=None, width=90,
     )
     lever_table = _readable(levers, "lever", lang)
     with st.expander(words["cols"]["swing"]):
@@ -146,12 +145,11 @@ def _uncertain(target_id: str, name: str, unit: str, lang: str) -> None:
     st.caption(words["inputs"])
     toml_text = scenario_files.settings_toml()
     inputs = _inputs(toml_text, target_id)
-    st.vega_lite_chart(
+    vega.show(
         vega_bars.signed_bars(
             _bars(inputs.head(15), "input", lang, unit), words["x"].format(unit=unit), words["y"]
         ),
-        width="stretch",
-        key="sens:inputs",
+        words["tornado_inputs"].format(target=name), "sens:inputs", height=None, width=90,
     )
     input_table = _readable(inputs, "input", lang)
     with st.expander(words["cols"]["swing"] + " "):
@@ -195,9 +193,8 @@ def _uncertain(target_id: str, name: str, unit: str, lang: str) -> None:
                     "high": getattr(row, f"{index}_high"),
                 }
             )
-    st.vega_lite_chart(
-        vega_bars.grouped_bars(pd.DataFrame(rows), words["sobol_x"], ""), width="stretch", key="sens:sobol"
-    )
+    vega.show(vega_bars.grouped_bars(pd.DataFrame(rows), words["sobol_x"], ""), words["sobol"], "sens:sobol",
+              height=None, width=90)
     st.download_button(
         tr(lang, "download_csv"),
         export.csv_bytes(last["table"], index=False),

@@ -13,7 +13,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from faces.app import charting, data, export, settings, vega_bars
+from faces.app import charting, data, export, settings, vega, vega_bars
 from faces.app.format import num, percent, signed, target_test
 from faces.app.text import tr
 from simulator.plots import charts
@@ -115,22 +115,20 @@ def render(lang: str) -> None:
             st.markdown(light(row, lang, prob))
     chart = pd.DataFrame([r for r in rows if math.isfinite(r["margin_pct"])])
     if not chart.empty:
-        st.markdown(f"**{words['chart']}**")
         chart["tip"] = [
             f"{words['simulated']} {num(r['simulated'])} {r['unit']} · "
             f"{words['target']} {target_test(r, lang)}"
             for r in chart.to_dict("records")
         ]
         chart["margin_pct"] = chart["margin_pct"].clip(-100, 100)
-        st.vega_lite_chart(
+        vega.show(
             vega_bars.dots(
                 chart[["name", "margin_pct", "status", "tip"]],
-                words["chart"],
+                words["chart_x"],
                 words["chart_y"],
                 STATUS_TEXT[lang],
             ),
-            width="stretch",
-            key="targets:dots",
+            words["chart"], "targets:dots", height=None, width=100,
         )
     _downloads(scen, edits, lang, prob)
     box = st.expander(words["table"], key="w:targets_table", on_change="rerun")

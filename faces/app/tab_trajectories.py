@@ -65,6 +65,7 @@ def _downloads(frames: dict[str, pd.DataFrame], chosen: list[str], lang: str) ->
         words["download_all"],
         lambda: export.result_xlsx(result, lab),
         f"run_{name}.xlsx",
+        help=words["download_all_help"],
         on_click="ignore",
         key="trajectories:xlsx",
     )
@@ -117,11 +118,11 @@ def _any_variable(lang: str) -> None:
         unit = lab.unit(pick, lang) or model.elements[pick].units
         spec = vega.lines(
             pd.concat(parts, ignore_index=True),
-            [lab.name(pick, lang), f"({unit})"],
+            f"({unit})",
             tr(lang, "year"),
             tr(lang, "series"),
             history_label=tr(lang, "history"),
             target_label=tr(lang, "target"),
         )
-        st.vega_lite_chart(spec, width="stretch", height=vega.CHART_HEIGHT, key="trajectories:any")
+        vega.show(spec, lab.name(pick, lang), "trajectories:any", width=90)
         st.caption(model.elements[pick].doc)

@@ -18,6 +18,71 @@ CHART_HEIGHT = 320
 YEAR_AXIS = {"format": "d", "tickMinStep": 5, "labelAngle": 0}
 
 
+#: Per series (in order): a dash pattern and a point shape, so lines that coincide stay distinguishable.
+SERIES_DASHES = ([1, 0], [7, 4], [2, 3], [10, 3, 2, 3], [4, 2])
+SERIES_SHAPES = ("circle", "square", "diamond", "triangle-up", "cross")
+#: The config every chart shares: nothing truncated (labels, legends, titles), SVG text (checkable).
+CONFIG = {
+    "legend": {"labelLimit": 0, "titleLimit": 0, "orient": "bottom"},
+    "axis": {"labelLimit": 0, "titleLimit": 0},
+    "title": {"limit": 0, "anchor": "start", "fontSize": 13, "subtitleFontSize": 11, "subtitleColor": "#555"},
+}
+
+
+def display_width(text: str) -> int:
+    """Terminal/page width of ``text`` in half-width cells (a CJK character counts two)."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in str(text))
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """``text`` broken into lines of at most ``width`` half-width cells (at spaces where there are any)."""
+    lines, line = [], ""
+    for word in text.split(" "):
+        # a word wider than the line (Chinese has no spaces) is broken between characters
+        pieces, piece = [], ""
+        for char in word:
+            if piece and display_width(piece + char) > width:
+                pieces.append(piece)
+                piece = ""
+            piece += char
+        pieces.append(piece)
+        for i, token in enumerate(pieces):
+            trial = f"{line} {token}" if line and i == 0 else line + token
+            if line and display_width(trial) > width:
+                lines.append(line)
+                line = token
+            else:
+                line = trial
+    return [*lines, line] if line else lines
+
+
+def show(spec: dict, title: str, key: str, height: int | None = CHART_HEIGHT, subtitle: str = "",
+         width: int = 44) -> None:
+    """Draw a spec with its ``title`` (wrapped to ``width`` cells) and the shared :data:`CONFIG`;
+    ``height=None``: as tall as the data (bar charts)."""
+    import streamlit as st
+
+    sized = {"height": height} if height else {}
+    st.vega_lite_chart(titled(spec, title, subtitle, width), width="stretch", key=key, **sized)
+
+
+def titled(spec: dict, title: str, subtitle: str = "", width: int = 44) -> dict:
+    """The spec with a title, the shared config and the SVG renderer."""
+    head = {"text": wrap(title, width)}
+    if subtitle:
+        head["subtitle"] = wrap(subtitle, int(width * 1.2))
+    return {**spec, "title": head, "config": {**CONFIG, **spec.get("config", {})},
+            "usermeta": {"embedOptions": {"renderer": "svg"}}}
+
+
+def legend_columns(labels: list[str], width: int = 40) -> int:
+    """As many legend columns as the longest label leaves room for in ``width`` cells (1 to 3)."""
+    longest = max((display_width(x) for x in labels), default=1) + 4
+    return max(1, min(3, width // longest))
+
+
 def records(frame, **extra) -> list[dict]:
     """Rows of a DataFrame (or a list of dicts) as JSON-safe dicts (NaN -> None), plus ``extra`` keys."""
     rows = frame.to_dict("records") if isinstance(frame, pd.DataFrame) else frame
@@ -51,7 +116,7 @@ def _colour(domain: list[str], range_: list[str], title: str | None) -> dict:
         "title": title,
         "sort": None,
         "scale": {"domain": domain, "range": range_},
-        "legend": {"orient": "bottom", "labelLimit": 170, "columns": 3, "symbolLimit": 20},
+        "legend": {"orient": "bottom", "labelLimit": 0, "columns": legend_columns(domain), "symbolLimit": 20},
     }
 
 
@@ -175,10 +240,10 @@ def lines(
             },
             "color": {"field": "series", **_colour(domain, colours, None)},
             "strokeDash": {
-                "field": "dash",
+                "field": "series",
                 "type": "nominal",
                 "legend": None,
-                "scale": {"domain": ["solid", "dashed"], "range": [[1, 0], [6, 4]]},
+                "scale": {"domain": series, "range": [SERIES_DASHES[i % 5] for i in range(len(series))]},
             },
             "tooltip": [
                 {"field": "series", "title": legend_title},
@@ -187,8 +252,21 @@ def lines(
             ],
         },
     }
+    marks = {
+        "data": {"values": records(frame)},
+        "transform": [{"filter": "datum.year % 5 == 0"}],
+        "mark": {"type": "point", "filled": True, "size": 36, "opacity": 0.9},
+        "encoding": {
+            "x": {"field": "year", "type": "quantitative"},
+            "y": {"field": "value", "type": "quantitative"},
+            "color": {"field": "series"},
+            "shape": {"field": "series", "type": "nominal", "legend": None,
+                      "scale": {"domain": series, "range": [SERIES_SHAPES[i % 5] for i in range(len(series))]}},
+        },
+    }
     layers = [
         line,
+        *([marks] if len(series) > 1 else []),
         *_history_layers(history, history_label, y_title),
         *_target_layers(markers, target_label, y_title),
     ]
