@@ -11,6 +11,8 @@ import re
 import tomllib
 from pathlib import Path
 
+import numpy as np
+
 CATALOGUE = Path(__file__).with_name("catalogue.toml")
 LANGS = ("zh", "en")
 
@@ -118,3 +120,28 @@ def readable_note(doc: str, lang: str) -> str:
     text = re.sub(r"\(\s*\d{4}\s*\)", "", text)
     text = re.sub(r"\s+;", ";", re.sub(r"\s{2,}", " ", text)).strip()
     return f"{words['basis']}: {note_basis(doc, lang)}  \n{text}"
+
+
+# ----------------------------------------------------------------------------- numbers
+
+_WHOLE = ("家", "个", "firms", "firm", "units", "年", "year", "人", "persons")
+
+
+def number(value: float, unit: str = "") -> str:
+    """A number for a report: thousands separators; whole numbers for counts and years, one decimal for
+    亿元/万人/shares and percentages, otherwise by magnitude (3 significant digits below 10)."""
+    if value is None or not np.isfinite(value):
+        return "–"
+    unit = unit or ""
+    if unit.strip() in _WHOLE:
+        return f"{value:,.0f}"
+    if "/" not in unit and any(u in unit for u in ("亿", "万", "%", "100m", "10k", "‰")):
+        return f"{value:,.1f}"
+    size = abs(value)
+    if size >= 1000:
+        return f"{value:,.0f}"
+    if size >= 100:
+        return f"{value:,.1f}"
+    if size >= 10:
+        return f"{value:.2f}"
+    return f"{value:.3g}" if size >= 0.001 or value == 0 else f"{value:.2e}"

@@ -11,7 +11,7 @@ ALLOWED_LATIN = {
     "English", "Language", "Vensim", "LHS", "Latin", "MC", "N", "km", "m", "kg", "t", "kWh", "USD", "CEADs",
     "Drag", "drop", "file", "here", "Limit", "MB", "per", "Browse", "files", "Upload",  # Streamlit's uploader
     "Deploy", "Made", "with", "Streamlit", "Running", "Stop",  # Streamlit's own chrome
-    "tce", "II", "III", "I", "VA", "FYP", "id", "Euler", "rk", "dt", "PySD", "Jinan", "Laiwu", "CCSY",
+    "tce", "II", "III", "I", "VA", "FYP", "id", "Euler", "rk", "dt", "PySD", "Jinan", "Laiwu", "CCSY", "Sterman", "Theil", "RMSPE", "Shapley",
 }
 FILE_PATH = re.compile(r"[\w./-]+\.(?:toml|csv|mdl|xlsx|png|md)\b")
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z&]+")
