@@ -11,7 +11,8 @@ ALLOWED_LATIN = {
     "English", "Language", "Vensim", "LHS", "Latin", "MC", "N", "km", "m", "kg", "t", "kWh", "USD", "CEADs",
     "Drag", "drop", "file", "here", "Limit", "MB", "per", "Browse", "files", "Upload",  # Streamlit's uploader
     "Deploy", "Made", "with", "Streamlit", "Running", "Stop",  # Streamlit's own chrome
-    "tce", "II", "III", "I", "VA", "FYP", "id", "Euler", "rk", "dt", "PySD", "Jinan", "Laiwu", "CCSY", "Sterman", "Theil", "RMSPE", "Shapley",
+    "tce", "II", "III", "I", "VA", "FYP", "id", "Euler", "rk", "dt", "PySD", "Jinan", "Laiwu", "CCSY",
+    "Sterman", "Theil", "RMSPE", "Shapley",
 }
 FILE_PATH = re.compile(r"[\w./-]+\.(?:toml|csv|mdl|xlsx|png|md)\b")
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z&]+")
@@ -32,8 +33,14 @@ OVERFLOW_JS = r"""
     if (!clips || el.clientWidth === 0) continue;
     if (el.scrollWidth > el.clientWidth + 1) out.push((el.innerText || '').trim().slice(0, 80));
   }
-  for (const t of document.querySelectorAll('[data-testid="stVegaLiteChart"] svg text')) {
-    if (/…$/.test(t.textContent)) out.push('vega: ' + t.textContent);
+  for (const chart of document.querySelectorAll('[data-testid="stVegaLiteChart"]')) {
+    const box = chart.getBoundingClientRect();
+    for (const t of chart.querySelectorAll('svg text')) {
+      const r = t.getBoundingClientRect();
+      if (/…$/.test(t.textContent)) out.push('vega: ' + t.textContent);
+      const outside = r.width && (r.right > box.right + 2 || r.left < box.left - 2);
+      if (!/…$/.test(t.textContent) && outside) out.push('vega outside: ' + t.textContent);
+    }
   }
   return out;
 }

@@ -54,3 +54,37 @@ def target_test(row, lang: str) -> str:
             y=int(row["year"]),
         ).split()
     )
+
+
+def readable(frame, row_units=None, col_units=None, years=()):
+    """``frame`` styled for reading (the data stay full precision): thousands separators, decimals by
+    unit (:func:`simulator.text.number`), whole years, "–" for no value.
+
+    ``row_units``: one unit per row (a target table's unit column, an indicator table's units);
+    ``col_units``: column -> unit; ``years``: columns shown as whole years.
+    """
+    import pandas as pd
+
+    from simulator import text
+
+    def formatter(unit):
+        def fmt(v):
+            if v is None or isinstance(v, bool) or not isinstance(v, (int, float)):
+                return "–" if v is None or (isinstance(v, float) and v != v) else v
+            return text.number(float(v), unit)
+
+        return fmt
+
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and c not in years]
+    styler = frame.style
+    for column in years:
+        if column in frame:
+            styler = styler.format(lambda v: "–" if v != v or v is None else f"{int(v)}", subset=[column])
+    if row_units is not None:
+        for position, unit in enumerate(list(row_units)):
+            styler = styler.format(formatter(unit or ""), subset=pd.IndexSlice[frame.index[position : position + 1],
+                                                                                numeric])
+    else:
+        for column in numeric:
+            styler = styler.format(formatter((col_units or {}).get(column, "")), subset=[column])
+    return styler

@@ -167,6 +167,8 @@ def render() -> None:
         on_change=scenario_files.on_upload,
         help=tr(lang, "upload_help"),
     )
+    if tr(lang, "upload_note"):  # Streamlit writes its uploader's own words in English
+        sb.caption(tr(lang, "upload_note"))
     message = st.session_state.get("upload_message")
     if message and message[0] == "error":
         sb.error(tr(lang, "upload_error", error=message[1]))

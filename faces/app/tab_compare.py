@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from faces.app import charting, data, export, settings
+from faces.app.format import readable
 from faces.app.text import tr
 from faces.app.widgets import indicator_picker
 from simulator.plots import charts
@@ -41,6 +42,8 @@ def render(lang: str) -> None:
         **settings.bind("w:compare", "compare"),
     )
     chosen = st.session_state["compare"]
+    if settings.CURRENT not in chosen:
+        st.info(words["saved_only"].format(current=_label(settings.CURRENT, lang)))
     if len(chosen) < 2:
         st.info(words["need_two"])
         return
@@ -62,9 +65,15 @@ def render(lang: str) -> None:
         tables[label] = data.target_table(scen, settings.edits() if name == settings.CURRENT else {}, lang)
     side_by_side = compare_targets(tables, lang)
     st.markdown(f"**{words['values']}**")
-    st.dataframe(values, width="stretch", key="compare:values")
+    units = [lab.unit(lab.indicators[i], lang) for i in lab.views.get("key_indicators", list(lab.indicators))
+             if lab.indicators.get(i) in results[next(iter(results))].frame]
+    st.dataframe(readable(values, row_units=units if len(units) == len(values) else None), width="stretch",
+                 key="compare:values")
     st.markdown(f"**{words['targets']}**")
-    st.dataframe(side_by_side, hide_index=True, width="stretch", key="compare:targets")
+    unit_col = side_by_side.columns[4]
+    side_by_side[unit_col] = [charting.target_unit(u, "", lang) for u in side_by_side[unit_col]]
+    st.dataframe(readable(side_by_side, row_units=side_by_side[unit_col], years=[side_by_side.columns[2]]),
+                 hide_index=True, width="stretch", key="compare:targets")
     stem = "_".join(n.strip("_") for n in chosen)
     a, b, c, d = st.columns(4)
     a.download_button(

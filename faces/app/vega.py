@@ -14,7 +14,7 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#17becf", "#8c564b", "#e
 HISTORY_COLOUR = "#000000"
 TARGET_COLOUR = "#7b3294"
 STATUS_COLOURS = {"met": "#1a9850", "missed": "#d73027", "not assessed": "#9e9e9e"}
-CHART_HEIGHT = 320
+CHART_HEIGHT = 400
 YEAR_AXIS = {"format": "d", "tickMinStep": 5, "labelAngle": 0}
 
 
@@ -77,7 +77,7 @@ def titled(spec: dict, title: str, subtitle: str = "", width: int = 44) -> dict:
             "usermeta": {"embedOptions": {"renderer": "svg"}}}
 
 
-def legend_columns(labels: list[str], width: int = 40) -> int:
+def legend_columns(labels: list[str], width: int = 28) -> int:
     """As many legend columns as the longest label leaves room for in ``width`` cells (1 to 3)."""
     longest = max((display_width(x) for x in labels), default=1) + 4
     return max(1, min(3, width // longest))
