@@ -14,7 +14,7 @@ ALLOWED_LATIN = {
     "tce", "II", "III", "I", "VA", "FYP", "id", "Euler", "rk", "dt", "PySD", "Jinan", "Laiwu", "CCSY",
     "Sterman", "Theil", "RMSPE", "Shapley",
 }
-FILE_PATH = re.compile(r"[\w./-]+\.(?:toml|csv|mdl|xlsx|png|md)\b")
+FILE_PATH = re.compile(r"[\w./-]+\.(?:toml|csv|mdl|xlsx|png|md)\b|\b[\w.-]+/")
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z&]+")
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 #: CJK allowed on the English page: the language switch and its label.
@@ -34,7 +34,10 @@ OVERFLOW_JS = r"""
     if (el.scrollWidth > el.clientWidth + 1) out.push((el.innerText || '').trim().slice(0, 80));
   }
   for (const chart of document.querySelectorAll('[data-testid="stVegaLiteChart"]')) {
-    const box = chart.getBoundingClientRect();
+    // the box that clips the chart: its nearest ancestor that hides overflow (else the page)
+    let clip = chart;
+    while (clip && clip !== document.body && getComputedStyle(clip).overflowX === 'visible') clip = clip.parentElement;
+    const box = (clip && clip !== document.body ? clip : document.documentElement).getBoundingClientRect();
     for (const t of chart.querySelectorAll('svg text')) {
       const r = t.getBoundingClientRect();
       if (/…$/.test(t.textContent)) out.push('vega: ' + t.textContent);

@@ -8,7 +8,7 @@ import streamlit as st
 
 from faces.app import data, export, graph_view, structure
 from faces.app.text import tr
-from simulator.model.docs import basis
+from simulator import text
 from simulator.text import catalogue
 
 TEXT = catalogue("app.tab_model")
@@ -19,6 +19,16 @@ SECTOR_NAMES = {
     "Water": "water",
     "Energy and carbon": "energy",
 }
+
+
+def _note(element, lang: str) -> str:
+    """A model element's note for the table: readable citations; in Chinese its basis and sources only
+    (the model's own notes are in English)."""
+    if element.kind in ("constant", "time_path"):
+        return text.readable_note(element.doc, lang).replace("  \n", " · ")
+    if lang == "en":
+        return text.readable_note(element.doc, lang).split("  \n", 1)[-1]
+    return ";".join(text.citations(element.doc, lang))
 
 
 def equation_table(lang: str) -> pd.DataFrame:
@@ -34,16 +44,16 @@ def equation_table(lang: str) -> pd.DataFrame:
         rows.append(
             {
                 cols["id"]: eid,
-                cols["zh"]: structure.display_name(model, lab, eid, "zh"),
+                cols["zh"]: words["controls"].get(eid) or structure.display_name(model, lab, eid, "zh"),
                 cols["en"]: structure.display_name(model, lab, eid, "en"),
                 cols["kind"]: words["kinds"].get(element.kind, element.kind),
-                cols["units"]: f"{element.units}"
-                + (f" ({lab.unit(eid, lang)})" if lab.unit(eid, lang) else ""),
+                cols["units"]: lab.unit(eid, lang) or text.unit(element.units, lang),
                 cols["equation"]: equation,
-                cols["doc"]: element.doc,
-                cols["basis"]: basis(element.doc) if element.kind in ("constant", "time_path") else "",
+                cols["doc"]: _note(element, lang),
+                cols["basis"]: text.note_basis(element.doc, lang) if element.kind in ("constant", "time_path")
+                else "",
                 cols["range"]: f"[{low:g}, {high:g}]" if low is not None and high is not None else "",
-                cols["sector"]: sectors[key][lang] if key in sectors else group,
+                cols["sector"]: sectors[key][lang] if key in sectors else words["groups"].get(group, group),
             }
         )
     return pd.DataFrame(rows)

@@ -9,6 +9,7 @@ import streamlit as st
 from faces.app import charting, data, export, settings, vega
 from faces.app.text import tr
 from faces.app.widgets import indicator_picker
+from simulator import text
 from simulator.plots import charts
 from simulator.text import catalogue
 
@@ -125,4 +126,4 @@ def _any_variable(lang: str) -> None:
             target_label=tr(lang, "target"),
         )
         vega.show(spec, lab.name(pick, lang), "trajectories:any", width=90)
-        st.caption(model.elements[pick].doc)
+        st.caption(text.readable_note(model.elements[pick].doc, lang))
