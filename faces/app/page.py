@@ -57,13 +57,11 @@ def headline(lang: str) -> None:
     for column, indicator, key in zip(cols[:3], lab.views["headline_indicators"],
                                       ("metric_gdp", "metric_pop", "metric_water"), strict=True):
         level(column, indicator, key)
-    peak = _peak(now) or tr(lang, "not_peaked")
-    old_peak = None if was is None else (_peak(was) or tr(lang, "not_peaked"))
+    peak, old_peak = _peak(now), None if was is None else _peak(was)
     cols[3].metric(
         tr(lang, "metric_peak"),
-        peak,
-        None if old_peak in (None, peak) else f"{old_peak} → {peak}",
-        delta_color="off",
+        peak or tr(lang, "not_peaked"),
+        *_peak_delta(peak, old_peak, was is not None, lang),
         help=tr(lang, "help_peak"),
     )
     key = f"{lab.views['headline_target']}:value"
@@ -81,6 +79,19 @@ def headline(lang: str) -> None:
     if old is not None and _count(old)[0] != met:
         delta = f"{met - _count(old)[0]:+d}"
     cols[5].metric(tr(lang, "metric_targets"), f"{met} / {assessed}", delta, help=tr(lang, "help_targets"))
+
+
+def _peak_delta(peak: str | None, old: str | None, edited: bool, lang: str) -> tuple[str | None, str]:
+    """The peak year's change as words and a colour: an earlier peak is an improvement (green), a later
+    one or none any more a worsening (red)."""
+    if not edited or peak == old:
+        return None, "off"
+    if peak and old:
+        years = int(peak) - int(old)
+        key = "peak_earlier" if years < 0 else "peak_later"
+        return f"{years:+d} {tr(lang, key, n=abs(years))}", "inverse"
+    # peaking now where it did not (an improvement), or no longer peaking (a worsening)
+    return (f"-{tr(lang, 'peak_now')}", "inverse") if peak else (f"+{tr(lang, 'peak_lost')}", "inverse")
 
 
 def _count(outcomes: dict) -> tuple[int, int]:

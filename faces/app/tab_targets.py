@@ -22,6 +22,8 @@ from simulator.targets.assess import target_table as full_table
 from simulator.text import catalogue
 
 TEXT = catalogue("app.tab_targets")
+#: A probability of meeting a target at least this high (or at most 1 - this) counts as sure.
+SURE = 0.9
 BADGE = {"met": "green", "missed": "red", "not assessed": "gray"}
 
 
@@ -77,8 +79,14 @@ def lights(lang: str) -> list[dict]:
 def light(row: dict, lang: str, prob: pd.DataFrame | None) -> str:
     """One target as markdown: status badge, name, simulated vs target, margin, probability."""
     words = TEXT[lang]
-    status = STATUS_TEXT[lang][row["status"]]
-    head = f":{BADGE[row['status']]}-badge[{status}] **{row['name']}**({int(row['year'])})"
+    status, colour = STATUS_TEXT[lang][row["status"]], BADGE[row["status"]]
+    p = None
+    if prob is not None and row["id"] in prob.index and prob.loc[row["id"], "n_valid"] > 0:
+        p = float(prob.loc[row["id"], "probability"])
+        # a light says how sure: green only when (nearly) every run agrees, orange when it is open
+        colour = "green" if p >= SURE else "red" if p <= 1 - SURE else "orange"
+        status = f"{status} · {words['likely'] if colour == 'orange' else words['sure']} {percent(p)}"
+    head = f":{colour}-badge[{status}] **{row['name']}**({int(row['year'])})"
     if row["status"] == "not assessed":
         return f"{head} · {row['reason']}"
     if row["test"] == "peak_by":
@@ -88,8 +96,8 @@ def light(row: dict, lang: str, prob: pd.DataFrame | None) -> str:
     text = f"{head}  \n{words['simulated']} {simulated} · {words['target']} {target_test(row, lang)}"
     if math.isfinite(row["margin"]):
         text += f" · {words['margin']} {signed(row['margin'])}"
-    if prob is not None and row["id"] in prob.index and prob.loc[row["id"], "n_valid"] > 0:
-        text += f" · **{words['probability']} {percent(prob.loc[row['id'], 'probability'])}**"
+    if p is not None:
+        text += f" · **{words['probability']} {percent(p)}**"
     return text
 
 
