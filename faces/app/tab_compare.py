@@ -101,6 +101,7 @@ def render(lang: str) -> None:
                 history=data.history(),
                 targets=data.targets(),
                 lang=lang,
+                note=charts.caption(lang, data.model().sha256),
             )
         ),
         f"compare_{stem}.png",
@@ -110,7 +111,7 @@ def render(lang: str) -> None:
     )
     d.download_button(
         words["download_feasibility"],
-        lambda: export.png_bytes(charts.feasibility(tables, lang=lang)),
+        lambda: export.png_bytes(charts.feasibility(tables, lang=lang, note=charts.caption(lang, data.model().sha256))),
         f"compare_targets_{stem}.png",
         "image/png",
         on_click="ignore",

@@ -220,7 +220,8 @@ def _downloads(scen, edits: dict, lang: str, prob: pd.DataFrame | None) -> None:
     )
     c.download_button(
         tr(lang, "download_png"),
-        lambda: export.png_bytes(charts.feasibility({title: table()}, lang=lang)),
+        lambda: export.png_bytes(charts.feasibility(
+            {title: table()}, lang=lang, note=charts.caption(lang, data.model().sha256))),
         f"targets_{name}.png",
         "image/png",
         on_click="ignore",

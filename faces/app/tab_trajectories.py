@@ -81,6 +81,7 @@ def _downloads(frames: dict[str, pd.DataFrame], chosen: list[str], lang: str) ->
                 history=data.history(),
                 targets=data.targets(),
                 lang=lang,
+                note=charts.caption(lang, data.model().sha256),
             )
         ),
         f"trajectories_{name}.png",

@@ -102,10 +102,11 @@ def cmd_report(args) -> int:
     }
     written = []
     shown = [i for i in labels.views.get("chart_indicators", []) if i in next(iter(frames.values()))]
+    note = charts.caption(lang, model.sha256)
     figure = charts.trajectories(frames, shown, chart_labels,
-                                 history=history_frame(labels), targets=load_targets(), lang=lang)
+                                 history=history_frame(labels), targets=load_targets(), lang=lang, note=note)
     written += charts.save(figure, out / "trajectories")
-    written += charts.save(charts.feasibility(tables, lang=lang), out / "feasibility")
+    written += charts.save(charts.feasibility(tables, lang=lang, note=note), out / "feasibility")
     indicator_table = key_indicators(results, labels, lang)
     target_tables = compare_targets(tables, lang)
     both = {"indicators": indicator_table, "targets": target_tables}
