@@ -12,8 +12,8 @@ import pandas as pd
 import streamlit as st
 
 import simulator
-from faces.app import data, decision_discovery, decision_wedges, settings
-from faces.app.format import num
+from faces.app import charting, data, decision_discovery, decision_wedges, settings
+from faces.app.format import num, readable
 from faces.app.text import tr
 from simulator.text import catalogue
 
@@ -166,17 +166,24 @@ def show(result, seconds: float, lang: str) -> None:
         st.caption(words["path_note"])
     name = "name_en" if lang == "en" else "name_zh"
     targets = result.targets
+    table = pd.DataFrame(
+        {
+            cols["target"]: targets[name],
+            cols["before"]: targets["margin_before"].astype(float),
+            cols["after"]: targets["margin_after"].astype(float),
+            # a solution on the boundary (margin 0.001) meets the target: said so, with its margin
+            cols["status_after"]: [tr(lang, "met") if m >= 0 else tr(lang, "missed")
+                                   for m in targets["margin_after"].astype(float)],
+            cols["unit"]: [charting.target_unit(u, "", lang) for u in targets.get("unit", [""] * len(targets))],
+        }
+    )
+    # probabilities only when they were asked for (the probability switch)
+    if targets["probability_after"].notna().any():
+        table[cols["p_before"]] = (100 * targets["probability_before"]).round(1)
+        table[cols["p_after"]] = (100 * targets["probability_after"]).round(1)
+    table[cols["binds"]] = targets["binds"].map(lambda b: TEXT[lang]["yes" if b else "no"])
     st.dataframe(
-        pd.DataFrame(
-            {
-                cols["target"]: targets[name],
-                cols["before"]: targets["margin_before"].round(4),
-                cols["after"]: targets["margin_after"].round(4),
-                cols["p_before"]: (100 * targets["probability_before"]).round(1),
-                cols["p_after"]: (100 * targets["probability_after"]).round(1),
-                cols["binds"]: targets["binds"],
-            }
-        ),
+        readable(table, row_units=table[cols["unit"]]),
         hide_index=True,
         width="stretch",
         key="gs:targets",

@@ -19,8 +19,11 @@ TEXT = catalogue("app.tab_sensitivity")
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def _levers(key: str, target_id: str, share: float | None, _scen, _base: dict) -> pd.DataFrame:
+    from simulator.analysis.levers import default_levers
+
     lab, model = data.labels(), data.model()
-    levers = [lv for s in lab.sectors.values() for lv in s["levers"] if lv in model.levers]
+    # policy levers only (labels' [policy]): shocks and assumptions are uncertainties, not levers
+    levers = default_levers(model, lab.sectors, (), lab.policy)
     target = next(t for t in data.targets() if t.id == target_id)
     return sweep.lever_sweep(model, _scen, levers, target, lab, _base, share)
 

@@ -52,6 +52,11 @@ def probability_bars(frame: pd.DataFrame, x_title: str, y_title: str) -> dict:
     """Probability of each target (``name``, ``probability``, ``ci_low``, ``ci_high``) with its interval."""
     y = {"field": "name", "type": "nominal", "sort": None, "title": y_title, "axis": {"labelLimit": 0}}
     x = {"type": "quantitative", "title": x_title, "scale": {"domain": [0, 1]}, "axis": {"format": "%"}}
+    frame = frame.copy()
+    # every bar says its value, so an empty bar reads "0 %" and a full one "100 %" (not a missing bar)
+    frame["label"] = [f"{100 * p:.0f} %" if p == p else "–" for p in frame["probability"]]
+    frame["at"] = [min(max(hi if hi == hi else p, p), 0.86) for p, hi in zip(frame["probability"],
+                                                                              frame["ci_high"], strict=True)]
     return {
         "height": {"step": 24},
         "data": {"values": records(frame)},
@@ -79,6 +84,10 @@ def probability_bars(frame: pd.DataFrame, x_title: str, y_title: str) -> dict:
             {
                 "mark": {"type": "rule", "color": "black"},
                 "encoding": {"y": y, "x": {"field": "ci_low", **x}, "x2": {"field": "ci_high"}},
+            },
+            {
+                "mark": {"type": "text", "align": "left", "dx": 5, "fontSize": 11},
+                "encoding": {"y": y, "x": {"field": "at", **x}, "text": {"field": "label"}},
             },
         ],
     }

@@ -60,6 +60,10 @@ def probability_bars(probabilities: pd.DataFrame, lang: str = "zh") -> Figure:
     ax.barh(y, p, color=colours)
     ax.errorbar(p, y, xerr=[p - table["ci_low"], table["ci_high"] - p], fmt="none", color="k", capsize=2)
     ax.set_yticks(y, [str(n) for n in table["name"]], fontsize=8)
+    for value, high, row in zip(p, table["ci_high"].to_numpy(float), y, strict=True):
+        # every bar says its value: an empty bar reads "0 %", a full one "100 %"
+        ax.text(min(max(value, high if high == high else value), 0.86) + 0.01, row, f"{100 * value:.0f} %",
+                va="center", fontsize=7)
     ax.set_xlim(0, 1)
     ax.set_xlabel(_t("probability", lang) + (" (0–1)"))
     return apply_font(figure)
