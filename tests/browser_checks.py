@@ -12,9 +12,10 @@ ALLOWED_LATIN = {
     "Drag", "drop", "file", "here", "Limit", "MB", "per", "Browse", "files", "Upload",  # Streamlit's uploader
     "Deploy", "Made", "with", "Streamlit", "Running", "Stop",  # Streamlit's own chrome
     "tce", "II", "III", "I", "VA", "FYP", "id", "Euler", "rk", "dt", "PySD", "Jinan", "Laiwu", "CCSY",
-    "Sterman", "Theil", "RMSPE", "Shapley",
+    "Sterman", "Theil", "RMSPE", "Shapley", "ZIP", "zip", "ST", "S1",
 }
-FILE_PATH = re.compile(r"[\w./-]+\.(?:toml|csv|mdl|xlsx|png|md)\b|\b[\w.-]+/")
+#: file names, folders, the program's name and `code` are the same in both languages
+FILE_PATH = re.compile(r"[\w./*-]+\.(?:toml|csv|mdl|xlsx|png|md)\b|\b[\w.-]+/|jinan-sd|`[^`]*`")
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z&]+")
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 #: CJK allowed on the English page: the language switch and its label.

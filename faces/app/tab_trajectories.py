@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from faces.app import charting, data, export, settings, vega
+from faces.app.format import readable
 from faces.app.text import tr
 from faces.app.widgets import indicator_picker
 from simulator import text
@@ -50,13 +51,17 @@ def _downloads(frames: dict[str, pd.DataFrame], chosen: list[str], lang: str) ->
     table.columns = [charting.y_title(i, lang) for i in table.columns]
     table.index.name = tr(lang, "year")
     with st.expander(words["table"]):
-        st.dataframe(table.round(4), width="stretch")
+        units = {charting.y_title(i, lang): charting.unit_title(i, lang) for i in (chosen or current.columns)}
+        st.dataframe(readable(table, col_units=units), width="stretch")
     result = settings.current_run()
     lab = data.labels()
     a, b, c = st.columns(3)
+    # the CSV: one header row of indicator ids and full precision, so pandas.read_csv reads it back
+    ids = current[chosen].copy() if chosen else current.copy()
+    ids.index.name = "year"
     a.download_button(
         tr(lang, "download_csv"),
-        export.csv_bytes(table),
+        export.csv_bytes(ids),
         f"trajectories_{name}.csv",
         "text/csv",
         on_click="ignore",
@@ -64,7 +69,7 @@ def _downloads(frames: dict[str, pd.DataFrame], chosen: list[str], lang: str) ->
     )
     b.download_button(
         words["download_all"],
-        lambda: export.result_xlsx(result, lab),
+        lambda: export.result_xlsx(result, lab, lang),
         f"run_{name}.xlsx",
         help=words["download_all_help"],
         on_click="ignore",
