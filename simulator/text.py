@@ -144,4 +144,4 @@ def number(value: float, unit: str = "") -> str:
         return f"{value:,.1f}"
     if size >= 10:
         return f"{value:.2f}"
-    return f"{value:.3g}" if size >= 0.001 or value == 0 else f"{value:.2e}"
+    return f"{value:#.3g}" if size >= 0.001 or value == 0 else f"{value:.2e}"

@@ -105,7 +105,8 @@ def test_exports_keep_ids_in_csv_and_names_in_xlsx():
     result, labels = simulator.run("baseline"), simulator.labels()
     book = load_workbook(io.BytesIO(export.result_xlsx(result, labels, "en")))
     header = [c.value for c in book["results"][1]]
-    variables = pd.read_excel(io.BytesIO(export.result_xlsx(result, labels, "en")), sheet_name="variables", engine="openpyxl")
+    variables = pd.read_excel(io.BytesIO(export.result_xlsx(result, labels, "en")), sheet_name="variables",
+                              engine="openpyxl")
     name = labels.indicators["gdp_real"]
     assert labels.label(name, "en") in header and name not in header
     assert name in set(variables.iloc[:, 0])

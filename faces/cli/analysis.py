@@ -70,11 +70,20 @@ def cmd_compare(args) -> int:
         raise UserError(f"--out {args.out}: folder {Path(args.out).parent} does not exist")
     labels = api.labels()
     results = _run_all(args.scenarios, args.engine)
+    # scenarios by their titles in the chosen language (the names are file names)
+    results = {api.scenario(name).title(args.lang): result for name, result in results.items()}
     indicators = key_indicators(results, labels, args.lang)
     targets = compare_targets({n: target_table(r, labels, args.lang) for n, r in results.items()}, args.lang)
-    print(indicators.to_string())
+    from faces.cli.table import frame_table
+
+    units = [labels.unit(labels.indicators[i], args.lang) for i in labels.views.get("key_indicators", [])
+             if i in results[next(iter(results))].indicators(labels.indicators)]
+    print(frame_table(indicators, units if len(units) == len(indicators) else None,
+                      head=TEXT[args.lang]["indicator"]))
     print()
-    print(targets.to_string(index=False))
+    headers = targets.columns
+    shown = targets.drop(columns=[headers[0]])  # the id: the name says it in the chosen language
+    print(frame_table(shown, shown[headers[4]], label_column=headers[1]))
     if args.out:
         write_tables(Path(args.out), {"indicators": indicators, "targets": targets})
         print(f"\n{TEXT[args.lang]['wrote']} {args.out}")

@@ -58,3 +58,26 @@ def indicator_table(frame, labels, lang: str, indicators: list[str], line_width:
         cells.append([number(v, unit) if np.isfinite(v) else "–" for v in frame[indicator].to_numpy(float)])
     years = [str(int(y)) for y in frame.index]
     return blocks(rows, years, cells, head=text.text(lang, "cli.main.indicator"), line_width=line_width)
+
+
+def frame_table(frame, row_units=None, label_column: str | None = None, head: str = "",
+                line_width: int = WIDTH) -> str:
+    """A DataFrame as aligned blocks: rows labelled by the index (or ``label_column``), numbers formatted
+    by the row's unit (``row_units``), columns flattened ("scenario · 2025" for a two-level header)."""
+    import pandas as pd
+
+    table = frame.reset_index(drop=True) if label_column else frame
+    labels = [str(v) for v in (table[label_column] if label_column else table.index)]
+    data = table.drop(columns=[label_column]) if label_column else table
+    columns = [" · ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in data.columns]
+    units = list(row_units) if row_units is not None else [""] * len(data)
+    cells = []
+    for (_, row), unit in zip(data.iterrows(), units, strict=True):
+        line = []
+        for value in row:
+            if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool):
+                line.append(number(float(value), unit or ""))
+            else:
+                line.append("–" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value))
+        cells.append(line)
+    return blocks(labels, columns, cells, head=head, line_width=line_width)
