@@ -65,7 +65,7 @@ def page_strings(at: AppTest) -> list[str]:
         value = value.drop(columns=[c for c in value.columns if c in CODE_COLUMNS["zh"] | CODE_COLUMNS["en"]])
         out += [str(c) for c in value.columns] + [str(i) for i in value.index if isinstance(i, str)]
         out += [v for v in value.to_numpy().ravel() if isinstance(v, str)]
-    for chart in at.get("arrow_vega_lite_chart"):
+    for chart in at.get("vega_lite_chart"):
         out += _spec_strings(json.loads(chart.proto.spec))
     return out
 
@@ -116,3 +116,16 @@ def test_a_section_stays_open_when_its_edit_is_undone():
     next(s for s in at.slider if s.key == key).set_value(original).run()
     assert "industrial_energy_efficiency_rate" not in at.session_state["edits"]
     assert any(s.key == key for s in at.slider), "the energy section closed by itself"
+
+
+def test_trajectories_draw_uncertainty_bands_after_the_lines():
+    at = start(tab="trajectories")
+    plain = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    assert plain and not any(layer["mark"]["type"] == "area" for s in plain for layer in s["layer"]
+                             if isinstance(layer.get("mark"), dict))
+    next(t for t in at.toggle if t.key == "w:traj_bands").set_value(True).run()
+    assert not at.exception, [e.message for e in at.exception]
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    banded = [s for s in specs if any(isinstance(layer.get("mark"), dict) and layer["mark"]["type"] == "area"
+                                      for layer in s["layer"])]
+    assert len(banded) >= len(plain) - 1  # every indicator chart (not the any-variable one) has its bands

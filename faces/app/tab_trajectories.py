@@ -37,8 +37,14 @@ def render(lang: str) -> None:
     chosen = indicator_picker(words["pick"], next(iter(frames.values())), lang, "w:indicators")
     if dashed:
         st.caption(words["dashed"])
+    show_bands = st.toggle(tr(lang, "bands"), key="w:traj_bands", help=tr(lang, "bands_help"))
     if chosen:
-        charting.line_grid(frames, chosen, lang, dashed=dashed, key="trajectories")
+        slots = charting.line_grid(frames, chosen, lang, dashed=dashed, key="trajectories")
+        if show_bands:
+            # the deterministic charts are on the page already; the bands follow (cached per settings)
+            band = charting.bands(settings.fingerprint(), settings.runnable_scenario())
+            charting.line_grid(frames, chosen, lang, dashed=dashed, key="trajectories", band=band, into=slots)
+            st.caption(tr(lang, "bands_note", n=charting.BAND_RUNS))
     _downloads(frames, chosen, lang)
     _any_variable(lang)
 

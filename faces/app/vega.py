@@ -214,8 +214,11 @@ def lines(
     points: bool = False,
     first: int = 2015,
     last: int = 2035,
+    band: list | None = None,
+    band_labels: tuple[str, str] = ("90 %", "50 %"),
 ) -> dict:
-    """Lines over the years: ``frame`` has year, value, series and dash ("solid"/"dashed")."""
+    """Lines over the years: ``frame`` has year, value, series and dash ("solid"/"dashed"); ``band``:
+    rows year, q05, q25, q75, q95 drawn as the 90 and 50 % bands under the lines."""
     series = list(dict.fromkeys(row["series"] for row in records(frame)))
     domain = list(series)
     colours = [PALETTE[i % len(PALETTE)] for i in range(len(series))]
@@ -226,6 +229,9 @@ def lines(
         if extra is not None and len(extra):
             domain.append(label)
             colours.append(colour)
+    if band:
+        domain += list(band_labels)
+        colours += ["#c6dbef", "#6baed6"]
     line = {
         "data": {"name": "runs"},
         "mark": {"type": "line", "strokeWidth": 2, "point": points},
@@ -264,7 +270,18 @@ def lines(
                       "scale": {"domain": series, "range": [SERIES_SHAPES[i % 5] for i in range(len(series))]}},
         },
     }
+    shades = []
+    for (low, high), label, opacity in ((("q05", "q95"), band_labels[0], 0.5), (("q25", "q75"), band_labels[1], 0.5)):
+        if band:
+            shades.append({
+                "data": {"values": band},
+                "mark": {"type": "area", "opacity": opacity},
+                "encoding": {"x": {"field": "year", "type": "quantitative"},
+                             "y": {"field": low, "type": "quantitative"}, "y2": {"field": high},
+                             "color": {"datum": label}},
+            })
     layers = [
+        *shades,
         line,
         *([marks] if len(series) > 1 else []),
         *_history_layers(history, history_label, y_title),
