@@ -129,3 +129,13 @@ def test_trajectories_draw_uncertainty_bands_after_the_lines():
     banded = [s for s in specs if any(isinstance(layer.get("mark"), dict) and layer["mark"]["type"] == "area"
                                       for layer in s["layer"])]
     assert len(banded) >= len(plain) - 1  # every indicator chart (not the any-variable one) has its bands
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_url_warnings_speak_the_page_language(lang):
+    at = start(lang=lang, investment_rate="9", not_a_lever="1", s="nope", tab="targets")
+    warnings = [w.value for w in at.warning]
+    assert len(warnings) >= 3
+    joined = " ".join(warnings)
+    assert wrong_script(CODE.sub("", joined.replace("nope", "")), lang) == [], warnings  # the user's typo
+    assert "investment_rate" in joined and "not_a_lever" in joined and "nope" in joined

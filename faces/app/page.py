@@ -11,6 +11,7 @@ import streamlit as st
 
 from faces.app import data, settings, sidebar
 from faces.app.format import num
+from faces.app.messages import url_problem
 from faces.app.text import TABS, tab_label, tr
 from simulator.targets import NO_PEAK, NOT_YET_PEAKED, peak_years
 
@@ -126,7 +127,7 @@ def render() -> None:
         )
     )
     for problem in st.session_state.pop("url_warnings", []):
-        st.warning(tr(lang, "url_ignored", error=problem))
+        st.warning(tr(lang, "url_ignored", error=url_problem(problem, lang, lambda n: data.scenario(n).title(lang))))
     headline(lang)
     containers = st.tabs(
         [tab_label(t, lang) for t in TABS],
