@@ -95,7 +95,9 @@ def light(row: dict, lang: str, prob: pd.DataFrame | None) -> str:
         simulated = f"{num(row['simulated'])} {row['unit']}"
     text = f"{head}  \n{words['simulated']} {simulated} · {words['target']} {target_test(row, lang)}"
     if math.isfinite(row["margin"]):
-        text += f" · {words['margin']} {signed(row['margin'])}"
+        # the margin in the target's own unit (years for a peak year), with its sign
+        unit = tr(lang, "years") if row["test"] == "peak_by" else row["unit"]
+        text += f" · {words['margin']} {signed(row['margin'])} {unit}".rstrip()
     if p is not None:
         text += f" · **{words['probability']} {percent(p)}**"
     return text
