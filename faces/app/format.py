@@ -79,12 +79,13 @@ def readable(frame, row_units=None, col_units=None, years=()):
     styler = frame.style
     for column in years:
         if column in frame:
-            styler = styler.format(lambda v: "–" if v != v or v is None else f"{int(v)}", subset=[column])
+            styler = styler.format(lambda v: "–" if v != v or v is None else f"{int(v)}", subset=[column],
+                                   na_rep="–")
     if row_units is not None:
         for position, unit in enumerate(list(row_units)):
-            styler = styler.format(formatter(unit or ""), subset=pd.IndexSlice[frame.index[position : position + 1],
-                                                                                numeric])
+            styler = styler.format(formatter(unit or ""), na_rep="–",
+                                   subset=pd.IndexSlice[frame.index[position : position + 1], numeric])
     else:
         for column in numeric:
-            styler = styler.format(formatter((col_units or {}).get(column, "")), subset=[column])
+            styler = styler.format(formatter((col_units or {}).get(column, "")), subset=[column], na_rep="–")
     return styler

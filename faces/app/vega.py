@@ -14,7 +14,7 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#17becf", "#8c564b", "#e
 HISTORY_COLOUR = "#000000"
 TARGET_COLOUR = "#7b3294"
 STATUS_COLOURS = {"met": "#1a9850", "missed": "#d73027", "not assessed": "#9e9e9e"}
-CHART_HEIGHT = 400
+CHART_HEIGHT = 440
 YEAR_AXIS = {"format": "d", "tickMinStep": 5, "labelAngle": 0}
 
 
