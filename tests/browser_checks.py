@@ -12,7 +12,7 @@ ALLOWED_LATIN = {
     "Drag", "drop", "file", "here", "Limit", "MB", "per", "Browse", "files", "Upload",  # Streamlit's uploader
     "Deploy", "Made", "with", "Streamlit", "Running", "Stop",  # Streamlit's own chrome
     "tce", "II", "III", "I", "VA", "FYP", "id", "Euler", "rk", "dt", "PySD", "Jinan", "Laiwu", "CCSY",
-    "Sterman", "Theil", "RMSPE", "Shapley", "ZIP", "zip", "ST", "S1",
+    "Sterman", "Theil", "RMSPE", "Shapley", "ZIP", "zip", "ST", "S1", "zh", "en",
 }
 #: file names, folders, the program's name and `code` are the same in both languages
 FILE_PATH = re.compile(r"[\w./*-]+\.(?:toml|csv|mdl|xlsx|png|md)\b|\b[\w.-]+/|jinan-sd|`[^`]*`")
