@@ -38,6 +38,14 @@ def _inputs(toml_text: str, target_id: str) -> pd.DataFrame:
         return tornado(str(path), target_id)
 
 
+def _x_title(target_id: str, unit: str, lang: str) -> str:
+    """The tornado's value axis: the unit and which way is better for the target (its margin's sign)."""
+    target = next(t for t in data.targets() if t.id == target_id)
+    higher_better = target.margin(1.0) > target.margin(0.0)
+    words = TEXT[lang]
+    return f"{words['x'].format(unit=unit)} · {words['better_right' if higher_better else 'better_left']}"
+
+
 def _bars(table: pd.DataFrame, key: str, lang: str, unit: str) -> pd.DataFrame:
     words, lab = TEXT[lang], data.labels()
     rows = []
@@ -127,7 +135,7 @@ def render(lang: str) -> None:
         )
     top = levers.head(15)
     vega.show(
-        vega_bars.signed_bars(_bars(top, "lever", lang, unit), words["x"].format(unit=unit), words["y"]),
+        vega_bars.signed_bars(_bars(top, "lever", lang, unit), _x_title(target_id, unit, lang), words["y"]),
         words["tornado_levers"].format(target=names[target_id]), "sens:levers", height=None, width=90,
     )
     lever_table = _readable(levers, "lever", lang)
@@ -150,7 +158,7 @@ def _uncertain(target_id: str, name: str, unit: str, lang: str) -> None:
     inputs = _inputs(toml_text, target_id)
     vega.show(
         vega_bars.signed_bars(
-            _bars(inputs.head(15), "input", lang, unit), words["x"].format(unit=unit), words["y"]
+            _bars(inputs.head(15), "input", lang, unit), _x_title(target_id, unit, lang), words["y"]
         ),
         words["tornado_inputs"].format(target=name), "sens:inputs", height=None, width=90,
     )
