@@ -1,18 +1,19 @@
-"""Benchmark the Streamlit app's response times with Streamlit's AppTest (not a test: prints figures).
+"""Benchmark the Streamlit app in a real browser (not a test: prints figures).
 
 Usage (from the repository root)::
 
-    .venv/bin/python bench/app.py [--moves 8] [--write]
+    .venv/bin/python bench/app.py [--moves 12] [--write]
 
-For each deterministic tab, moves a slider to ``--moves`` values never seen before (so every move misses
-the caches and runs the fast engine and the target evaluation) and reports the server time of the rerun:
-the script's own run time (``st.session_state["run_seconds"]``, set by ``simulator.ui.page.render``) and
-the wall time of ``AppTest.run`` (the script plus AppTest's own handling of the page, an upper bound).
-Then a move back to a value seen before (cache hit), and a 1,000-run Monte Carlo ensemble (the library
-call alone, and the whole rerun that runs and draws it). Goals (issue 8): a slider move redraws the
-deterministic views in <= 300 ms of server time; a 1,000-run ensemble returns in <= 2 s.
+Starts ``streamlit run app.py`` on a free port and drives Debian's Chromium through Playwright:
 
-The output is Markdown; ``--write`` also puts it in bench/RESULTS.md as the "App" section (replacing it).
+* cold first page: a fresh server, a first visit, until the six headline numbers are drawn;
+* slider moves: on each tab, ``--moves`` presses of the right-arrow key on the investment-rate slider
+  (each a value never seen before: a fast-engine run, the targets and every chart of the tab), timed
+  from the key press to the page settled: the last change to the page before 300 ms without one,
+  with Streamlit's running indicator gone.
+
+Goals (issue 16): slider move to settled, median <= 250 ms and max <= 500 ms on the trajectories tab;
+cold first page <= 3 s. ``--write`` puts the Markdown in bench/RESULTS.md as the "App" section.
 """
 
 from __future__ import annotations
@@ -20,145 +21,150 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import socket
 import statistics
+import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import streamlit  # noqa: E402
-from streamlit.testing.v1 import AppTest  # noqa: E402
-
-APP = str(ROOT / "app.py")
 RESULTS = ROOT / "bench" / "RESULTS.md"
-#: (row label, tab, radio key -> value to choose in it)
-VIEWS = (
-    ("targets", "targets", {}),
-    ("trajectories", "trajectories", {}),
-    ("compare", "compare", {}),
-    ("sensitivity: levers", "sensitivity", {}),
-    ("sensitivity: uncertain inputs", "sensitivity", {"w:sens_view": "inputs"}),
-    ("calibration", "calibration", {}),
-    ("model", "model", {}),
-    ("what it takes: wedges", "decision", {"w:decision": "wedges"}),
-)
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync"]
+TABS = ("trajectories", "targets", "compare")
 LEVER = "investment_rate"
-GOAL_SLIDER, GOAL_ENSEMBLE = 0.300, 2.0
+GOAL_MEDIAN, GOAL_MAX, GOAL_COLD = 0.250, 0.500, 3.0
+
+#: In the page: resolve with the time (ms, performance.now) of the last DOM change once 300 ms pass
+#: without one and Streamlit shows no running indicator.
+SETTLED_JS = """
+(start) => new Promise(resolve => {
+  let last = performance.now();
+  const seen = new MutationObserver(() => { last = performance.now(); });
+  seen.observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
+  const tick = () => {
+    const status = document.querySelector('[data-testid="stStatusWidget"]');
+    const running = status && /Running|运行/.test(status.innerText);
+    if (!running && performance.now() - last > 300) { seen.disconnect(); resolve(last - start); }
+    else setTimeout(tick, 20);
+  };
+  setTimeout(tick, 50);
+})
+"""
 
 
 def machine() -> str:
+    """Cores, the CPU's model name (lscpu / /proc/cpuinfo), Python and Streamlit versions."""
+    import streamlit
+
     cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f'{os.cpu_count()} cores, CPU "{cpu}"; Python {platform.python_version()}, '
-        f"Streamlit {streamlit.__version__}"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f'{os.cpu_count()} cores, CPU "{cpu}" (lscpu model name), load average {load} at the start; '
+            f"Python {platform.python_version()}, Streamlit {streamlit.__version__}")
+
+
+def serve() -> tuple[subprocess.Popen, str]:
+    """A fresh ``streamlit run app.py`` on a free port; returns (process, url) once it answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    streamlit = Path(sys.executable).with_name("streamlit")
+    process = subprocess.Popen(
+        [str(streamlit), "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(240):
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return process, url
+        except OSError:
+            time.sleep(0.25)
+    process.terminate()
+    raise SystemExit("streamlit did not start")
 
 
-def open_tab(at: AppTest, tab: str) -> AppTest:
-    at.session_state["tab"] = tab
-    del at.session_state[f"w:tabs:{at.session_state['lang']}"]
-    return at.run()
-
-
-def timed(at: AppTest, action) -> tuple[float, float]:
-    """(script seconds, AppTest wall seconds) of one rerun."""
+def cold_first_page(browser, url: str) -> float:
+    """Seconds from navigation to the six headline numbers on the first visit to a fresh server."""
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
     start = time.perf_counter()
-    action()
-    wall = time.perf_counter() - start
-    if at.exception:
-        raise SystemExit(f"the app raised: {at.exception[0].message}")
-    return at.session_state["run_seconds"], wall
+    page.goto(url)
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=\"stMetricValue\"]').length >= 6",
+                           timeout=120_000)
+    seconds = time.perf_counter() - start
+    page.close()
+    return seconds
 
 
-def slider_moves(moves: int) -> list[tuple]:
-    at = AppTest.from_file(APP, default_timeout=300).run()  # first run: model parse and engine compile
-    rows = []
-    values = iter([0.40 + 0.005 * k for k in range(len(VIEWS) * moves + 1)])
-    for label, tab, radios in VIEWS:
-        open_tab(at, tab)
-        for key, value in radios.items():
-            at.radio(key=key).set_value(value).run()
-        script, wall = [], []
-        for _ in range(moves):
-            slider = next(s for s in at.slider if s.key == f"w:lv:{LEVER}")
-            s, w = timed(at, lambda slider=slider: slider.set_value(next(values)).run())
-            script.append(s)
-            wall.append(w)
-        slider = next(s for s in at.slider if s.key == f"w:lv:{LEVER}")
-        hit = timed(at, lambda slider=slider: slider.set_value(0.40).run())[0]
-        ninety = statistics.quantiles(script, n=10)[-1] if len(script) > 1 else script[0]
-        rows.append((label, statistics.median(script), ninety, max(script), statistics.median(wall), hit))
-    return rows
-
-
-def ensemble(n: int = 1000) -> tuple[float, float]:
-    at = open_tab(AppTest.from_file(APP, default_timeout=300).run(), "montecarlo")
-    at.number_input(key="w:mc_n").set_value(n)
-    button = next(b for b in at.button if b.label.startswith("运行"))
-    script, _ = timed(at, lambda: button.click().run())
-    return at.session_state["ensemble"]["seconds"], script
+def slider_moves(browser, url: str, tab: str, moves: int) -> list[float]:
+    """Seconds from each arrow-key press on the lever's slider to the page settled."""
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{url}/?tab={tab}")
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=\"stMetricValue\"]').length >= 6",
+                           timeout=120_000)
+    page.evaluate(SETTLED_JS, page.evaluate("performance.now()"))
+    thumb = page.locator(f".st-key-w-lv-{LEVER} input[type='range']")
+    times = []
+    for _ in range(moves):
+        thumb.focus()
+        start = page.evaluate("performance.now()")
+        thumb.press("ArrowRight")
+        times.append(page.evaluate(SETTLED_JS, start) / 1000)
+    page.close()
+    return times
 
 
 def report(moves: int) -> str:
-    rows = slider_moves(moves)
-    library, rerun = ensemble()
+    from playwright.sync_api import sync_playwright
+
+    process, url = serve()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            cold = cold_first_page(browser, url)
+            rows = [(tab, slider_moves(browser, url, tab, moves)) for tab in TABS]
+            browser.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
     lines = [
         "## App",
         "",
-        f"`bench/app.py` (`.venv/bin/python bench/app.py --moves {moves} --write`), "
-        f"{time.strftime('%Y-%m-%d')}, on {machine()}.",
-        "Streamlit's AppTest drives `app.py` in one process;",
-        '"script" is the server time of a rerun (`simulator.ui.page.render` from start to end; the widget',
-        'callback before it is a few dictionary updates), "AppTest wall" adds AppTest\'s own handling of the',
-        f"page (an upper bound). Each tab: {moves} moves of the `{LEVER}` slider to values never seen before",
-        "(cache misses: one fast-engine run, the target evaluation and every chart of the tab), then one",
-        "move back to a value seen before (cache hit).",
+        f"`bench/app.py` (`.venv/bin/python bench/app.py --moves {moves} --write`), {time.strftime('%Y-%m-%d')},",
+        f"on {machine()}; headless Chromium (Playwright), 1440x900. Other engineers' jobs may share the cores.",
+        f"Each tab: {moves} right-arrow presses on the `{LEVER}` slider (new values: cache misses), timed from",
+        "the key press to the page settled (last change to the page before 300 ms of quiet, no running",
+        "indicator).",
         "",
-        "| view | script, median [ms] | script, 90th pct [ms] | script, max [ms] | AppTest wall, median [ms] "
-        "| cache hit [ms] |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| tab | median [ms] | max [ms] | all moves [ms] |",
+        "|---|---:|---:|---|",
     ]
-    for tab, median, ninety, worst, wall, hit in rows:
-        lines.append(
-            f"| {tab} | {1000 * median:.0f} | {1000 * ninety:.0f} | {1000 * worst:.0f} | {1000 * wall:.0f} "
-            f"| {1000 * hit:.0f} |"
-        )
-    typical = max(r[1] for r in rows)
-    worst = max(r[3] for r in rows)
+    for tab, times in rows:
+        lines.append(f"| {tab} | {1000 * statistics.median(times):.0f} | {1000 * max(times):.0f} | "
+                     + ", ".join(f"{1000 * t:.0f}" for t in times) + " |")
+    trajectories = dict(rows)["trajectories"]
+    median, worst = statistics.median(trajectories), max(trajectories)
     lines += [
         "",
-        f"Monte Carlo, 1,000 runs (LHS, seed 2021, baseline): **{library:.2f} s** for the ensemble itself "
-        f"(`simulator.ensemble.run_ensemble`), {rerun:.2f} s for the whole rerun that runs it and draws "
-        "the fan charts, probability bars and peak-year histogram.",
+        f"Cold first page (fresh server, first visit, to the six headline numbers): **{cold:.2f} s**.",
         "",
-        "Against the goals of issue 8:",
+        "Against the goals of issue 16:",
         "",
-        f"- slider move ≤ {1000 * GOAL_SLIDER:.0f} ms of server time for the deterministic views: "
-        f"**{'met' if typical <= GOAL_SLIDER else 'missed'}** for the typical move (the slowest view's "
-        f"median: {1000 * typical:.0f} ms); "
-        f"{sum(r[3] > GOAL_SLIDER for r in rows)} of {len(rows)} views had a move above it "
-        f"(slowest single move {1000 * worst:.0f} ms).",
-        f"- 1,000-run ensemble ≤ {GOAL_ENSEMBLE:g} s: **{'met' if rerun <= GOAL_ENSEMBLE else 'missed'}** "
-        f"({rerun:.2f} s including drawing).",
-        "",
-        "Where a cache-missing move spends its time (cProfile of the app, approximate): one `simulator.run`",
-        "~45-70 ms, of which ~30 ms is `simulator.resolve_overrides` parsing `models/labels.toml` and",
-        "`calibration/calibrated.toml` again on every call; the full `simulator.assess.target_table` ~120 ms",
-        "(a pandas frame per target), which is why the app draws the target lights from",
-        "`simulator.targets.run_outcomes` (~4 ms) and evaluates the full table only when it is shown or",
-        "downloaded; `simulator.sensitivity.tornado` ~70 ms, half of it parsing TOML files; Streamlit's own",
-        "work per slider widget ~1-2 ms (so only the open sector of the sidebar draws its sliders). Charts",
-        "are Vega-Lite specs drawn by the browser; a matplotlib figure (~1 s for six panels) is made only",
-        "when a PNG download is clicked.",
+        f"- trajectories, slider move to settled: median {1000 * median:.0f} ms (goal ≤ {1000 * GOAL_MEDIAN:.0f}: "
+        f"**{'met' if median <= GOAL_MEDIAN else 'missed'}**), max {1000 * worst:.0f} ms "
+        f"(goal ≤ {1000 * GOAL_MAX:.0f}: **{'met' if worst <= GOAL_MAX else 'missed'}**);",
+        f"- cold first page {cold:.2f} s (goal ≤ {GOAL_COLD:g} s: **{'met' if cold <= GOAL_COLD else 'missed'}**).",
         "",
     ]
     return "\n".join(lines)
@@ -176,7 +182,7 @@ def write_section(text: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--moves", type=int, default=8, help="slider moves per tab (default 8)")
+    parser.add_argument("--moves", type=int, default=12, help="slider moves per tab (default 12)")
     parser.add_argument("--write", action="store_true", help="write the App section of bench/RESULTS.md")
     args = parser.parse_args()
     text = report(args.moves)

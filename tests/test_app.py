@@ -100,11 +100,11 @@ def test_a_slider_changes_trajectories_targets_and_headline():
     before_table = at.dataframe[0].value.copy()
     before_metrics = metrics(at)
     open_tab(at, "targets")
-    assert status(at, "energy-intensity-2025") == "达到"
+    assert status(at, "energy-intensity-2025") == "达标"
     slider(at, "w:lv:industrial_energy_efficiency_rate").set_value(0.0).run()
     assert not problems(at)
     assert at.session_state["edits"] == {"industrial_energy_efficiency_rate": 0.0}
-    assert status(at, "energy-intensity-2025") == "未达到"
+    assert status(at, "energy-intensity-2025") == "未达标"
     assert metrics(at) != before_metrics
     open_tab(at, "trajectories")
     assert not at.dataframe[0].value.equals(before_table)

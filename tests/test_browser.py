@@ -216,3 +216,50 @@ def test_an_analyst_session(server, browser, tmp_path):
     no_exceptions(page, log, "download")
     shoot(page, "05_targets_with_probabilities")
     assert not errors, errors
+
+
+VIEWPORTS = ((1280, 800), (1440, 900))
+
+
+def walk_page(page, url: str, lang: str, tab: str, log: Path, shot: str) -> list[str]:
+    """Open one tab in one language; the problems found there (overflow, wrong script, charts)."""
+    from tests.browser_checks import CHARTS_JS, OVERFLOW_JS, VISIBLE_TEXT_JS, chart_problems, wrong_script
+
+    page.goto(f"{url}/?lang={lang}&tab={tab}")
+    settle(page)
+    page.wait_for_timeout(700)  # Vega draws after the script has finished
+    no_exceptions(page, log, shot)
+    problems = [f"cut off: {t}" for t in page.evaluate(OVERFLOW_JS)]
+    text = page.evaluate(VISIBLE_TEXT_JS)
+    problems += [f"wrong script: {w}" for w in wrong_script(text, lang)]
+    problems += chart_problems(page.evaluate(CHARTS_JS))
+    # a full-page screenshot: Streamlit scrolls inside its main block, so grow the viewport to the content
+    width = page.viewport_size["width"]
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=\"stMain\"], section')]"
+        ".map(e => e.scrollHeight), 800)"
+    )
+    page.set_viewport_size({"width": width, "height": min(height + 40, 12000)})
+    page.wait_for_timeout(300)
+    shoot(page, shot)
+    return [f"{shot}: {p}" for p in problems]
+
+
+@pytest.mark.parametrize("width,height", VIEWPORTS)
+def test_every_tab_in_both_languages(server, browser, width, height):
+    """Every tab in Chinese and English: no exception, nothing cut off, no wrong-script text, titled charts."""
+    from faces.app.text import TABS
+
+    url, log = server
+    problems: list[str] = []
+    errors: list[str] = []
+    for lang in ("zh", "en"):
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        for tab in TABS:
+            page.set_viewport_size({"width": width, "height": height})
+            problems += walk_page(page, url, lang, tab, log, f"walk_{width}_{lang}_{tab}")
+        page.close()
+    assert not errors, errors
+    (SHOTS / f"walk_{width}_problems.txt").write_text("\n".join(problems), encoding="utf-8")
+    assert not problems, "\n".join(problems)

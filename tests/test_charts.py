@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from simulator.plots import charts, fonts
-from simulator.targets import STATUSES, Target, evaluate
+from simulator.targets import Target, evaluate
 
 YEARS = np.arange(2015, 2036)
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -123,17 +123,22 @@ def assert_all_text_in_cjk_font(figure: Figure) -> list[str]:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_trajectories_render_in_a_cjk_font_and_save(results, history, tmp_path, lang):
-    figure = charts.trajectories(results, list(LABELS), LABELS, history, TARGETS, lang=lang)
+    figure = charts.trajectories(results, list(LABELS), LABELS, history, TARGETS, lang=lang,
+                                 note=charts.caption(lang, "abc123"))
     assert len([a for a in figure.axes if a.get_visible()]) == len(LABELS)
     strings = assert_all_text_in_cjk_font(figure)
     for axes in figure.axes:
         if axes.get_visible():
             assert axes.get_xlabel() == ("年份" if lang == "zh" else "Year")
             assert "[" in axes.get_ylabel() or "（" in axes.get_ylabel()  # a unit on every axis
-    if lang == "zh":
-        assert any("常住人口（万人）" in s for s in strings)
-    else:
-        assert any("Resident population [10k persons]" in s for s in strings)
+            assert axes.get_title()  # a panel title: the indicator's name
+    titles = [a.get_title() for a in figure.axes]
+    assert ("常住人口" if lang == "zh" else "Resident population") in titles
+    assert figure.get_suptitle()  # a figure title
+    assert any("jinan-sd" in s and "abc123" in s for s in strings)  # source and model version caption
+    # every scenario its own dash and marker, so coinciding lines stay apart
+    lines = [line for line in figure.axes[0].get_lines() if line.get_label() in results]
+    assert len({(line.get_linestyle(), line.get_marker()) for line in lines}) == len(results)
     # Level targets drawn with their value; the growth target is not a level.
     assert {"≥1000", "≤21.9", ">10000"} <= set(strings)
     assert any(s.endswith(" 24") for s in strings)  # the all-years cap
@@ -143,26 +148,43 @@ def test_trajectories_render_in_a_cjk_font_and_save(results, history, tmp_path, 
     assert written[1].read_bytes().startswith(b"%PDF") and written[1].stat().st_size > 1000
 
 
+def test_identical_scenarios_are_named_in_the_panel(results):
+    same = {**results, "copy": next(iter(results.values()))}
+    figure = charts.trajectories(same, list(LABELS), LABELS, lang="en")
+    notes = [t.get_text() for a in figure.axes for t in a.texts]
+    assert any("coincide" in n and "copy" in n for n in notes)
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_feasibility_colours_statuses_and_greys_out_not_assessed(results, tmp_path, lang):
+def test_feasibility_shows_assessed_targets_and_peaks_in_years(results, tmp_path, lang):
     figure = charts.feasibility(tables(results, lang), lang=lang)
     strings = assert_all_text_in_cjk_font(figure)
-    (axes,) = figure.axes
+    levels, peaks = figure.axes
     names = [t.name(lang) for t in TARGETS]
-    ticks = {tick.get_text(): tick.get_color() for tick in axes.get_yticklabels()}
-    assert list(ticks) == names
-    grey = charts.STATUS_COLOURS["not assessed"]
-    assert ticks[TARGETS[-1].name(lang)] == grey and ticks[TARGETS[-2].name(lang)] == grey
-    assert ticks[TARGETS[0].name(lang)] != grey
-    not_assessed = "未评估" if lang == "zh" else "not assessed"
-    assert sum(s.startswith(not_assessed + ":") for s in strings) == 2
-    legend = [t.get_text() for t in figure.legends[0].get_texts()]
-    assert legend[:3] == (["达标", "未达标", "未评估"] if lang == "zh" else list(STATUSES))
-    assert legend[3:] == ["基准情景", "高增长"]
-    peak_note = "截至 2035 年尚未达峰" if lang == "zh" else "not yet peaked by 2035"
-    assert peak_note in strings
-    colours = {line.get_color() for line in axes.get_lines()}
-    assert {charts.STATUS_COLOURS["met"], charts.STATUS_COLOURS["missed"]} <= colours
+    ticks = [tick.get_text() for tick in levels.get_yticklabels()]
+    assert TARGETS[0].name(lang) in ticks
+    # not-assessed targets are not rows: they are listed below the figure
+    for target in TARGETS[-2:]:
+        assert target.name(lang) not in ticks
+        assert any(target.name(lang) in s for s in strings if s.startswith(("未评估", "Targets not")))
+    # the peak target on its own panel, at its margin in years (not at 0), one row per scenario
+    assert peaks.get_xlabel().endswith(("为提前达峰)", "peaks earlier)"))
+    assert len(peaks.get_yticklabels()) == len(results)
+    labels = [t for t in peaks.texts]
+    ys = [t.xy[1] for t in labels]
+    assert len(set(ys)) == len(ys)  # labels on separate lines: they cannot overlap
+    table = next(iter(tables(results, lang).values()))
+    peak_row = table[table["test"] == "peak_by"].iloc[0]
+    if np.isfinite(peak_row["margin"]):
+        assert labels[0].xy[0] == pytest.approx(peak_row["margin"])
+    (legend,) = [one for part in (figure, *figure.subfigs) for one in part.legends]
+    legend = [t.get_text() for t in legend.get_texts()]
+    assert legend[:2] == (["达标", "未达标"] if lang == "zh" else ["met", "missed"])
+    assert legend[2:] == ["基准情景", "高增长"]
+    assert figure.get_suptitle()
+    colours = {line.get_color() for line in levels.get_lines()}
+    assert {charts.STATUS_COLOURS["met"], charts.STATUS_COLOURS["missed"]} & colours
+    assert len(names) > len(ticks)
     written = charts.save(figure, tmp_path / "feasibility.png", formats=("png", "pdf"), dpi=50)
     assert [p.name for p in written] == ["feasibility.png", "feasibility.pdf"]
     assert all(p.stat().st_size > 1000 for p in written)

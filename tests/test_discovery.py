@@ -81,7 +81,7 @@ def test_sentences_name_the_inputs_and_the_shares():
     assert text.startswith(f"when net migration policy < {a_high} and R&D intensity in 2025 > {c_low}, ")
     assert a_high.startswith(("0.3", "0.4")) and c_low.startswith(("0.6", "0.7"))
     assert f"missed in {100 * box.density:.0f} % of runs (covering {100 * box.coverage:.0f} % of all misses" in text
-    assert "未达到" in box_sentence(box, "人均GDP", "miss", names, "zh")
+    assert "未达标" in box_sentence(box, "人均GDP", "miss", names, "zh")
     lines = tree_lines(cart(x, y, max_depth=1), "miss", names, "en")
     assert len(lines) == 3 and lines[0].startswith("all runs: 6000 runs")
     assert number(2025.0) == "2025" and number(0.0096731) == "0.00967" and number(12345.678) == "12345.7"

@@ -72,6 +72,7 @@ def evaluate(stamp: str) -> dict:
             "model": rows["model"].astype(float).to_numpy(),
             "unit": str(rows["unit"].iloc[0]) if rows["unit"].notna().any() else "",
             "kind": rows["kind"].iloc[0],
+            "indicator": str(rows["indicator"].iloc[0]),
             "use": rows["use"].iloc[0],
             "zh": rows["series_zh"].iloc[0],
             "en": rows["series_en"].iloc[0],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -14,6 +15,7 @@ from faces.app import data, vega
 from faces.app.text import tr
 from simulator.targets import ALL_YEARS_TESTS, LEVEL_TESTS, default_targets_path
 from simulator.targets.assess import UNITS_ZH
+from simulator.text import catalogue
 
 
 def _core_unit(unit: str) -> str:
@@ -39,14 +41,7 @@ def indicator_name(indicator: str, lang: str) -> str:
 
 
 #: Units that models/targets.toml writes in Chinese and that match no indicator's unit, in English.
-_UNITS_EN = {
-    "亿m³": "100m m³",
-    "万人": "10k persons",
-    "亿元": "100m yuan",
-    "家": "firms",
-    "个": "units",
-    "亿人次": "100m visits",
-}
+_UNITS_EN = catalogue("app.charting.units_en")
 
 
 def target_unit(unit: str, indicator: str, lang: str) -> str:
@@ -117,7 +112,7 @@ def _history_by_indicator(stamp: str) -> dict:
     if frame is None:
         return {}
     return {
-        key: vega.records(rows[["year", "value", "low", "high"]]) for key, rows in frame.groupby("indicator")
+        key: vega.records(rows[["year", "value", "low", "high", "rebase"]]) for key, rows in frame.groupby("indicator")
     }
 
 
@@ -135,6 +130,48 @@ def long_frame(frames: dict[str, pd.DataFrame], indicator: str, dashed: set[str]
     return rows
 
 
+def identical_series(frames: dict[str, pd.DataFrame], indicator: str) -> list[list[str]]:
+    """Groups (two or more labels) of runs whose ``indicator`` paths coincide (relative 1e-9)."""
+    groups: list[list[str]] = []
+    paths = {k: f[indicator].to_numpy(float) for k, f in frames.items() if indicator in f}
+    for label, values in paths.items():
+        for group in groups:
+            ref = paths[group[0]]
+            if ref.shape == values.shape and np.allclose(ref, values, rtol=1e-9, atol=0, equal_nan=True):
+                group.append(label)
+                break
+        else:
+            groups.append([label])
+    return [g for g in groups if len(g) > 1]
+
+
+def identical_note(frames: dict[str, pd.DataFrame], indicator: str, lang: str) -> str:
+    """The chart's note naming the series that lie on top of each other, "" if none do."""
+    return " · ".join(
+        tr(lang, "identical", names=tr(lang, "and").join(group)) for group in identical_series(frames, indicator)
+    )
+
+
+def unit_title(indicator: str, lang: str) -> str:
+    """The value axis title of an indicator: its unit in brackets (the chart title names it)."""
+    lab = data.labels()
+    unit = lab.unit(lab.indicators[indicator], lang)
+    return f"({unit})" if unit else ""
+
+
+#: Runs behind the uncertainty bands of the trajectories (a modest N: a band, not a probability).
+BAND_RUNS = 200
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def bands(fingerprint: str, _scen) -> pd.DataFrame:
+    """Quantiles q05..q95 of every indicator over an ensemble of the current settings (cached per
+    settings; the ensemble's uncertain inputs are those of simulator.analysis.ensemble)."""
+    from simulator.analysis.ensemble import run_ensemble
+
+    return run_ensemble(_scen, n=BAND_RUNS, seed=0, model=data.model(), targets=data.targets()).bands
+
+
 def line_grid(
     frames: dict[str, pd.DataFrame],
     indicators: list[str],
@@ -142,21 +179,44 @@ def line_grid(
     dashed: set[str] = frozenset(),
     ncols: int = 3,
     key: str = "lines",
-) -> None:
-    """One chart per indicator in a grid, with history points and target markers."""
+    band: pd.DataFrame | None = None,
+    into: dict | None = None,
+) -> dict:
+    """One titled chart per indicator in a grid, with history points, target markers and a note when two
+    series coincide; with ``band`` (q05..q95 by indicator and year) the 50 and 90 % bands of the first
+    series. ``into``: the placeholders of an earlier call, to redraw the same charts (with the bands)
+    in place. Returns indicator -> placeholder."""
+    slots = dict(into or {})
     for start in range(0, len(indicators), ncols):
-        columns = st.columns(ncols)
-        for column, indicator in zip(columns, indicators[start : start + ncols], strict=False):
-            with column:
-                st.markdown(f"**{indicator_name(indicator, lang)}**")
+        columns = None if into else st.columns(ncols)
+        for number, indicator in enumerate(indicators[start : start + ncols]):
+            if indicator not in slots:
+                slots[indicator] = columns[number].empty()
+            with slots[indicator].container():
                 spec = vega.lines(
                     long_frame(frames, indicator, dashed),
-                    axis_title(indicator, lang),
+                    unit_title(indicator, lang),
                     tr(lang, "year"),
                     tr(lang, "series"),
                     history=history_of(indicator),
                     markers=markers(indicator, lang),
                     history_label=tr(lang, "history"),
                     target_label=tr(lang, "target"),
+                    band=None if band is None else vega.records(band[band["indicator"] == indicator]),
+                    band_labels=(tr(lang, "band90"), tr(lang, "band50")),
                 )
-                st.vega_lite_chart(spec, width="stretch", height=vega.CHART_HEIGHT, key=f"{key}:{indicator}")
+                vega.show(spec, indicator_name(indicator, lang), f"{key}:{indicator}{':b' if band is not None else ''}",
+                          subtitle=" · ".join(x for x in (identical_note(frames, indicator, lang),
+                                                          history_note(indicator, lang)) if x), width=34)
+    return slots
+
+
+def history_note(indicator: str, lang: str) -> str:
+    """A note on the history points: census re-basing of the data, or an inventory range instead of a value."""
+    rows = history_of(indicator) or []
+    notes = []
+    if any(r.get("rebase") for r in rows):
+        notes.append(tr(lang, "note_rebased"))
+    if any(r.get("value") is None for r in rows):
+        notes.append(tr(lang, "note_range"))
+    return " · ".join(notes)

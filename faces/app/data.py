@@ -46,7 +46,13 @@ def labels():
 
 @functools.lru_cache(maxsize=4)
 def _targets(stamp: str):
-    return load_targets()
+    import dataclasses
+
+    from simulator.text import catalogue
+
+    # names models/targets.toml (kept equal to the shared targets.csv) writes with Chinese units in English
+    renamed = catalogue("app.target_names_en")
+    return [dataclasses.replace(t, name_en=renamed[t.id]) if t.id in renamed else t for t in load_targets()]
 
 
 def targets():

@@ -10,46 +10,9 @@ import streamlit as st
 
 from faces.app import data, export, vega
 from faces.app.widgets import target_picker
+from simulator.text import catalogue
 
-TEXT = {
-    "zh": {
-        "disc_intro": "在最近一次蒙特卡洛模拟中,找出使目标{verb}的不确定输入条件(PRIM 框与 CART 分类树)。",
-        "need_ensemble": "请先在“蒙特卡洛”页运行一次集合模拟。",
-        "outcome": "寻找",
-        "outcomes": {"miss": "未达标的条件", "meet": "达标的条件"},
-        "alpha": "PRIM 剥离比例",
-        "boxes": "框的个数",
-        "nothing": "没有可区分的条件(全部或没有模拟{verb}该目标)。",
-        "verbs": {"miss": "未达标", "meet": "达标"},
-        "summary": "{n} 次有效模拟中 {k} 次{verb}({rate})。",
-        "tree": "CART 分类树",
-        "trajectory": "PRIM 剥离轨迹(覆盖率与密度的权衡)",
-        "coverage": "覆盖率",
-        "density": "密度",
-        "restricted": "受限输入个数",
-        "peel_png": "下载剥离轨迹图(PNG)",
-        "target": "目标",
-    },
-    "en": {
-        "disc_intro": "Under which conditions of the uncertain inputs is the target {verb} in the last Monte "
-        "Carlo ensemble (PRIM boxes and a CART tree)?",
-        "need_ensemble": "Run an ensemble on the Monte Carlo tab first.",
-        "outcome": "Look for",
-        "outcomes": {"miss": "conditions to miss", "meet": "conditions to meet"},
-        "alpha": "PRIM peeling share",
-        "boxes": "Boxes",
-        "nothing": "No condition to find (every run or no run has the target {verb}).",
-        "verbs": {"miss": "missed", "meet": "met"},
-        "summary": "{k} of {n} valid runs have it {verb} ({rate}).",
-        "tree": "CART tree",
-        "trajectory": "PRIM peeling trajectory (coverage against density)",
-        "coverage": "coverage",
-        "density": "density",
-        "restricted": "restricted inputs",
-        "peel_png": "Download the peeling chart (PNG)",
-        "target": "Target",
-    },
-}
+TEXT = catalogue("app.decision_discovery")
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -111,7 +74,6 @@ def discovery(lang: str) -> None:
 def _trajectory(found, target_name: str, outcome: str, lang: str) -> None:
     words = TEXT[lang]
     steps = found.prim.trajectory
-    st.markdown(f"**{words['trajectory']}**")
     spec = {
         "height": "container",
         "data": {"values": vega.records(steps[["coverage", "density", "n_restricted"]])},
@@ -148,7 +110,7 @@ def _trajectory(found, target_name: str, outcome: str, lang: str) -> None:
             },
         ],
     }
-    st.vega_lite_chart(spec, width="stretch", height=vega.CHART_HEIGHT, key="decision:peeling")
+    vega.show(spec, words["trajectory"], "decision:peeling", width=90)
     chosen = found.prim.chosen[0] if found.prim.chosen else None
     box = found.prim.boxes[0]
 

@@ -12,38 +12,9 @@ from faces.app import data, export, settings, vega
 from faces.app.format import num
 from faces.app.text import tr
 from faces.app.widgets import target_picker
+from simulator.text import catalogue
 
-TEXT = {
-    "zh": {
-        "wedge_intro": "当前设置与对照情景之差,按各杠杆分解(Shapley 值,逐年相加等于总差异)。",
-        "target": "目标(分解其指标)",
-        "against": "对照情景",
-        "year": "表格年份",
-        "same": "当前设置与对照情景的杠杆取值相同,没有可分解的差异。",
-        "grouped": "差异杠杆较多,已按部门分组。",
-        "current": "当前设置",
-        "player": "杠杆",
-        "contribution": "贡献",
-        "share": "占差异(%)",
-        "most": "{year}年贡献最大的是“{name}”:{value} {unit}(占差异 {share})。",
-        "png": "下载楔形图(PNG)",
-    },
-    "en": {
-        "wedge_intro": "The difference between the current settings and a scenario, split by lever "
-        "(Shapley values; the parts add up to the difference in every year).",
-        "target": "Target (its indicator is split)",
-        "against": "Compared with",
-        "year": "Table year",
-        "same": "The current settings and that scenario set every lever alike: nothing to split.",
-        "grouped": "Many levers differ: grouped by sector.",
-        "current": "Current settings",
-        "player": "lever",
-        "contribution": "contribution",
-        "share": "share (%)",
-        "most": "In {year}, “{name}” delivers the most: {value} {unit} ({share} of the difference).",
-        "png": "Download the wedge chart (PNG)",
-    },
-}
+TEXT = catalogue("app.decision_wedges")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -83,7 +54,7 @@ def wedges(lang: str) -> None:
     if result.grouped:
         st.caption(words["grouped"])
     spec, order = _wedge_spec(result, lang)
-    st.vega_lite_chart(spec, width="stretch", height=420, key="decision:wedges")
+    vega.show(spec, words["chart"].format(target=result.target.name(lang)), "decision:wedges", height=420, width=90)
     year = st.select_slider(
         words["year"], list(result.parts.index), value=int(result.target.year), key="w:wedge_year"
     )

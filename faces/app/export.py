@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from simulator import text
+
 
 def csv_bytes(frame: pd.DataFrame, index: bool = True) -> bytes:
     return frame.to_csv(index=index).encode("utf-8-sig")
@@ -29,11 +31,23 @@ def png_bytes(figure, dpi: int = 150) -> bytes:
     return buffer.getvalue()
 
 
-def result_xlsx(result, labels) -> bytes:
-    """A run as the library writes it: results, variables (zh/en names, units) and provenance sheets."""
+def result_xlsx(result, labels, lang: str = "zh") -> bytes:
+    """A run as the library writes it (results, variables with ids, zh/en names and units, provenance),
+    with the results sheet headed by display names with units in ``lang`` (the ids stay in the
+    variables sheet, in the same order)."""
+    from openpyxl import load_workbook
+
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "run.xlsx"
         result.to_file(path, labels=labels)
+        book = load_workbook(path)
+        sheet = book["results"]
+        for cell in sheet[1][1:]:
+            if isinstance(cell.value, str) and cell.value in result.frame.columns:
+                cell.value = labels.label(cell.value, lang) if labels.name(cell.value, lang) != cell.value \
+                    else cell.value
+        sheet["A1"] = text.text(lang, "app.text.year")
+        book.save(path)
         return path.read_bytes()
 
 

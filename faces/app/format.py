@@ -4,32 +4,9 @@ from __future__ import annotations
 
 import math
 
-_TESTS = {
-    "zh": {
-        "level_ge": "≥ {v} {u}",
-        "level_gt": "> {v} {u}",
-        "level_le": "≤ {v} {u}",
-        "change_ge": "较{b}年 ≥ {v} {u}",
-        "change_le": "较{b}年 ≤ {v} {u}",
-        "avg_growth_ge": "{b}–{y}年年均 ≥ {v} {u}",
-        "cumulative_ge": "{b1}–{y}年累计 ≥ {v} {u}",
-        "peak_by": "峰值年份 ≤ {v}",
-        "level_le_all_years": "{y}年前每年 ≤ {v} {u}",
-        "level_ge_all_years": "{y}年前每年 ≥ {v} {u}",
-    },
-    "en": {
-        "level_ge": "≥ {v} {u}",
-        "level_gt": "> {v} {u}",
-        "level_le": "≤ {v} {u}",
-        "change_ge": "≥ {v} {u} vs {b}",
-        "change_le": "≤ {v} {u} vs {b}",
-        "avg_growth_ge": "≥ {v} {u} a year {b}–{y}",
-        "cumulative_ge": "≥ {v} {u} in total {b1}–{y}",
-        "peak_by": "peak in or before {v}",
-        "level_le_all_years": "≤ {v} {u} every year to {y}",
-        "level_ge_all_years": "≥ {v} {u} every year to {y}",
-    },
-}
+from simulator.text import catalogue
+
+_TESTS = catalogue("app.format.tests")
 
 
 def num(x) -> str:
@@ -77,3 +54,38 @@ def target_test(row, lang: str) -> str:
             y=int(row["year"]),
         ).split()
     )
+
+
+def readable(frame, row_units=None, col_units=None, years=()):
+    """``frame`` styled for reading (the data stay full precision): thousands separators, decimals by
+    unit (:func:`simulator.text.number`), whole years, "–" for no value.
+
+    ``row_units``: one unit per row (a target table's unit column, an indicator table's units);
+    ``col_units``: column -> unit; ``years``: columns shown as whole years.
+    """
+    import pandas as pd
+
+    from simulator import text
+
+    def formatter(unit):
+        def fmt(v):
+            if v is None or isinstance(v, bool) or not isinstance(v, (int, float)):
+                return "–" if v is None or (isinstance(v, float) and v != v) else v
+            return text.number(float(v), unit)
+
+        return fmt
+
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and c not in years]
+    styler = frame.style
+    for column in years:
+        if column in frame:
+            styler = styler.format(lambda v: "–" if v != v or v is None else f"{int(v)}", subset=[column],
+                                   na_rep="–")
+    if row_units is not None:
+        for position, unit in enumerate(list(row_units)):
+            styler = styler.format(formatter(unit or ""), na_rep="–",
+                                   subset=pd.IndexSlice[frame.index[position : position + 1], numeric])
+    else:
+        for column in numeric:
+            styler = styler.format(formatter((col_units or {}).get(column, "")), subset=[column], na_rep="–")
+    return styler

@@ -9,97 +9,9 @@ import streamlit as st
 
 from faces.app import charting, data, export, settings, vega, vega_bars
 from faces.app.text import tr
+from simulator.text import catalogue
 
-TEXT = {
-    "zh": {
-        "intro": "在当前设置(情景 + 滑块修改)的基础上,对 scenarios/uncertainty.toml 中的不确定输入抽样,"
-        "每次模拟运行快速引擎;情景或滑块已设定的输入保持固定。",
-        "n": "模拟次数 N",
-        "sampler": "抽样方法",
-        "seed": "随机种子",
-        "run": "运行蒙特卡洛模拟",
-        "samplers": {"lhs": "拉丁超立方(LHS)", "sobol": "Sobol序列", "random": "简单随机"},
-        "sobol_n": "Sobol 抽样需要 2 的幂次个样本:N 取为 {n}。",
-        "running": "正在模拟 {done}/{total} 次…",
-        "done": "完成 {n} 次模拟,用时 {s:.2f} 秒(失败 {failed} 次)。",
-        "stale": "以下结果对应的是之前的设置;修改后的设置需要重新运行。",
-        "none": "设置 N、抽样方法和种子后点击“运行”。",
-        "fans": "不确定性区间(中位数、50%与90%区间;虚线为当前设置的确定性结果)",
-        "band90": "90%区间",
-        "band50": "50%区间",
-        "median": "中位数",
-        "current": "确定性结果",
-        "probability": "达到目标的概率(误差线为95%置信区间)",
-        "prob_x": "达到目标的概率",
-        "prob_y": "目标",
-        "peak": "碳排放峰值年份分布",
-        "peak_x": "峰值年份",
-        "peak_y": "模拟次数",
-        "not_peaked": "2035年前未达峰",
-        "table": "概率表",
-        "inputs": "不确定输入({n} 个)",
-        "input": "输入",
-        "fixed": "已由情景固定",
-        "manifest": "运行信息(manifest)",
-        "zip": "下载结果文件夹(zip)",
-        "download_fans": "下载区间图(PNG)",
-        "download_bars": "下载概率图(PNG)",
-        "download_peak": "下载峰值年份图(PNG)",
-        "cols": {
-            "name": "目标",
-            "year": "年份",
-            "probability": "概率(%)",
-            "ci": "95%置信区间",
-            "n_valid": "有效模拟数",
-            "n_met": "达标次数",
-        },
-    },
-    "en": {
-        "intro": "Samples the uncertain inputs of scenarios/uncertainty.toml around the current settings "
-        "(scenario + slider edits) and runs each sample on the fast engine; inputs the scenario or a slider "
-        "sets stay fixed.",
-        "n": "Runs N",
-        "sampler": "Sampler",
-        "seed": "Seed",
-        "run": "Run the ensemble",
-        "samplers": {"lhs": "Latin hypercube (LHS)", "sobol": "Sobol sequence", "random": "Simple random"},
-        "sobol_n": "Sobol sampling needs a power of 2: N is {n}.",
-        "running": "Simulating {done}/{total}…",
-        "done": "{n} runs in {s:.2f} s ({failed} failed).",
-        "stale": "These results are for earlier settings; run again for the current ones.",
-        "none": "Set N, the sampler and the seed, then run.",
-        "fans": "Uncertainty (median, 50 % and 90 % bands; dashed: the deterministic run of the current "
-        "settings)",
-        "band90": "90% band",
-        "band50": "50% band",
-        "median": "median",
-        "current": "deterministic run",
-        "probability": "Probability of meeting each target (bars: 95 % interval)",
-        "prob_x": "Probability met",
-        "prob_y": "Target",
-        "peak": "Year CO₂ emissions peak",
-        "peak_x": "Peak year",
-        "peak_y": "Runs",
-        "not_peaked": "not by 2035",
-        "table": "Probability table",
-        "inputs": "Uncertain inputs ({n})",
-        "input": "input",
-        "fixed": "fixed by the scenario",
-        "manifest": "Run record (manifest)",
-        "zip": "Download the results folder (zip)",
-        "download_fans": "Download the bands (PNG)",
-        "download_bars": "Download the probabilities (PNG)",
-        "download_peak": "Download the peak years (PNG)",
-        "cols": {
-            "name": "target",
-            "year": "year",
-            "probability": "probability (%)",
-            "ci": "95% interval",
-            "n_valid": "valid runs",
-            "n_met": "runs met",
-        },
-    },
-}
+TEXT = catalogue("app.montecarlo_views")
 
 
 #: Used when labels.toml names no peak target.
@@ -135,7 +47,7 @@ def show(result, lang: str) -> None:
             )
             spec = vega.fan(
                 band,
-                charting.axis_title(indicator, lang),
+                charting.unit_title(indicator, lang),
                 tr(lang, "year"),
                 {**words, "history": tr(lang, "history"), "target": tr(lang, "target")},
                 current=line,
@@ -143,29 +55,21 @@ def show(result, lang: str) -> None:
                 markers=charting.markers(indicator, lang),
             )
             with column:
-                st.markdown(f"**{charting.indicator_name(indicator, lang)}**")
-                st.vega_lite_chart(spec, width="stretch", height=vega.CHART_HEIGHT, key=f"mc:fan:{indicator}")
+                vega.show(spec, charting.indicator_name(indicator, lang), f"mc:fan:{indicator}", width=34)
     probs = _probabilities(result, lang)
     left, right = st.columns([3, 2])
     with left:
-        st.markdown(f"**{words['probability']}**")
-        st.vega_lite_chart(
+        vega.show(
             vega_bars.probability_bars(
                 probs[["name", "probability", "ci_low", "ci_high", "n_valid"]],
                 words["prob_x"],
                 words["prob_y"],
             ),
-            width="stretch",
-            key="mc:probabilities",
+            words["probability"], "mc:probabilities", height=None, width=50,
         )
     with right:
-        st.markdown(f"**{words['peak']}**")
-        st.vega_lite_chart(
-            vega_bars.counts(peak_counts(result, lang), words["peak_x"], words["peak_y"]),
-            width="stretch",
-            height=vega.CHART_HEIGHT,
-            key="mc:peaks",
-        )
+        vega.show(vega_bars.counts(peak_counts(result, lang), words["peak_x"], words["peak_y"]), words["peak"],
+                  "mc:peaks", width=34)
     cols = words["cols"]
     table = pd.DataFrame(
         {

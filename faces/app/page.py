@@ -11,6 +11,7 @@ import streamlit as st
 
 from faces.app import data, settings, sidebar
 from faces.app.format import num
+from faces.app.messages import url_problem
 from faces.app.text import TABS, tab_label, tr
 from simulator.targets import NO_PEAK, NOT_YET_PEAKED, peak_years
 
@@ -51,18 +52,17 @@ def headline(lang: str) -> None:
             help=tr(lang, key.replace("metric", "help")),
         )
 
-    cols = st.columns(6)
+    # two rows of three: the longest label with its unit ("2025年用水(亿立方米)") fits from 1280 px up
+    cols = [*st.columns(3), *st.columns(3)]
     # which indicators the headline shows is set in models/labels.toml ([views])
     for column, indicator, key in zip(cols[:3], lab.views["headline_indicators"],
                                       ("metric_gdp", "metric_pop", "metric_water"), strict=True):
         level(column, indicator, key)
-    peak = _peak(now) or tr(lang, "not_peaked")
-    old_peak = None if was is None else (_peak(was) or tr(lang, "not_peaked"))
+    peak, old_peak = _peak(now), None if was is None else _peak(was)
     cols[3].metric(
         tr(lang, "metric_peak"),
-        peak,
-        None if old_peak in (None, peak) else f"{old_peak} → {peak}",
-        delta_color="off",
+        peak or tr(lang, "not_peaked"),
+        *_peak_delta(peak, old_peak, was is not None, lang),
         help=tr(lang, "help_peak"),
     )
     key = f"{lab.views['headline_target']}:value"
@@ -80,6 +80,19 @@ def headline(lang: str) -> None:
     if old is not None and _count(old)[0] != met:
         delta = f"{met - _count(old)[0]:+d}"
     cols[5].metric(tr(lang, "metric_targets"), f"{met} / {assessed}", delta, help=tr(lang, "help_targets"))
+
+
+def _peak_delta(peak: str | None, old: str | None, edited: bool, lang: str) -> tuple[str | None, str]:
+    """The peak year's change as words and a colour: an earlier peak is an improvement (green), a later
+    one or none any more a worsening (red)."""
+    if not edited or peak == old:
+        return None, "off"
+    if peak and old:
+        years = int(peak) - int(old)
+        key = "peak_earlier" if years < 0 else "peak_later"
+        return f"{years:+d} {tr(lang, key, n=abs(years))}", "inverse"
+    # peaking now where it did not (an improvement), or no longer peaking (a worsening)
+    return (f"-{tr(lang, 'peak_now')}", "inverse") if peak else (f"+{tr(lang, 'peak_lost')}", "inverse")
 
 
 def _count(outcomes: dict) -> tuple[int, int]:
@@ -114,7 +127,7 @@ def render() -> None:
         )
     )
     for problem in st.session_state.pop("url_warnings", []):
-        st.warning(tr(lang, "url_ignored", error=problem))
+        st.warning(tr(lang, "url_ignored", error=url_problem(problem, lang, lambda n: data.scenario(n).title(lang))))
     headline(lang)
     containers = st.tabs(
         [tab_label(t, lang) for t in TABS],

@@ -148,13 +148,14 @@ def runnable_scenario():
 # ----------------------------------------------------------------------------- widget callbacks
 
 
-def on_lever(lever: str) -> None:
-    set_edit(lever, st.session_state[f"w:lv:{lever}"])
+def on_lever(lever: str, widget: str | None = None) -> None:
+    """A lever's slider (or, with ``widget``, its number box) moved."""
+    set_edit(lever, st.session_state[widget or f"w:lv:{lever}"])
 
 
-def on_path_point(lever: str, year: int) -> None:
+def on_path_point(lever: str, year: int, widget: str | None = None) -> None:
     """Move one point of a time path; a path flat after that point stays flat (the later point follows)."""
-    value = clean(st.session_state[f"w:tp:{lever}:{year}"])
+    value = clean(st.session_state[widget or f"w:tp:{lever}:{year}"])
     path = effective(lever)
     new = with_point(path, year, value)
     for later in (y for y in path_years() if y > year):

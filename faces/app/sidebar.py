@@ -9,6 +9,7 @@ import streamlit as st
 
 from faces.app import data, scenario_files, settings
 from faces.app.text import LANG_NAMES, LANGS, tr
+from simulator import text
 
 #: The sector open when the page first loads (with no edits), so there are sliders to move at once.
 OPEN_FIRST = "economy"
@@ -36,7 +37,7 @@ def _help(lever: str, lang: str) -> str:
 def _help_text(lever: str, lang: str, key: str, _scen) -> str:
     scen, element = _scen, data.model().elements[lever]
     base = data.base_values(scen)[lever]
-    unit = data.labels().unit(lever, lang) or element.units
+    unit = data.labels().unit(lever, lang) or text.unit(element.units, lang)
     low, high, step = element.limits
     lines = [
         f"**{tr(lang, 'scenario_value')}**: {_show(base)} {unit}",
@@ -45,10 +46,10 @@ def _help_text(lever: str, lang: str, key: str, _scen) -> str:
     calibrated = data.calibrated_values().get(lever)
     if calibrated is not None:
         lines.append(f"**{tr(lang, 'calibrated')}**: {_show(calibrated)}")
-    lines.append(f"**{tr(lang, 'range')}**: {low:g} – {high:g} ({element.units})")
+    lines.append(f"**{tr(lang, 'range')}**: {low:g} – {high:g} {unit}")
     if lever in scen.sources:
-        lines.append(f"**{tr(lang, 'scenario_source')}**: {scen.sources[lever]}")
-    lines.append(f"**{tr(lang, 'source')}**: {element.doc}")
+        lines.append(f"**{tr(lang, 'scenario_source')}**: {text.readable_note(scen.sources[lever], lang)}")
+    lines.append(f"**{tr(lang, 'source')}**: {text.readable_note(element.doc, lang)}")
     return "  \n".join(lines)
 
 
@@ -77,7 +78,8 @@ def lever_widget(lever: str, lang: str, container) -> None:
     if element.kind == "time_path":
         for year in settings.path_years():
             key = f"w:tp:{lever}:{year}"
-            st.session_state[key] = min(max(settings.path_value(value, year), low), high)
+            point = min(max(settings.path_value(value, year), low), high)
+            st.session_state[key] = st.session_state[f"w:tn:{lever}:{year}"] = point
             container.slider(
                 _label(lever, lang, tr(lang, "path_year", year=year)),
                 key=key,
@@ -85,10 +87,26 @@ def lever_widget(lever: str, lang: str, container) -> None:
                 args=(lever, year),
                 **common,
             )
+            _typed(container, common, lang, f"w:tn:{lever}:{year}", settings.on_path_point,
+                   (lever, year, f"w:tn:{lever}:{year}"))
         return
     key = f"w:lv:{lever}"
-    st.session_state[key] = float(value)
+    st.session_state[key] = st.session_state[f"w:ln:{lever}"] = float(value)
     container.slider(_label(lever, lang), key=key, on_change=settings.on_lever, args=(lever,), **common)
+    _typed(container, common, lang, f"w:ln:{lever}", settings.on_lever, (lever, f"w:ln:{lever}"))
+
+
+def _typed(container, common: dict, lang: str, key: str, callback, args: tuple) -> None:
+    """A number box under a slider, for an exact value: same range, step and format (so the same
+    validation), written through the same callback."""
+    container.number_input(
+        tr(lang, "exact"),
+        key=key,
+        on_change=callback,
+        args=args,
+        label_visibility="collapsed",
+        **{k: v for k, v in common.items() if k != "help"},
+    )
 
 
 def _scenario_name(key: str, lang: str) -> str:
@@ -119,7 +137,7 @@ def render() -> None:
         help=tr(lang, "scenario_help"),
     )
     scen = settings.current_scenario()
-    sb.caption(scen.descriptions.get(lang, ""))
+    sb.caption(scen.descriptions.get(lang, "").replace("[sources]", tr(lang, "sources_ref")))
     edits = settings.edits()
     sb.markdown(f"**{tr(lang, 'changed', n=len(edits))}**" if edits else tr(lang, "unchanged"))
     sb.button(
@@ -139,9 +157,11 @@ def render() -> None:
         in_sectors.update(levers)
         changed = sum(lv in edits for lv in levers)
         title = sector[lang] + (f" {tr(lang, 'modified_mark')}{changed}" if changed else "")
-        # Only an open sector draws its sliders: fewer widgets, a faster rerun.
-        opened = bool(changed) or (not edits and key == OPEN_FIRST)
+        # Only an open sector draws its sliders: fewer widgets, a faster rerun. A section stays as the
+        # user left it (its state is remembered): editing it, or undoing the edit, never closes it.
+        opened = _remembered(key, bool(changed) or (not edits and key == OPEN_FIRST))
         box = sb.expander(title, expanded=opened, key=f"w:sector:{key}", on_change="rerun")
+        st.session_state["sector_open"][key] = bool(box.open)
         if not box.open:
             continue
         if any(data.model().elements[lv].kind == "time_path" for lv in levers):
@@ -166,6 +186,8 @@ def render() -> None:
         on_change=scenario_files.on_upload,
         help=tr(lang, "upload_help"),
     )
+    if tr(lang, "upload_note"):  # Streamlit writes its uploader's own words in English
+        sb.caption(tr(lang, "upload_note"))
     message = st.session_state.get("upload_message")
     if message and message[0] == "error":
         sb.error(tr(lang, "upload_error", error=message[1]))
@@ -174,13 +196,19 @@ def render() -> None:
     sb.caption(tr(lang, "link"))
 
 
+def _remembered(sector: str, default: bool) -> bool:
+    """Whether a sidebar section is open: as the user last left it, else ``default``."""
+    return st.session_state.setdefault("sector_open", {}).setdefault(sector, default)
+
+
 def _other_levers(sb, lang: str, in_sectors: set) -> None:
     """Any other parameter with a range (assumptions, calibrated values) behind one picker."""
     lab = data.labels()
     others = sorted((k for k in data.model().levers if k not in in_sectors), key=lambda k: lab.name(k, lang))
     changed = [k for k in others if k in settings.edits()]
     title = tr(lang, "other_levers") + (f" {tr(lang, 'modified_mark')}{len(changed)}" if changed else "")
-    box = sb.expander(title, expanded=False, key="w:sector:other", on_change="rerun")
+    box = sb.expander(title, expanded=_remembered("other", False), key="w:sector:other", on_change="rerun")
+    st.session_state["sector_open"]["other"] = bool(box.open)
     if not box.open:
         return
     pick = box.selectbox(

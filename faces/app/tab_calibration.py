@@ -7,99 +7,12 @@ import pandas as pd
 import streamlit as st
 
 import simulator
-from faces.app import calibration_data, data, export, vega
+from faces.app import calibration_data, charting, data, export, vega
 from faces.app.text import tr
+from simulator import text
+from simulator.text import catalogue
 
-TEXT = {
-    "zh": {
-        "source_ok": "模型取 calibration/calibrated.toml 中的校准值(目标函数 {objective},"
-        "{n} 个观测,{p} 个参数,其中 {ident} 个可识别)。",
-        "source_none": "尚无 calibration/calibrated.toml:下面是模型默认值下的拟合情况。"
-        "运行 `jinan-sd calibrate` 生成校准结果。",
-        "goals": "校准目标(2015–2020年高可信度观测的平均绝对百分比误差)",
-        "stats": "分序列拟合统计(Sterman 1984)",
-        "series": "历史数据与模拟对比",
-        "pick": "选择序列",
-        "params": "校准参数及其不确定性",
-        "residuals": "全部观测与残差",
-        "model": "模型(校准值)",
-        "observed": "观测值(±1σ或区间)",
-        "kinds": {"level": "水平", "change": "变化", "growth": "增速", "range": "区间"},
-        "fit": "参与拟合",
-        "check": "仅检验",
-        "cols": {
-            "series": "序列",
-            "kind": "类型",
-            "use": "用途",
-            "n": "点数",
-            "mape": "MAPE(%)",
-            "rmspe": "RMSPE(%)",
-            "um": "U^M(偏差)",
-            "us": "U^S(方差)",
-            "uc": "U^C(协方差)",
-            "ranges_held": "区间满足",
-            "goal": "目标",
-            "limit": "上限(%)",
-            "met": "达到",
-            "observations": "观测",
-            "parameter": "参数",
-            "name": "名称",
-            "value": "校准值",
-            "std_error": "标准误",
-            "default": "模型默认值",
-            "min": "下限",
-            "max": "上限",
-            "units": "单位",
-            "identification": "可识别性",
-            "at_bound": "位于边界",
-        },
-        "unavailable": "校准模块(calibration)或观测数据尚未提供:{error}",
-    },
-    "en": {
-        "source_ok": "The model runs with the calibrated values of calibration/calibrated.toml "
-        "(objective {objective}, {n} observations, {p} parameters, {ident} identified).",
-        "source_none": "No calibration/calibrated.toml yet: below is the fit at the model's defaults. Run "
-        "`jinan-sd calibrate` to make one.",
-        "goals": "Calibration goals (MAPE on high-confidence 2015–2020 observations)",
-        "stats": "Fit statistics per series (Sterman 1984)",
-        "series": "History against the simulation",
-        "pick": "Series",
-        "params": "Calibrated parameters and their uncertainty",
-        "residuals": "Every observation and its residual",
-        "model": "model (calibrated)",
-        "observed": "observed (±1σ or range)",
-        "kinds": {"level": "level", "change": "change", "growth": "growth", "range": "range"},
-        "fit": "fitted",
-        "check": "check only",
-        "cols": {
-            "series": "series",
-            "kind": "kind",
-            "use": "use",
-            "n": "n",
-            "mape": "MAPE (%)",
-            "rmspe": "RMSPE (%)",
-            "um": "U^M (bias)",
-            "us": "U^S (variance)",
-            "uc": "U^C (covariance)",
-            "ranges_held": "ranges held",
-            "goal": "goal",
-            "limit": "limit (%)",
-            "met": "met",
-            "observations": "observations",
-            "parameter": "parameter",
-            "name": "name",
-            "value": "value",
-            "std_error": "std. error",
-            "default": "model default",
-            "min": "min",
-            "max": "max",
-            "units": "units",
-            "identification": "identification",
-            "at_bound": "at bound",
-        },
-        "unavailable": "The calibration package or its observations are not there yet: {error}",
-    },
-}
+TEXT = catalogue("app.tab_calibration")
 
 
 def render(lang: str) -> None:
@@ -130,7 +43,9 @@ def render(lang: str) -> None:
     name = "series_zh" if lang == "zh" else "series_en"
     table = fit["table"]
     goals = fit["goals"].copy()
-    goals["mape"] = goals["mape"].astype(float).round(3)
+    goals["mape"] = goals["mape"].astype(float).round(2)
+    goals["goal"] = goals["goal"].map(lambda g: words["goal_names"].get(g, g))
+    goals["met"] = goals["met"].map(lambda m: tr(lang, "met") if m else tr(lang, "missed"))
     st.markdown(f"**{words['goals']}**")
     st.dataframe(
         goals.rename(columns={k: cols.get(k, k) for k in goals.columns}), hide_index=True, width="stretch"
@@ -142,7 +57,7 @@ def render(lang: str) -> None:
         kind=stats["kind"].map(lambda k: "/".join(words["kinds"].get(p, p) for p in k.split("/"))),
     ).drop(columns=["series_zh", "series_en"])
     for column in ("mape", "rmspe", "um", "us", "uc"):
-        shown[column] = shown[column].astype(float).round(3)
+        shown[column] = shown[column].astype(float).round(2 if column in ("mape", "rmspe") else 3)
     shown = shown.rename(columns=cols)
     st.markdown(f"**{words['stats']}**")
     st.dataframe(shown, hide_index=True, width="stretch", key="calibration:stats")
@@ -154,8 +69,12 @@ def render(lang: str) -> None:
     box = st.expander(words["residuals"], key="w:cal_residuals", on_change="rerun")
     if box.open:
         with box:
+            # the observation table without its English working notes (source, conversion: see the CSV)
+            prose = ["conversion", "sigma_note", "source_indicator", "series_zh", "series_en"]
             st.dataframe(
-                table.drop(columns=["conversion", "sigma_note"], errors="ignore"),
+                table.drop(columns=prose, errors="ignore").assign(
+                    series=table[name], unit=table["unit"].map(lambda u: charting.target_unit(u, "", lang))
+                ).rename(columns={k: cols.get(k, k) for k in table.columns}),
                 hide_index=True,
                 width="stretch",
             )
@@ -200,10 +119,10 @@ def _series_charts(series: dict, lang: str) -> None:
             modelled = pd.DataFrame(
                 {"year": entry["years"], "value": entry["model"], "series": words["model"], "dash": "solid"}
             )
-            title = [titles[key], f"({unit})"] if unit else titles[key]
+            unit = charting.target_unit(unit, entry.get("indicator", ""), lang)
             spec = vega.lines(
                 modelled,
-                title,
+                f"({unit})" if unit else tr(lang, "ratio_unit"),
                 tr(lang, "year"),
                 tr(lang, "series"),
                 history=observed,
@@ -215,8 +134,8 @@ def _series_charts(series: dict, lang: str) -> None:
             )
             with column:
                 use = words.get(entry["use"], "")
-                st.markdown(f"**{titles[key]}** · {words['kinds'].get(kind, kind)} · {use}")
-                st.vega_lite_chart(spec, width="stretch", height=vega.CHART_HEIGHT, key=f"calibration:{key}")
+                vega.show(spec, titles[key], f"calibration:{key}", width=34,
+                          subtitle=f"{words['kinds'].get(kind, kind)} · {use}")
 
 
 def _parameters(fitted: dict, lang: str) -> pd.DataFrame | None:
@@ -245,4 +164,8 @@ def _parameters(fitted: dict, lang: str) -> pd.DataFrame | None:
                     },
                 }
             )
-    return pd.DataFrame(rows).rename(columns=cols)
+    frame = pd.DataFrame(rows)
+    frame["units"] = frame["units"].map(lambda u: text.unit(u, lang))
+    frame["identification"] = frame["identification"].map(lambda v: TEXT[lang]["identification"].get(v, v))
+    frame["at_bound"] = frame["at_bound"].map(lambda v: TEXT[lang]["yes" if v else "no"])
+    return frame.rename(columns=cols)

@@ -7,35 +7,14 @@ import pandas as pd
 import streamlit as st
 
 from faces.app import charting, data, export, settings
+from faces.app.format import readable
 from faces.app.text import tr
 from faces.app.widgets import indicator_picker
 from simulator.plots import charts
 from simulator.targets.assess import compare_targets, key_indicators
+from simulator.text import catalogue
 
-TEXT = {
-    "zh": {
-        "pick": "选择2–5个情景",
-        "indicators": "选择指标",
-        "current": "当前设置({title})",
-        "need_two": "请至少选择两个情景。",
-        "values": "关键指标(2020、2025、2030、2035年)",
-        "targets": "规划目标对比",
-        "download_tables": "下载对比表(XLSX)",
-        "download_png": "下载轨迹图(PNG)",
-        "download_feasibility": "下载目标可达性图(PNG)",
-    },
-    "en": {
-        "pick": "Choose 2–5 scenarios",
-        "indicators": "Indicators",
-        "current": "Current settings ({title})",
-        "need_two": "Choose at least two scenarios.",
-        "values": "Key values (2020, 2025, 2030, 2035)",
-        "targets": "Plan targets side by side",
-        "download_tables": "Download the tables (XLSX)",
-        "download_png": "Download the chart (PNG)",
-        "download_feasibility": "Download target feasibility (PNG)",
-    },
-}
+TEXT = catalogue("app.tab_compare")
 
 
 def _label(name: str, lang: str) -> str:
@@ -63,6 +42,8 @@ def render(lang: str) -> None:
         **settings.bind("w:compare", "compare"),
     )
     chosen = st.session_state["compare"]
+    if settings.CURRENT not in chosen:
+        st.info(words["saved_only"].format(current=_label(settings.CURRENT, lang)))
     if len(chosen) < 2:
         st.info(words["need_two"])
         return
@@ -84,9 +65,15 @@ def render(lang: str) -> None:
         tables[label] = data.target_table(scen, settings.edits() if name == settings.CURRENT else {}, lang)
     side_by_side = compare_targets(tables, lang)
     st.markdown(f"**{words['values']}**")
-    st.dataframe(values, width="stretch", key="compare:values")
+    units = [lab.unit(lab.indicators[i], lang) for i in lab.views.get("key_indicators", list(lab.indicators))
+             if lab.indicators.get(i) in results[next(iter(results))].frame]
+    st.dataframe(readable(values, row_units=units if len(units) == len(values) else None), width="stretch",
+                 key="compare:values")
     st.markdown(f"**{words['targets']}**")
-    st.dataframe(side_by_side, hide_index=True, width="stretch", key="compare:targets")
+    unit_col = side_by_side.columns[4]
+    side_by_side[unit_col] = [charting.target_unit(u, "", lang) for u in side_by_side[unit_col]]
+    st.dataframe(readable(side_by_side, row_units=side_by_side[unit_col], years=[side_by_side.columns[2]]),
+                 hide_index=True, width="stretch", key="compare:targets")
     stem = "_".join(n.strip("_") for n in chosen)
     a, b, c, d = st.columns(4)
     a.download_button(
@@ -114,6 +101,7 @@ def render(lang: str) -> None:
                 history=data.history(),
                 targets=data.targets(),
                 lang=lang,
+                note=charts.caption(lang, data.model().sha256),
             )
         ),
         f"compare_{stem}.png",
@@ -123,7 +111,7 @@ def render(lang: str) -> None:
     )
     d.download_button(
         words["download_feasibility"],
-        lambda: export.png_bytes(charts.feasibility(tables, lang=lang)),
+        lambda: export.png_bytes(charts.feasibility(tables, lang=lang, note=charts.caption(lang, data.model().sha256))),
         f"compare_targets_{stem}.png",
         "image/png",
         on_click="ignore",

@@ -12,94 +12,12 @@ import pandas as pd
 import streamlit as st
 
 import simulator
-from faces.app import data, decision_discovery, decision_wedges, settings
-from faces.app.format import num
+from faces.app import charting, data, decision_discovery, decision_wedges, settings
+from faces.app.format import num, readable
 from faces.app.text import tr
+from simulator.text import catalogue
 
-TEXT = {
-    "zh": {
-        "coming": "决策支持功能即将推出:所需的库模块 {modules} 尚未提供。",
-        "parts": {"seek": "目标反推", "wedges": "杠杆贡献(楔形图)", "discover": "情景发现"},
-        "part": "分析",
-        "seek_intro": "从当前设置出发,寻找使所选目标达标的最小杠杆调整(按各杠杆取值范围归一化的距离)。",
-        "targets": "要达到的目标",
-        "levers": "可调整的杠杆(留空 = 全部政策杠杆)",
-        "all_levers": "全部政策杠杆",
-        "use_p": "按概率要求(对不确定输入抽样)",
-        "p": "达标概率至少",
-        "n": "样本数",
-        "norm": "距离",
-        "norms": {"l2": "平方和(多个杠杆小幅调整)", "l1": "绝对值和(调整尽量少的杠杆)"},
-        "run": "开始反推",
-        "running": "正在反推……",
-        "stale": "以下结果对应之前的设置。",
-        "already": "当前设置已达到所选全部目标,无需调整。",
-        "feasible": "调整 {k} 个杠杆即可达到所选目标(用时 {s:.1f} 秒,{runs} 次模拟):",
-        "unreachable": "在杠杆取值范围内无法达到全部所选目标;下面是最接近的可达点。达不到的目标:{ids}",
-        "apply": "把调整应用到滑块",
-        "applied": "已应用:左侧滑块和各页结果已按反推结果更新。",
-        "download": "下载反推结果(情景TOML)",
-        "cols": {
-            "lever": "杠杆",
-            "from": "起点",
-            "to": "调整后",
-            "unit": "单位",
-            "change": "变化(占取值范围%)",
-            "history": "也改变2015–2020年模拟",
-            "target": "目标",
-            "before": "余量(起点)",
-            "after": "余量(调整后)",
-            "p_before": "达标概率(起点)",
-            "p_after": "达标概率(调整后)",
-            "binds": "约束为紧",
-        },
-        "path_note": "时间路径杠杆以2025年的值表示:2020年起线性过渡到新值,此后保持路径形状。",
-    },
-    "en": {
-        "coming": "Decision support is coming: the library modules {modules} are not there yet.",
-        "parts": {
-            "seek": "Goal seeking",
-            "wedges": "Lever contributions (wedges)",
-            "discover": "Scenario discovery",
-        },
-        "part": "Analysis",
-        "seek_intro": "From the current settings, the smallest change to the levers (distance in each "
-        "lever's range) that meets the chosen targets.",
-        "targets": "Targets to meet",
-        "levers": "Levers that may move (empty = every policy lever)",
-        "all_levers": "every policy lever",
-        "use_p": "With a probability (sampling the uncertain inputs)",
-        "p": "Probability at least",
-        "n": "Samples",
-        "norm": "Distance",
-        "norms": {"l2": "sum of squares (many small moves)", "l1": "sum of absolute values (fewest levers)"},
-        "run": "Seek",
-        "running": "Seeking…",
-        "stale": "These results are for earlier settings.",
-        "already": "The current settings already meet every chosen target: nothing to change.",
-        "feasible": "Met by moving {k} levers ({s:.1f} s, {runs} runs):",
-        "unreachable": "No setting within the levers' ranges meets every chosen target; below is the closest "
-        "reachable point. Out of reach: {ids}",
-        "apply": "Apply these changes to the sliders",
-        "applied": "Applied: the sliders and every tab now show the goal-seeking answer.",
-        "download": "Download the answer (scenario TOML)",
-        "cols": {
-            "lever": "lever",
-            "from": "from",
-            "to": "to",
-            "unit": "unit",
-            "change": "change (% of range)",
-            "history": "also changes 2015–2020",
-            "target": "target",
-            "before": "margin before",
-            "after": "margin after",
-            "p_before": "probability before",
-            "p_after": "probability after",
-            "binds": "binds",
-        },
-        "path_note": "A time-path lever is shown by its 2025 value: the change ramps in linearly from 2020.",
-    },
-}
+TEXT = catalogue("app.tab_decision")
 MODULES = ("simulator.analysis.goalseek", "simulator.analysis.attribution", "simulator.analysis.discovery")
 
 
@@ -154,7 +72,7 @@ def goal_seeking(lang: str) -> None:
             placeholder=words["all_levers"],
         )
         a, b, c = st.columns(3)
-        use_p = a.toggle(words["use_p"], key="w:gs_use_p")
+        use_p = a.toggle(words["use_p"], key="w:gs_use_p", help=words["use_p_help"])
         p = b.slider(words["p"], 0.5, 0.95, 0.8, 0.05, key="w:gs_p")
         n = c.select_slider(words["n"], [50, 100, 200, 500], value=100, key="w:gs_n")
         norm = st.radio(
@@ -248,17 +166,24 @@ def show(result, seconds: float, lang: str) -> None:
         st.caption(words["path_note"])
     name = "name_en" if lang == "en" else "name_zh"
     targets = result.targets
+    table = pd.DataFrame(
+        {
+            cols["target"]: targets[name],
+            cols["before"]: targets["margin_before"].astype(float),
+            cols["after"]: targets["margin_after"].astype(float),
+            # a solution on the boundary (margin 0.001) meets the target: said so, with its margin
+            cols["status_after"]: [tr(lang, "met") if m >= 0 else tr(lang, "missed")
+                                   for m in targets["margin_after"].astype(float)],
+            cols["unit"]: [charting.target_unit(u, "", lang) for u in targets.get("unit", [""] * len(targets))],
+        }
+    )
+    # probabilities only when they were asked for (the probability switch)
+    if targets["probability_after"].notna().any():
+        table[cols["p_before"]] = (100 * targets["probability_before"]).round(1)
+        table[cols["p_after"]] = (100 * targets["probability_after"]).round(1)
+    table[cols["binds"]] = targets["binds"].map(lambda b: TEXT[lang]["yes" if b else "no"])
     st.dataframe(
-        pd.DataFrame(
-            {
-                cols["target"]: targets[name],
-                cols["before"]: targets["margin_before"].round(4),
-                cols["after"]: targets["margin_after"].round(4),
-                cols["p_before"]: (100 * targets["probability_before"]).round(1),
-                cols["p_after"]: (100 * targets["probability_after"]).round(1),
-                cols["binds"]: targets["binds"],
-            }
-        ),
+        readable(table, row_units=table[cols["unit"]]),
         hide_index=True,
         width="stretch",
         key="gs:targets",

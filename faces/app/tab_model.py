@@ -8,96 +8,10 @@ import streamlit as st
 
 from faces.app import data, export, graph_view, structure
 from faces.app.text import tr
-from simulator.model.docs import basis
+from simulator import text
+from simulator.text import catalogue
 
-TEXT = {
-    "zh": {
-        "view": "结构图",
-        "views": {"loops": "反馈回路", "stocks": "存量与流量", "near": "变量邻域"},
-        "loops": "突出显示的回路",
-        "only": "只显示所选回路",
-        "sectors": "部门",
-        "centre": "变量",
-        "depth": "层数",
-        "loops_caption": "方框为存量;彩色箭头为所选回路的因果链(标注回路编号),灰色为其他回路。",
-        "stocks_caption": "方框为存量;蓝色粗箭头为流入、红色粗箭头为流出;虚线为信息链接(经辅助变量的影响)。"
-        "所选回路中的链接以回路颜色显示。",
-        "near_caption": "左侧为该变量所依赖的变量,右侧为依赖它的变量。",
-        "loop_table": "已命名的反馈回路",
-        "equations": "全部方程({n} 个)",
-        "search": "搜索(名称、编号或来源)",
-        "reinforcing": "增强(R)",
-        "balancing": "调节(B)",
-        "cols": {
-            "id": "编号",
-            "zh": "中文名",
-            "en": "英文名",
-            "kind": "类型",
-            "units": "单位",
-            "equation": "方程",
-            "doc": "说明与来源",
-            "basis": "依据",
-            "range": "范围",
-            "sector": "部门",
-            "loop": "回路",
-            "name": "名称",
-            "polarity": "极性",
-            "chain": "因果链",
-        },
-        "kinds": {
-            "stock": "存量",
-            "auxiliary": "辅助变量",
-            "constant": "常数",
-            "time_path": "时间路径",
-            "control": "仿真控制",
-        },
-        "download_equations": "下载方程表(XLSX)",
-    },
-    "en": {
-        "view": "Structure",
-        "views": {"loops": "Feedback loops", "stocks": "Stocks and flows", "near": "Neighbours"},
-        "loops": "Loops to highlight",
-        "only": "Show only the chosen loops",
-        "sectors": "Sectors",
-        "centre": "Variable",
-        "depth": "Links",
-        "loops_caption": "Boxes are stocks; coloured arrows are the chosen loops' causal links "
-        "(labelled with the loop id); grey, the other loops.",
-        "stocks_caption": "Boxes are stocks; thick blue arrows are inflows, thick red ones outflows; "
-        "dashed lines are information links (through auxiliaries). Links of the chosen loops take the "
-        "loop's colour.",
-        "near_caption": "Left: what the variable depends on; right: what depends on it.",
-        "loop_table": "Named feedback loops",
-        "equations": "Every equation ({n})",
-        "search": "Search (name, id or source)",
-        "reinforcing": "reinforcing (R)",
-        "balancing": "balancing (B)",
-        "cols": {
-            "id": "id",
-            "zh": "Chinese name",
-            "en": "English name",
-            "kind": "kind",
-            "units": "units",
-            "equation": "equation",
-            "doc": "documentation and source",
-            "basis": "basis",
-            "range": "range",
-            "sector": "sector",
-            "loop": "loop",
-            "name": "name",
-            "polarity": "polarity",
-            "chain": "causal chain",
-        },
-        "kinds": {
-            "stock": "stock",
-            "auxiliary": "auxiliary",
-            "constant": "constant",
-            "time_path": "time path",
-            "control": "control",
-        },
-        "download_equations": "Download the equations (XLSX)",
-    },
-}
+TEXT = catalogue("app.tab_model")
 SECTOR_NAMES = {
     "Population": "population",
     "Economy": "economy",
@@ -105,6 +19,16 @@ SECTOR_NAMES = {
     "Water": "water",
     "Energy and carbon": "energy",
 }
+
+
+def _note(element, lang: str) -> str:
+    """A model element's note for the table: readable citations; in Chinese its basis and sources only
+    (the model's own notes are in English)."""
+    if element.kind in ("constant", "time_path"):
+        return text.readable_note(element.doc, lang).replace("  \n", " · ")
+    if lang == "en":
+        return text.readable_note(element.doc, lang).split("  \n", 1)[-1]
+    return ";".join(text.citations(element.doc, lang))
 
 
 def equation_table(lang: str) -> pd.DataFrame:
@@ -120,16 +44,16 @@ def equation_table(lang: str) -> pd.DataFrame:
         rows.append(
             {
                 cols["id"]: eid,
-                cols["zh"]: structure.display_name(model, lab, eid, "zh"),
+                cols["zh"]: words["controls"].get(eid) or structure.display_name(model, lab, eid, "zh"),
                 cols["en"]: structure.display_name(model, lab, eid, "en"),
                 cols["kind"]: words["kinds"].get(element.kind, element.kind),
-                cols["units"]: f"{element.units}"
-                + (f" ({lab.unit(eid, lang)})" if lab.unit(eid, lang) else ""),
+                cols["units"]: lab.unit(eid, lang) or text.unit(element.units, lang),
                 cols["equation"]: equation,
-                cols["doc"]: element.doc,
-                cols["basis"]: basis(element.doc) if element.kind in ("constant", "time_path") else "",
+                cols["doc"]: _note(element, lang),
+                cols["basis"]: text.note_basis(element.doc, lang) if element.kind in ("constant", "time_path")
+                else "",
                 cols["range"]: f"[{low:g}, {high:g}]" if low is not None and high is not None else "",
-                cols["sector"]: sectors[key][lang] if key in sectors else group,
+                cols["sector"]: sectors[key][lang] if key in sectors else words["groups"].get(group, group),
             }
         )
     return pd.DataFrame(rows)

@@ -9,85 +9,21 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from faces.app import charting, data, export, scenario_files, settings, sweep, vega_bars
+from faces.app import charting, data, export, scenario_files, settings, sweep, vega, vega_bars
 from faces.app.format import num
 from faces.app.text import tr
+from simulator.text import catalogue
 
-TEXT = {
-    "zh": {
-        "target": "目标",
-        "view": "影响来源",
-        "views": {"levers": "政策杠杆", "inputs": "不确定输入(含 Sobol 分解)"},
-        "levers": "政策杠杆的影响",
-        "inputs": "不确定输入的影响(5%与95%分位)",
-        "span": "杠杆变动幅度",
-        "spans": {"0.1": "±10% 取值范围", "0.25": "±25% 取值范围", "full": "取值范围两端"},
-        "levers_caption": "每次只移动一个杠杆(其余保持当前设置);"
-        "时间路径杠杆保留2020年前的历史,2025年起取新值。",
-        "top_two": "对“{target}”影响最大的两个杠杆:**{a}** 与 **{b}**(当前设置下模拟值 {base} {unit})。",
-        "x": "模拟值的变化({unit})",
-        "y": "",
-        "low": "取低值",
-        "high": "取高值",
-        "sobol": "Sobol 方差分解(按需计算)",
-        "sobol_n": "基础样本数",
-        "sobol_seed": "种子",
-        "sobol_run": "计算 Sobol 指数",
-        "sobol_x": "Sobol 指数(S1 一阶,ST 总效应)",
-        "sobol_caption": "需要 N×(d+2) 次模拟;假定输入相互独立。",
-        "sobol_stale": "以下 Sobol 指数对应之前的设置或目标。",
-        "none": "当前设置下没有可评估的目标。",
-        "cols": {
-            "name": "名称",
-            "low": "低值",
-            "high": "高值",
-            "out_low": "低值时的模拟值",
-            "out_high": "高值时的模拟值",
-            "swing": "变化幅度",
-        },
-        "download_png": "下载龙卷风图(PNG)",
-    },
-    "en": {
-        "target": "Target",
-        "view": "What moves it",
-        "views": {"levers": "policy levers", "inputs": "uncertain inputs (and Sobol indices)"},
-        "levers": "Policy levers",
-        "inputs": "Uncertain inputs (5th and 95th percentiles)",
-        "span": "Lever swing",
-        "spans": {"0.1": "±10% of the range", "0.25": "±25% of the range", "full": "ends of the range"},
-        "levers_caption": "One lever at a time, the others as currently set; a time-path lever keeps its "
-        "history to 2020 and takes the new value from 2025.",
-        "top_two": "The two levers that move “{target}” most: **{a}** and **{b}** "
-        "(simulated now: {base} {unit}).",
-        "x": "Change in the simulated value ({unit})",
-        "y": "",
-        "low": "low value",
-        "high": "high value",
-        "sobol": "Sobol variance decomposition (on request)",
-        "sobol_n": "Base sample size",
-        "sobol_seed": "Seed",
-        "sobol_run": "Compute Sobol indices",
-        "sobol_x": "Sobol index (S1 first order, ST total)",
-        "sobol_caption": "Costs N×(d+2) runs; assumes independent inputs.",
-        "sobol_stale": "These Sobol indices are for earlier settings or another target.",
-        "none": "No target can be assessed under these settings.",
-        "cols": {
-            "name": "name",
-            "low": "low value",
-            "high": "high value",
-            "out_low": "simulated at low",
-            "out_high": "simulated at high",
-            "swing": "swing",
-        },
-        "download_png": "Download the tornado (PNG)",
-    },
-}
+TEXT = catalogue("app.tab_sensitivity")
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def _levers(key: str, target_id: str, share: float | None, _scen, _base: dict) -> pd.DataFrame:
+    from simulator.analysis.levers import default_levers
+
     lab, model = data.labels(), data.model()
-    levers = [lv for s in lab.sectors.values() for lv in s["levers"] if lv in model.levers]
+    # policy levers only (labels' [policy]): shocks and assumptions are uncertainties, not levers
+    levers = default_levers(model, lab.sectors, (), lab.policy)
     target = next(t for t in data.targets() if t.id == target_id)
     return sweep.lever_sweep(model, _scen, levers, target, lab, _base, share)
 
@@ -100,6 +36,14 @@ def _inputs(toml_text: str, target_id: str) -> pd.DataFrame:
         path = Path(folder) / "app_settings.toml"
         path.write_text(toml_text, encoding="utf-8")
         return tornado(str(path), target_id)
+
+
+def _x_title(target_id: str, unit: str, lang: str) -> str:
+    """The tornado's value axis: the unit and which way is better for the target (its margin's sign)."""
+    target = next(t for t in data.targets() if t.id == target_id)
+    higher_better = target.margin(1.0) > target.margin(0.0)
+    words = TEXT[lang]
+    return f"{words['x'].format(unit=unit)} · {words['better_right' if higher_better else 'better_left']}"
 
 
 def _bars(table: pd.DataFrame, key: str, lang: str, unit: str) -> pd.DataFrame:
@@ -190,10 +134,9 @@ def render(lang: str) -> None:
             )
         )
     top = levers.head(15)
-    st.vega_lite_chart(
-        vega_bars.signed_bars(_bars(top, "lever", lang, unit), words["x"].format(unit=unit), words["y"]),
-        width="stretch",
-        key="sens:levers",
+    vega.show(
+        vega_bars.signed_bars(_bars(top, "lever", lang, unit), _x_title(target_id, unit, lang), words["y"]),
+        words["tornado_levers"].format(target=names[target_id]), "sens:levers", height=None, width=90,
     )
     lever_table = _readable(levers, "lever", lang)
     with st.expander(words["cols"]["swing"]):
@@ -213,12 +156,11 @@ def _uncertain(target_id: str, name: str, unit: str, lang: str) -> None:
     st.caption(words["inputs"])
     toml_text = scenario_files.settings_toml()
     inputs = _inputs(toml_text, target_id)
-    st.vega_lite_chart(
+    vega.show(
         vega_bars.signed_bars(
-            _bars(inputs.head(15), "input", lang, unit), words["x"].format(unit=unit), words["y"]
+            _bars(inputs.head(15), "input", lang, unit), _x_title(target_id, unit, lang), words["y"]
         ),
-        width="stretch",
-        key="sens:inputs",
+        words["tornado_inputs"].format(target=name), "sens:inputs", height=None, width=90,
     )
     input_table = _readable(inputs, "input", lang)
     with st.expander(words["cols"]["swing"] + " "):
@@ -262,9 +204,8 @@ def _uncertain(target_id: str, name: str, unit: str, lang: str) -> None:
                     "high": getattr(row, f"{index}_high"),
                 }
             )
-    st.vega_lite_chart(
-        vega_bars.grouped_bars(pd.DataFrame(rows), words["sobol_x"], ""), width="stretch", key="sens:sobol"
-    )
+    vega.show(vega_bars.grouped_bars(pd.DataFrame(rows), words["sobol_x"], ""), words["sobol"], "sens:sobol",
+              height=None, width=90)
     st.download_button(
         tr(lang, "download_csv"),
         export.csv_bytes(last["table"], index=False),

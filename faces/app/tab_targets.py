@@ -13,60 +13,17 @@ import math
 import pandas as pd
 import streamlit as st
 
-from faces.app import charting, data, export, settings, vega_bars
+from faces.app import charting, data, export, settings, vega, vega_bars
 from faces.app.format import num, percent, signed, target_test
 from faces.app.text import tr
 from simulator.plots import charts
 from simulator.targets.assess import HEADERS, STATUS_TEXT, readable_targets
 from simulator.targets.assess import target_table as full_table
+from simulator.text import catalogue
 
-TEXT = {
-    "zh": {
-        "summary": "达到 **{met}** 项 · 未达到 **{missed}** 项 · 未评估 **{na}** 项(共 {total} 项规划目标)",
-        "simulated": "模拟",
-        "target": "目标",
-        "margin": "余量",
-        "first": "首次达到",
-        "probability": "达标概率",
-        "ci": "95%置信区间",
-        "prob_source": "达标概率来自 {n} 次蒙特卡洛模拟(抽样 {sampler},种子 {seed})。",
-        "prob_stale": "最近一次蒙特卡洛模拟针对的是其他设置;"
-        "在“蒙特卡洛”页重新运行即可显示当前设置下的达标概率。",
-        "prob_none": "在“蒙特卡洛”页运行一次集合模拟后,这里会显示每个目标的达标概率。",
-        "chart": "与目标的差距(占目标值的%,>0 为达到)",
-        "chart_y": "目标",
-        "table": "目标明细表",
-        "not_assessed": "未评估的目标及原因({n} 项)",
-        "reason": "原因",
-        "binding": "约束性",
-        "expected": "预期性",
-        "not_peaked": "截至2035年尚未达峰",
-        "invalid": "模拟值无效",
-    },
-    "en": {
-        "summary": "**{met}** met · **{missed}** missed · **{na}** not assessed (of {total} plan targets)",
-        "simulated": "simulated",
-        "target": "target",
-        "margin": "margin",
-        "first": "first met",
-        "probability": "probability met",
-        "ci": "95% interval",
-        "prob_source": "Probabilities from a Monte Carlo ensemble of {n} runs "
-        "(sampler {sampler}, seed {seed}).",
-        "prob_stale": "The last Monte Carlo ensemble was run for other settings; run it again on the "
-        "Monte Carlo tab to see probabilities for these settings.",
-        "prob_none": "Run an ensemble on the Monte Carlo tab to see the probability of meeting each target.",
-        "chart": "Margin to the target (% of the target value, > 0 = met)",
-        "chart_y": "Target",
-        "table": "Target table",
-        "not_assessed": "Targets not assessed, and why ({n})",
-        "reason": "reason",
-        "binding": "binding",
-        "expected": "expected",
-        "not_peaked": "not yet peaked by 2035",
-        "invalid": "no valid simulated value",
-    },
-}
+TEXT = catalogue("app.tab_targets")
+#: A probability of meeting a target at least this high (or at most 1 - this) counts as sure.
+SURE = 0.9
 BADGE = {"met": "green", "missed": "red", "not assessed": "gray"}
 
 
@@ -122,8 +79,14 @@ def lights(lang: str) -> list[dict]:
 def light(row: dict, lang: str, prob: pd.DataFrame | None) -> str:
     """One target as markdown: status badge, name, simulated vs target, margin, probability."""
     words = TEXT[lang]
-    status = STATUS_TEXT[lang][row["status"]]
-    head = f":{BADGE[row['status']]}-badge[{status}] **{row['name']}**({int(row['year'])})"
+    status, colour = STATUS_TEXT[lang][row["status"]], BADGE[row["status"]]
+    p = None
+    if prob is not None and row["id"] in prob.index and prob.loc[row["id"], "n_valid"] > 0:
+        p = float(prob.loc[row["id"], "probability"])
+        # a light says how sure: green only when (nearly) every run agrees, orange when it is open
+        colour = "green" if p >= SURE else "red" if p <= 1 - SURE else "orange"
+        status = f"{status} · {words['likely'] if colour == 'orange' else words['sure']} {percent(p)}"
+    head = f":{colour}-badge[{status}] **{row['name']}**({int(row['year'])})"
     if row["status"] == "not assessed":
         return f"{head} · {row['reason']}"
     if row["test"] == "peak_by":
@@ -132,9 +95,11 @@ def light(row: dict, lang: str, prob: pd.DataFrame | None) -> str:
         simulated = f"{num(row['simulated'])} {row['unit']}"
     text = f"{head}  \n{words['simulated']} {simulated} · {words['target']} {target_test(row, lang)}"
     if math.isfinite(row["margin"]):
-        text += f" · {words['margin']} {signed(row['margin'])}"
-    if prob is not None and row["id"] in prob.index and prob.loc[row["id"], "n_valid"] > 0:
-        text += f" · **{words['probability']} {percent(prob.loc[row['id'], 'probability'])}**"
+        # the margin in the target's own unit (years for a peak year), with its sign
+        unit = tr(lang, "years") if row["test"] == "peak_by" else row["unit"]
+        text += f" · {words['margin']} {signed(row['margin'])} {unit}".rstrip()
+    if p is not None:
+        text += f" · **{words['probability']} {percent(p)}**"
     return text
 
 
@@ -160,22 +125,20 @@ def render(lang: str) -> None:
             st.markdown(light(row, lang, prob))
     chart = pd.DataFrame([r for r in rows if math.isfinite(r["margin_pct"])])
     if not chart.empty:
-        st.markdown(f"**{words['chart']}**")
         chart["tip"] = [
             f"{words['simulated']} {num(r['simulated'])} {r['unit']} · "
             f"{words['target']} {target_test(r, lang)}"
             for r in chart.to_dict("records")
         ]
         chart["margin_pct"] = chart["margin_pct"].clip(-100, 100)
-        st.vega_lite_chart(
+        vega.show(
             vega_bars.dots(
                 chart[["name", "margin_pct", "status", "tip"]],
-                words["chart"],
+                words["chart_x"],
                 words["chart_y"],
                 STATUS_TEXT[lang],
             ),
-            width="stretch",
-            key="targets:dots",
+            words["chart"], "targets:dots", height=None, width=100,
         )
     _downloads(scen, edits, lang, prob)
     box = st.expander(words["table"], key="w:targets_table", on_change="rerun")
@@ -259,7 +222,8 @@ def _downloads(scen, edits: dict, lang: str, prob: pd.DataFrame | None) -> None:
     )
     c.download_button(
         tr(lang, "download_png"),
-        lambda: export.png_bytes(charts.feasibility({title: table()}, lang=lang)),
+        lambda: export.png_bytes(charts.feasibility(
+            {title: table()}, lang=lang, note=charts.caption(lang, data.model().sha256))),
         f"targets_{name}.png",
         "image/png",
         on_click="ignore",

@@ -7,32 +7,14 @@ import pandas as pd
 import streamlit as st
 
 from faces.app import charting, data, export, settings, vega
+from faces.app.format import readable
 from faces.app.text import tr
 from faces.app.widgets import indicator_picker
+from simulator import text
 from simulator.plots import charts
+from simulator.text import catalogue
 
-TEXT = {
-    "zh": {
-        "pick": "选择指标",
-        "edited": "{title}(已修改)",
-        "scenario_as_is": "{title}(情景原值)",
-        "dashed": "虚线为所选情景的原始取值;实线为当前滑块设置。",
-        "any": "任意模型变量",
-        "any_pick": "变量",
-        "table": "数据表(当前设置)",
-        "download_all": "下载全部变量(XLSX,含单位与来源信息)",
-    },
-    "en": {
-        "pick": "Indicators",
-        "edited": "{title} (modified)",
-        "scenario_as_is": "{title} (as the scenario)",
-        "dashed": "Dashed: the chosen scenario as it is; solid: the current slider settings.",
-        "any": "Any model variable",
-        "any_pick": "Variable",
-        "table": "Data table (current settings)",
-        "download_all": "Download every variable (XLSX, with units and provenance)",
-    },
-}
+TEXT = catalogue("app.tab_trajectories")
 
 
 def series_frames(lang: str) -> tuple[dict[str, pd.DataFrame], set[str]]:
@@ -55,8 +37,14 @@ def render(lang: str) -> None:
     chosen = indicator_picker(words["pick"], next(iter(frames.values())), lang, "w:indicators")
     if dashed:
         st.caption(words["dashed"])
+    show_bands = st.toggle(tr(lang, "bands"), key="w:traj_bands", help=tr(lang, "bands_help"))
     if chosen:
-        charting.line_grid(frames, chosen, lang, dashed=dashed, key="trajectories")
+        slots = charting.line_grid(frames, chosen, lang, dashed=dashed, key="trajectories")
+        if show_bands:
+            # the deterministic charts are on the page already; the bands follow (cached per settings)
+            band = charting.bands(settings.fingerprint(), settings.runnable_scenario())
+            charting.line_grid(frames, chosen, lang, dashed=dashed, key="trajectories", band=band, into=slots)
+            st.caption(tr(lang, "bands_note", n=charting.BAND_RUNS))
     _downloads(frames, chosen, lang)
     _any_variable(lang)
 
@@ -69,13 +57,17 @@ def _downloads(frames: dict[str, pd.DataFrame], chosen: list[str], lang: str) ->
     table.columns = [charting.y_title(i, lang) for i in table.columns]
     table.index.name = tr(lang, "year")
     with st.expander(words["table"]):
-        st.dataframe(table.round(4), width="stretch")
+        units = {charting.y_title(i, lang): charting.unit_title(i, lang) for i in (chosen or current.columns)}
+        st.dataframe(readable(table, col_units=units), width="stretch")
     result = settings.current_run()
     lab = data.labels()
     a, b, c = st.columns(3)
+    # the CSV: one header row of indicator ids and full precision, so pandas.read_csv reads it back
+    ids = current[chosen].copy() if chosen else current.copy()
+    ids.index.name = "year"
     a.download_button(
         tr(lang, "download_csv"),
-        export.csv_bytes(table),
+        export.csv_bytes(ids),
         f"trajectories_{name}.csv",
         "text/csv",
         on_click="ignore",
@@ -83,8 +75,9 @@ def _downloads(frames: dict[str, pd.DataFrame], chosen: list[str], lang: str) ->
     )
     b.download_button(
         words["download_all"],
-        lambda: export.result_xlsx(result, lab),
+        lambda: export.result_xlsx(result, lab, lang),
         f"run_{name}.xlsx",
+        help=words["download_all_help"],
         on_click="ignore",
         key="trajectories:xlsx",
     )
@@ -99,6 +92,7 @@ def _downloads(frames: dict[str, pd.DataFrame], chosen: list[str], lang: str) ->
                 history=data.history(),
                 targets=data.targets(),
                 lang=lang,
+                note=charts.caption(lang, data.model().sha256),
             )
         ),
         f"trajectories_{name}.png",
@@ -137,11 +131,11 @@ def _any_variable(lang: str) -> None:
         unit = lab.unit(pick, lang) or model.elements[pick].units
         spec = vega.lines(
             pd.concat(parts, ignore_index=True),
-            [lab.name(pick, lang), f"({unit})"],
+            f"({unit})",
             tr(lang, "year"),
             tr(lang, "series"),
             history_label=tr(lang, "history"),
             target_label=tr(lang, "target"),
         )
-        st.vega_lite_chart(spec, width="stretch", height=vega.CHART_HEIGHT, key="trajectories:any")
-        st.caption(model.elements[pick].doc)
+        vega.show(spec, lab.name(pick, lang), "trajectories:any", width=90)
+        st.caption(text.readable_note(model.elements[pick].doc, lang))

@@ -14,8 +14,73 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#17becf", "#8c564b", "#e
 HISTORY_COLOUR = "#000000"
 TARGET_COLOUR = "#7b3294"
 STATUS_COLOURS = {"met": "#1a9850", "missed": "#d73027", "not assessed": "#9e9e9e"}
-CHART_HEIGHT = 320
+CHART_HEIGHT = 440
 YEAR_AXIS = {"format": "d", "tickMinStep": 5, "labelAngle": 0}
+
+
+#: Per series (in order): a dash pattern and a point shape, so lines that coincide stay distinguishable.
+SERIES_DASHES = ([1, 0], [7, 4], [2, 3], [10, 3, 2, 3], [4, 2])
+SERIES_SHAPES = ("circle", "square", "diamond", "triangle-up", "cross")
+#: The config every chart shares: nothing truncated (labels, legends, titles), SVG text (checkable).
+CONFIG = {
+    "legend": {"labelLimit": 0, "titleLimit": 0, "orient": "bottom"},
+    "axis": {"labelLimit": 0, "titleLimit": 0},
+    "title": {"limit": 0, "anchor": "start", "fontSize": 13, "subtitleFontSize": 11, "subtitleColor": "#555"},
+}
+
+
+def display_width(text: str) -> int:
+    """Terminal/page width of ``text`` in half-width cells (a CJK character counts two)."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in str(text))
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """``text`` broken into lines of at most ``width`` half-width cells (at spaces where there are any)."""
+    lines, line = [], ""
+    for word in text.split(" "):
+        # a word wider than the line (Chinese has no spaces) is broken between characters
+        pieces, piece = [], ""
+        for char in word:
+            if piece and display_width(piece + char) > width:
+                pieces.append(piece)
+                piece = ""
+            piece += char
+        pieces.append(piece)
+        for i, token in enumerate(pieces):
+            trial = f"{line} {token}" if line and i == 0 else line + token
+            if line and display_width(trial) > width:
+                lines.append(line)
+                line = token
+            else:
+                line = trial
+    return [*lines, line] if line else lines
+
+
+def show(spec: dict, title: str, key: str, height: int | None = CHART_HEIGHT, subtitle: str = "",
+         width: int = 44) -> None:
+    """Draw a spec with its ``title`` (wrapped to ``width`` cells) and the shared :data:`CONFIG`;
+    ``height=None``: as tall as the data (bar charts)."""
+    import streamlit as st
+
+    sized = {"height": height} if height else {}
+    st.vega_lite_chart(titled(spec, title, subtitle, width), width="stretch", key=key, **sized)
+
+
+def titled(spec: dict, title: str, subtitle: str = "", width: int = 44) -> dict:
+    """The spec with a title, the shared config and the SVG renderer."""
+    head = {"text": wrap(title, width)}
+    if subtitle:
+        head["subtitle"] = wrap(subtitle, int(width * 1.2))
+    return {**spec, "title": head, "config": {**CONFIG, **spec.get("config", {})},
+            "usermeta": {"embedOptions": {"renderer": "svg"}}}
+
+
+def legend_columns(labels: list[str], width: int = 28) -> int:
+    """As many legend columns as the longest label leaves room for in ``width`` cells (1 to 3)."""
+    longest = max((display_width(x) for x in labels), default=1) + 4
+    return max(1, min(3, width // longest))
 
 
 def records(frame, **extra) -> list[dict]:
@@ -51,7 +116,7 @@ def _colour(domain: list[str], range_: list[str], title: str | None) -> dict:
         "title": title,
         "sort": None,
         "scale": {"domain": domain, "range": range_},
-        "legend": {"orient": "bottom", "labelLimit": 170, "columns": 3, "symbolLimit": 20},
+        "legend": {"orient": "bottom", "labelLimit": 0, "columns": legend_columns(domain), "symbolLimit": 20},
     }
 
 
@@ -149,8 +214,11 @@ def lines(
     points: bool = False,
     first: int = 2015,
     last: int = 2035,
+    band: list | None = None,
+    band_labels: tuple[str, str] = ("90 %", "50 %"),
 ) -> dict:
-    """Lines over the years: ``frame`` has year, value, series and dash ("solid"/"dashed")."""
+    """Lines over the years: ``frame`` has year, value, series and dash ("solid"/"dashed"); ``band``:
+    rows year, q05, q25, q75, q95 drawn as the 90 and 50 % bands under the lines."""
     series = list(dict.fromkeys(row["series"] for row in records(frame)))
     domain = list(series)
     colours = [PALETTE[i % len(PALETTE)] for i in range(len(series))]
@@ -161,8 +229,11 @@ def lines(
         if extra is not None and len(extra):
             domain.append(label)
             colours.append(colour)
+    if band:
+        domain += list(band_labels)
+        colours += ["#c6dbef", "#6baed6"]
     line = {
-        "data": {"values": records(frame)},
+        "data": {"name": "runs"},
         "mark": {"type": "line", "strokeWidth": 2, "point": points},
         "encoding": {
             "x": _year(x_title, first, last),
@@ -175,10 +246,10 @@ def lines(
             },
             "color": {"field": "series", **_colour(domain, colours, None)},
             "strokeDash": {
-                "field": "dash",
+                "field": "series",
                 "type": "nominal",
                 "legend": None,
-                "scale": {"domain": ["solid", "dashed"], "range": [[1, 0], [6, 4]]},
+                "scale": {"domain": series, "range": [SERIES_DASHES[i % 5] for i in range(len(series))]},
             },
             "tooltip": [
                 {"field": "series", "title": legend_title},
@@ -187,12 +258,38 @@ def lines(
             ],
         },
     }
+    marks = {
+        "data": {"name": "runs"},
+        "transform": [{"filter": "datum.year % 5 == 0"}],
+        "mark": {"type": "point", "filled": True, "size": 36, "opacity": 0.9},
+        "encoding": {
+            "x": {"field": "year", "type": "quantitative"},
+            "y": {"field": "value", "type": "quantitative"},
+            "color": {"field": "series"},
+            "shape": {"field": "series", "type": "nominal", "legend": None,
+                      "scale": {"domain": series, "range": [SERIES_SHAPES[i % 5] for i in range(len(series))]}},
+        },
+    }
+    shades = []
+    for (low, high), label, opacity in ((("q05", "q95"), band_labels[0], 0.5), (("q25", "q75"), band_labels[1], 0.5)):
+        if band:
+            shades.append({
+                "data": {"values": band},
+                "mark": {"type": "area", "opacity": opacity},
+                "encoding": {"x": {"field": "year", "type": "quantitative"},
+                             "y": {"field": low, "type": "quantitative"}, "y2": {"field": high},
+                             "color": {"datum": label}},
+            })
     layers = [
+        *shades,
         line,
+        *([marks] if len(series) > 1 else []),
         *_history_layers(history, history_label, y_title),
         *_target_layers(markers, target_label, y_title),
     ]
-    return {"height": "container", "layer": layers}
+    # the runs as a named dataset: a slider move changes only the data, and the browser updates the
+    # drawn chart in place instead of building it again
+    return {"height": "container", "layer": layers, "datasets": {"runs": records(frame)}}
 
 
 def fan(
@@ -219,7 +316,7 @@ def fan(
     y = {"type": "quantitative", "title": y_title, "scale": {"zero": False}, "axis": {"titleLimit": 400}}
     layers = [
         {
-            "data": {"values": values},
+            "data": {"name": "bands"},
             "mark": {"type": "area", "opacity": 0.5},
             "encoding": {
                 "x": _year(x_title),
@@ -229,7 +326,7 @@ def fan(
             },
         },
         {
-            "data": {"values": values},
+            "data": {"name": "bands"},
             "mark": {"type": "area", "opacity": 0.6},
             "encoding": {
                 "x": _year(x_title),
@@ -239,7 +336,7 @@ def fan(
             },
         },
         {
-            "data": {"values": values},
+            "data": {"name": "bands"},
             "mark": {"type": "line", "strokeWidth": 2},
             "encoding": {
                 "x": _year(x_title),
@@ -255,7 +352,7 @@ def fan(
     if current is not None:
         layers.append(
             {
-                "data": {"values": records(current)},
+                "data": {"name": "current"},
                 "mark": {"type": "line", "strokeDash": [6, 4], "strokeWidth": 1.5},
                 "encoding": {
                     "x": _year(x_title),
@@ -266,4 +363,5 @@ def fan(
         )
     layers += _history_layers(history, words["history"], y_title)
     layers += _target_layers(markers, words["target"], y_title)
-    return {"height": "container", "layer": layers}
+    datasets = {"bands": values, **({"current": records(current)} if current is not None else {})}
+    return {"height": "container", "layer": layers, "datasets": datasets}

@@ -26,7 +26,7 @@ def dots(frame: pd.DataFrame, x_title: str, y_title: str, status_words: dict) ->
                         "type": "nominal",
                         "sort": None,
                         "title": y_title,
-                        "axis": {"labelLimit": 260},
+                        "axis": {"labelLimit": 0},
                     },
                     "x": {
                         "field": "margin_pct",
@@ -50,8 +50,13 @@ def dots(frame: pd.DataFrame, x_title: str, y_title: str, status_words: dict) ->
 
 def probability_bars(frame: pd.DataFrame, x_title: str, y_title: str) -> dict:
     """Probability of each target (``name``, ``probability``, ``ci_low``, ``ci_high``) with its interval."""
-    y = {"field": "name", "type": "nominal", "sort": None, "title": y_title, "axis": {"labelLimit": 260}}
+    y = {"field": "name", "type": "nominal", "sort": None, "title": y_title, "axis": {"labelLimit": 0}}
     x = {"type": "quantitative", "title": x_title, "scale": {"domain": [0, 1]}, "axis": {"format": "%"}}
+    frame = frame.copy()
+    # every bar says its value, so an empty bar reads "0 %" and a full one "100 %" (not a missing bar)
+    frame["label"] = [f"{100 * p:.0f} %" if p == p else "–" for p in frame["probability"]]
+    frame["at"] = [min(max(hi if hi == hi else p, p), 0.86) for p, hi in zip(frame["probability"],
+                                                                              frame["ci_high"], strict=True)]
     return {
         "height": {"step": 24},
         "data": {"values": records(frame)},
@@ -79,6 +84,10 @@ def probability_bars(frame: pd.DataFrame, x_title: str, y_title: str) -> dict:
             {
                 "mark": {"type": "rule", "color": "black"},
                 "encoding": {"y": y, "x": {"field": "ci_low", **x}, "x2": {"field": "ci_high"}},
+            },
+            {
+                "mark": {"type": "text", "align": "left", "dx": 5, "fontSize": 11},
+                "encoding": {"y": y, "x": {"field": "at", **x}, "text": {"field": "label"}},
             },
         ],
     }
@@ -129,7 +138,7 @@ def signed_bars(frame: pd.DataFrame, x_title: str, y_title: str, legend_title: s
                         "type": "nominal",
                         "sort": None,
                         "title": y_title,
-                        "axis": {"labelLimit": 260},
+                        "axis": {"labelLimit": 0},
                     },
                     "x": {"field": "delta", "type": "quantitative", "title": x_title},
                     "color": {
@@ -141,7 +150,7 @@ def signed_bars(frame: pd.DataFrame, x_title: str, y_title: str, legend_title: s
                             "domain": groups,
                             "range": ["#457b9d", "#e63946", "#2a9d8f"][: len(groups)],
                         },
-                        "legend": {"orient": "bottom", "labelLimit": 320},
+                        "legend": {"orient": "bottom", "labelLimit": 0},
                     },
                     "tooltip": [
                         {"field": "name"},
@@ -158,7 +167,7 @@ def signed_bars(frame: pd.DataFrame, x_title: str, y_title: str, legend_title: s
 
 def grouped_bars(frame: pd.DataFrame, x_title: str, y_title: str) -> dict:
     """Sobol indices: ``name``, ``index`` (S1/ST), ``value``, ``low``, ``high``."""
-    y = {"field": "name", "type": "nominal", "sort": None, "title": y_title, "axis": {"labelLimit": 260}}
+    y = {"field": "name", "type": "nominal", "sort": None, "title": y_title, "axis": {"labelLimit": 0}}
     return {
         "height": {"step": 16},
         "data": {"values": records(frame)},

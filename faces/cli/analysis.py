@@ -8,11 +8,9 @@ from pathlib import Path
 import simulator as api
 from simulator.errors import UserError
 from simulator.targets.assess import compare_targets, key_indicators, readable_targets, target_table, write_tables
+from simulator.text import catalogue
 
-TEXT = {
-    "zh": {"met": "达到 {n}/{m} 项可评估目标", "wrote": "已写出", "scenario": "情景"},
-    "en": {"met": "{n} of {m} assessed targets met", "wrote": "wrote", "scenario": "scenario"},
-}
+TEXT = catalogue("cli.analysis")
 
 
 def add_parsers(sub, engines) -> None:
@@ -74,11 +72,20 @@ def cmd_compare(args) -> int:
         raise UserError(f"--out {args.out}: folder {Path(args.out).parent} does not exist")
     labels = api.labels()
     results = _run_all(args.scenarios, args.engine)
+    # scenarios by their titles in the chosen language (the names are file names)
+    results = {api.scenario(name).title(args.lang): result for name, result in results.items()}
     indicators = key_indicators(results, labels, args.lang)
     targets = compare_targets({n: target_table(r, labels, args.lang) for n, r in results.items()}, args.lang)
-    print(indicators.to_string())
+    from faces.cli.table import frame_table
+
+    units = [labels.unit(labels.indicators[i], args.lang) for i in labels.views.get("key_indicators", [])
+             if i in results[next(iter(results))].indicators(labels.indicators)]
+    print(frame_table(indicators, units if len(units) == len(indicators) else None,
+                      head=TEXT[args.lang]["indicator"]))
     print()
-    print(targets.to_string(index=False))
+    headers = targets.columns
+    shown = targets.drop(columns=[headers[0]])  # the id: the name says it in the chosen language
+    print(frame_table(shown, shown[headers[4]], label_column=headers[1]))
     if args.out:
         write_tables(Path(args.out), {"indicators": indicators, "targets": targets})
         print(f"\n{TEXT[args.lang]['wrote']} {args.out}")
@@ -125,10 +132,11 @@ def cmd_report(args) -> int:
     shown = [i for i in labels.views.get("chart_indicators", []) if i in next(iter(frames.values()))]
     written = []
     with new_folder(out, replace=args.force) as staging:
-        figure = charts.trajectories(frames, shown, chart_labels,
-                                     history=history_frame(labels), targets=load_targets(), lang=lang)
+        note = charts.caption(lang, model.sha256)
+        figure = charts.trajectories(frames, shown, chart_labels, history=history_frame(labels),
+                                     targets=load_targets(), lang=lang, note=note)
         written += charts.save(figure, staging / "trajectories")
-        written += charts.save(charts.feasibility(tables, lang=lang), staging / "feasibility")
+        written += charts.save(charts.feasibility(tables, lang=lang, note=note), staging / "feasibility")
         indicator_table = key_indicators(results, labels, lang)
         target_tables = compare_targets(tables, lang)
         both = {"indicators": indicator_table, "targets": target_tables}

@@ -9,6 +9,7 @@ from calibration import CALIBRATED_PATH, OBSERVATIONS_PATH
 from calibration.fit import DEFAULT_SEED, DEFAULT_STARTS, METHODS
 from faces.cli.ensemble import seed
 from simulator.errors import UserError
+from simulator.text import catalogue
 
 #: Default report folder: under the project root's ``out/``, which .gitignore keeps out of the repository.
 DEFAULT_REPORT = CALIBRATED_PATH.parent.parent / "out" / "calibration"
@@ -76,11 +77,14 @@ def run_calibrate(args) -> int:
         return run_posterior(args, problem, out, report)
     result = fit(problem, seed=args.seed, starts=args.starts, method=args.method,
                  progress=getattr(args, "progress", True))
+    before = _fitted(out)
     write_calibrated(result, out)
     lang = getattr(args, "lang", "en")
+    words = catalogue("cli.calibrate")[lang]
     table = evaluate(result)
     print(format_text(result, table, lang))
-    print(f"\nwrote {out}")
+    print(f"\n{words['wrote']} {out}")
+    print(changes(before, _fitted(out), lang))
     if report is not None:
         from simulator.plots.fonts import FontNotFoundError
 
@@ -88,5 +92,34 @@ def run_calibrate(args) -> int:
             written = write_report(result, report, lang, table)
         except FontNotFoundError as exc:
             raise UserError(f"report: {exc}") from None
-        print(f"wrote {len(written)} report files to {report}")
+        print(words["report"].format(n=len(written), folder=report))
     return 0
+
+
+def _fitted(path: Path) -> dict:
+    """Parameter id -> {value, std_error, ...} of a calibrated.toml ({} if there is none)."""
+    import tomllib
+
+    if not path.is_file():
+        return {}
+    with open(path, "rb") as f:
+        return tomllib.load(f).get("parameters", {})
+
+
+def changes(before: dict, after: dict, lang: str) -> str:
+    """Which parameters moved by more than their standard error since the previous calibrated.toml."""
+    words = catalogue("cli.calibrate")[lang]
+    if not before:
+        return words["first"]
+    moved = []
+    for pid, entry in after.items():
+        old = before.get(pid, {}).get("value")
+        new, error = entry.get("value"), entry.get("std_error")
+        if old is None or new is None:
+            continue
+        if abs(new - old) > (error if error and error == error else 0.0):
+            moved.append(words["moved"].format(id=pid, old=f"{old:.4g}", new=f"{new:.4g}",
+                                               se=f"{error:.2g}" if error else "–"))
+    if not moved:
+        return words["none"]
+    return words["changed"].format(n=len(moved)) + "\n" + "\n".join(f"  {m}" for m in moved)

@@ -10,63 +10,9 @@ import simulator as api
 from faces.cli.ensemble import seed
 from simulator.atomic import write_file, write_text
 from simulator.errors import UserError
+from simulator.text import catalogue
 
-TEXT = {
-    "zh": {
-        "seek": "目标反推:从情景“{scenario}”出发,目标 {targets}({how};{norm} 距离)",
-        "det": "确定性运行", "prob": "概率 ≥ {p:g}{joint},{n} 个不确定输入样本,种子 {seed}", "joint": "(全部目标同时)",
-        "already": "起点已达到全部目标:无需调整任何杠杆。",
-        "met": "调整 {k} 个杠杆即可达到全部目标(其余 {rest} 个杠杆不变):",
-        "unreachable": "在杠杆取值范围内无法达到全部目标。最接近的可达点(最小余量最大)如下;达不到的目标:{ids}",
-        "lever": "杠杆", "from": "起点", "to": "调整后", "unit": "单位", "change": "变化(占取值范围 %)",
-        "history": "*", "target": "目标", "margin": "余量 起点 → 调整后", "probability": "达标概率 起点 → 调整后",
-        "binds": "约束是否紧", "yes": "是", "no": "",
-        "note_history": "* 该杠杆是常数,调整它也会改变 2015–2020 年的模拟历史。",
-        "note_path": "时间路径杠杆以其 {year:g} 年值表示:{start:g} 年起线性过渡,路径形状不变。",
-        "note_dropped": "对这些目标无影响、未调整的杠杆:{ids}",
-        "note_l1": "l2 距离把调整分摊到所有相关杠杆;用 --norm l1 可得到只调整少数杠杆的答案。",
-        "tiny": "另有 {k} 个杠杆的调整小于取值范围的 0.005 %(见情景文件)。",
-        "note_margin": "余量为达标概率 {p:g} 对应的余量(即 {p:.0%} 的样本余量不低于该值)。",
-        "wrote": "已写出", "runs": "次模拟", "time": "用时 {s:.1f} 秒,共 {runs} 次模拟",
-        "attr": "情景差异分解:“{a}” − “{b}” 的{indicator}({unit}),目标 {target}",
-        "total": "差异合计", "contribution": "贡献 {year}", "share": "占比 {year}(%)",
-        "grouped": "(杠杆超过 {k} 个,按部门分组)",
-        "most": "{year} 年贡献最大的是“{name}”:{value} {unit}(占差异 {share})。",
-        "disc": "情景发现:{folder} 中 {n} 次有效模拟,“{target}”目标{verb}的有 {k} 次({rate})。",
-        "none": "没有模拟{verb}该目标:无需寻找条件。", "all": "全部模拟都{verb}该目标:没有可区分的条件。",
-        "prim": "PRIM(剥离比例 {alpha:g},最小支撑 {support:.0%}{paste}):", "paste": ",含粘贴",
-        "cart": "CART 分类树(深度 {depth}):首个分裂 {split}",
-    },
-    "en": {
-        "seek": "Goal seeking from scenario '{scenario}' for {targets} ({how}; {norm} distance)",
-        "det": "deterministic run", "prob": "probability >= {p:g}{joint} over {n} samples of the uncertain inputs, "
-                                           "seed {seed}", "joint": " for all targets together",
-        "already": "Every target is already met at the start: no lever needs to change.",
-        "met": "Met by moving {k} lever(s) ({rest} other lever(s) unchanged):",
-        "unreachable": "No setting within the levers' ranges meets every target. Closest reachable point "
-                       "(largest smallest margin) below; out of reach: {ids}",
-        "lever": "lever", "from": "from", "to": "to", "unit": "unit", "change": "change (% of range)",
-        "history": "*", "target": "target", "margin": "margin from → to", "probability": "probability from → to",
-        "binds": "binds", "yes": "yes", "no": "",
-        "note_history": "* a constant: moving it also changes the simulated 2015-2020 history.",
-        "note_path": "A time-path lever is shown by its {year:g} value: the change ramps in linearly from "
-                     "{start:g}, the path keeps its shape.",
-        "note_dropped": "Levers left alone because they do not move these targets: {ids}",
-        "note_l1": "The l2 distance spreads the change over every lever that helps; --norm l1 moves only a few.",
-        "tiny": "{k} more lever(s) move by less than 0.005 % of their range (see the scenario file).",
-        "note_margin": "Margins are those reached by a share {p:g} of the samples.",
-        "wrote": "wrote", "runs": "runs", "time": "{s:.1f} s, {runs} runs",
-        "attr": "Attribution of '{a}' - '{b}' in {indicator} ({unit}), target {target}",
-        "total": "total difference", "contribution": "contribution {year}", "share": "share {year} (%)",
-        "grouped": " (more than {k} levers differ: grouped by sector)",
-        "most": "In {year}, '{name}' delivers the most: {value} {unit} ({share} of the difference).",
-        "disc": "Scenario discovery on {folder}: {n} valid runs; the target '{target}' is {verb} in {k} runs ({rate}).",
-        "none": "No run has the target {verb}: nothing to discover.",
-        "all": "Every run has the target {verb}: no condition separates the runs.",
-        "prim": "PRIM (peeling alpha {alpha:g}, min support {support:.0%}{paste}):", "paste": ", pasted",
-        "cart": "CART tree (depth {depth}): first split {split}",
-    },
-}
+TEXT = catalogue("cli.decision")
 
 
 def _csv(text: str | None) -> list[str]:
@@ -268,7 +214,7 @@ def cmd_discover(args) -> int:
                       paste=not args.no_paste, n_boxes=args.boxes, max_depth=args.depth, step=args.step)
     labels = api.labels()
     name = result.target.name(lang) if result.target else result.target_id
-    verb = {"zh": {"miss": "未达到", "meet": "达到"}, "en": {"miss": "missed", "meet": "met"}}[lang][outcome]
+    verb = catalogue("lib.discovery.sentence")[lang][2][outcome][0]
 
     def name_of(ident: str) -> str:
         return labels.name(ident, lang)

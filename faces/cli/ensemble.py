@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+import tempfile
 from pathlib import Path
 
 import simulator as api
 from simulator.errors import UserError
+from simulator.text import catalogue
 
-TEXT = {
-    "zh": {"failed": "失败(已剔除)的模拟", "wrote": "已写出", "prob": "达标概率", "runs": "次模拟",
-           "top": "对各目标影响最大的输入(总效应指数 ST)"},
-    "en": {"failed": "failed runs (excluded)", "wrote": "wrote", "prob": "probability met", "runs": "runs",
-           "top": "inputs that matter most for each target (total-order index ST)"},
-}
+TEXT = catalogue("cli.ensemble")
 
 
 def seed(text: str) -> int:
@@ -26,6 +24,30 @@ def seed(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"seed must be 0 or more, got {value}")
     return value
+
+
+def _add_set(parser) -> None:
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a lever as in `run` (a what-if ensemble without writing a file)")
+
+
+@contextlib.contextmanager
+def with_sets(scenario: str, sets: list[str]):
+    """The scenario to analyse: ``scenario`` itself, or (with ``--set``) a temporary scenario file that
+    extends it with the overrides (validated by the scenario loader like any file)."""
+    if not sets:
+        yield scenario
+        return
+    from simulator.scenarios import parse_set, scenario_toml
+
+    overrides = parse_set(sets)
+    path = Path(scenario)
+    base = str(path.resolve()) if path.suffix == ".toml" or path.parent != Path(".") else scenario
+    head = {"title_zh": f"{scenario}(--set)", "title_en": f"{scenario} (--set)", "extends": base}
+    with tempfile.TemporaryDirectory() as folder:
+        written = Path(folder) / f"{path.stem}_set.toml"
+        written.write_text(scenario_toml(head, overrides), encoding="utf-8")
+        yield str(written)
 
 
 def add_parsers(sub) -> None:
@@ -40,6 +62,7 @@ def add_parsers(sub) -> None:
     where = mc.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, help="start a local Dask cluster with K worker processes")
     where.add_argument("--scheduler", help="use an existing Dask scheduler, e.g. tcp://host:8786")
+    _add_set(mc)
 
     sens = sub.add_parser("sensitivity", help="Sobol indices of the uncertain inputs for each target")
     sens.add_argument("scenario")
@@ -47,6 +70,7 @@ def add_parsers(sub) -> None:
     sens.add_argument("--target", action="append", help="target id (repeatable; default all assessable)")
     sens.add_argument("--seed", type=seed, default=0)
     sens.add_argument("--out", help="write the indices table (.csv or .xlsx)")
+    _add_set(sens)
 
 
 class _Bar:
@@ -83,9 +107,10 @@ def cmd_mc(args) -> int:
     with new_folder(args.out) if args.out is not None else nullcontext() as staging:
         bar = _Bar(args.n, TEXT[args.lang]["runs"])
         try:
-            result = run_ensemble(args.scenario, n=args.n, seed=args.seed, sampler=args.sampler,
-                                  chunk_size=args.chunk_size, workers=args.workers, scheduler=args.scheduler,
-                                  progress=bar, lang=args.lang)
+            with with_sets(args.scenario, args.sets) as scenario:
+                result = run_ensemble(scenario, n=args.n, seed=args.seed, sampler=args.sampler,
+                                      chunk_size=args.chunk_size, workers=args.workers, scheduler=args.scheduler,
+                                      progress=bar, lang=args.lang)
         finally:
             bar.close()
         if staging is not None:
@@ -115,7 +140,8 @@ def cmd_sensitivity(args) -> int:
         rounded = 1 << args.n.bit_length()
         print(f"--n {args.n} rounded up to {rounded}, a power of 2 (Saltelli's design needs one)", file=sys.stderr)
         args.n = rounded
-    table = sobol(args.scenario, args.n, args.target, args.seed)
+    with with_sets(args.scenario, args.sets) as scenario:
+        table = sobol(scenario, args.n, args.target, args.seed)
     labels = api.labels()
     print(f"# {TEXT[args.lang]['top']}")
     for target, group in table.groupby("target", sort=False):

@@ -12,21 +12,9 @@ from faces.cli import decision as cli_decision
 from faces.cli import ensemble as cli_ensemble
 from faces.cli.calibrate import add_calibrate_parser, run_calibrate
 from simulator.errors import UserError
+from simulator.text import catalogue
 
-TEXT = {
-    "zh": {
-        "wrote": "已写出",
-        "levers": "政策杠杆与参数",
-        "units_ok": "量纲检查通过",
-        "units_bad": "量纲问题",
-    },
-    "en": {
-        "wrote": "wrote",
-        "levers": "levers and parameters",
-        "units_ok": "units check passed",
-        "units_bad": "units problems",
-    },
-}
+TEXT = catalogue("cli.main")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="override a lever; VALUE is a number or [[year, value], ...]",
     )
+    run.add_argument("--all", action="store_true", help="print every indicator (default: the key ones)")
 
     info = sub.add_parser("info", help="list the levers with units, ranges and zh/en names")
     info.add_argument("--all", action="store_true", help="also list calibration parameters")
@@ -145,9 +134,14 @@ def cmd_run(args) -> int:
         path = result.to_file(Path(args.out), labels=labels)
         print(f"{TEXT[args.lang]['wrote']} {path}")
     else:
-        table = result.indicators(labels.indicators)
-        table.columns = [labels.label(labels.indicators[c], args.lang) for c in table.columns]
-        print(table.T.round(2).to_string())
+        from faces.cli.table import indicator_table
+
+        frame = result.indicators(labels.indicators)
+        key = [i for i in labels.views.get("key_indicators", []) if i in frame]
+        chosen = list(frame.columns) if args.all or not key else key
+        print(indicator_table(frame, labels, args.lang, chosen))
+        if len(chosen) < len(frame.columns):
+            print(TEXT[args.lang]["key_only"].format(n=len(frame.columns)))
     return 0
 
 

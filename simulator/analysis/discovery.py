@@ -30,6 +30,7 @@ import pandas as pd
 from simulator.analysis.ensemble import load_ensemble
 from simulator.errors import UserError
 from simulator.targets import Target, load_targets
+from simulator.text import catalogue
 
 
 @dataclass
@@ -326,13 +327,7 @@ def check_settings(alpha, min_support, n_boxes, max_depth, step) -> None:
         whole(step, "step", 0)
 
 
-SENTENCE = {
-    "zh": ("当{conditions} 时,“{target}”目标在 {density} 的模拟中{verb}(覆盖全部{cases}的 {coverage};"
-           "该区域含全部模拟的 {mass})", " 且 ", {"miss": ("未达到", "未达标模拟"), "meet": ("达到", "达标模拟")}),
-    "en": ("when {conditions}, the target '{target}' is {verb} in {density} of runs (covering {coverage} of all "
-           "{cases}; the box holds {mass} of all runs)", " and ", {"miss": ("missed", "misses"),
-                                                                   "meet": ("met", "successes")}),
-}
+SENTENCE = catalogue("lib.discovery.sentence")
 
 
 def number(value: float) -> str:

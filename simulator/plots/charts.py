@@ -20,12 +20,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 from matplotlib.text import Text
 
 from simulator.plots import fonts
 from simulator.targets import ALL_YEARS_TESTS, LEVEL_TESTS, Target
+from simulator.text import text
 
 #: File formats :func:`save` writes.
 FORMATS = ("png", "pdf", "svg")
@@ -35,30 +34,38 @@ STATUS_COLOURS = MappingProxyType(
 )
 _MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*")
 _TARGET_COLOUR = "#7b3294"
-_TEXT = MappingProxyType(
-    {
-        "year": ("年份", "Year"),
-        "history": ("历史数据", "History"),
-        "target": ("规划目标", "Plan target"),
-        "cap": ("上限", "cap"),
-        "floor": ("下限", "floor"),
-        "no_data": ("无数据", "no data"),
-        "met": ("达标", "met"),
-        "missed": ("未达标", "missed"),
-        "not assessed": ("未评估", "not assessed"),
-        "margin": (
-            "与目标的差距（占目标值的 %，> 0 为达标）",
-            "Margin vs target (% of target value, > 0 = met)",
-        ),
-        "feasibility": ("规划目标可达性", "Feasibility of the plan targets"),
-        "peak": ("峰值年份 {year}", "peak in {year}"),
-    }
-)
+_LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1)))
 
 
-def _t(key: str, lang: str) -> str:
-    zh, en = _TEXT[key]
-    return en if lang == "en" else zh
+def _t(key: str, lang: str, **fields) -> str:
+    return text(lang, f"lib.charts.{key}", **fields)
+
+
+def caption(lang: str, model_sha256: str = "") -> str:
+    """The data source and model version line of a report figure."""
+    from simulator._version import __version__
+
+    return _t("caption", lang, version=__version__, sha=(model_sha256 or "?")[:12])
+
+
+def _framed(width: float, height: float, note: str | None):
+    """(figure, body): the body holds the panels and the legend; below it, a strip of its own for the
+    caption (source, model version), so the layout never lets the two overlap."""
+    figure = _new_figure(width, height)
+    if not note:
+        return figure, figure
+    width_chars = int(width * (9 if any(ord(c) > 0x2E80 for c in note) else 15))
+    lines = "\n".join(textwrap.fill(line, width_chars) for line in note.split("\n"))
+    strip = 0.14 * (lines.count("\n") + 1) + 0.1
+    body, foot = figure.subfigures(2, 1, height_ratios=[height - strip, strip])
+    foot.text(0.01, 0.5, _plain(lines), fontsize=7, color="#555", ha="left", va="center")
+    return figure, body
+
+
+def _finish(figure: Figure, title: str | None) -> None:
+    """The figure's title above everything."""
+    if title:
+        figure.suptitle(_plain(title), fontsize=13, fontweight="bold")
 
 
 def _plain(text: object) -> str:
@@ -122,8 +129,11 @@ def trajectories(
     targets: Sequence[Target] | None = None,
     lang: str = "zh",
     ncols: int = 3,
+    title: str | None = None,
+    note: str | None = None,
 ) -> Figure:
-    """Small multiples: one panel per indicator, one line per scenario.
+    """Small multiples: one titled panel per indicator, one line per scenario (colour, dash and marker
+    each its own, and a note in a panel where two scenarios coincide).
 
     Parameters
     ----------
@@ -148,6 +158,9 @@ def trajectories(
     lang : {"zh", "en"}
     ncols : int
         Panels per row.
+    title, note : str, optional
+        Figure title (default: the catalogue's) and caption (data source and model version, e.g.
+        :func:`caption`).
 
     Returns
     -------
@@ -158,8 +171,8 @@ def trajectories(
         raise ValueError("trajectories: no indicators to draw")
     ncols = max(1, min(ncols, len(indicators)))
     nrows = math.ceil(len(indicators) / ncols)
-    figure = _new_figure(4.0 * ncols, 3.0 * nrows + 0.6)
-    grid = figure.subplots(nrows, ncols, squeeze=False)
+    figure, body = _framed(4.0 * ncols, 3.2 * nrows + 1.2, note)
+    grid = body.subplots(nrows, ncols, squeeze=False)
     colours = mpl.colormaps["tab10"]
     handles: dict[str, object] = {}
     for number, indicator in enumerate(indicators):
@@ -173,10 +186,16 @@ def trajectories(
                     frame[indicator],
                     color=colours(index % 10),
                     linewidth=1.6,
+                    linestyle=_LINESTYLES[index % len(_LINESTYLES)],
+                    marker=_MARKERS[index % len(_MARKERS)],
+                    markevery=5,
+                    markersize=4,
                     label=_plain(scenario),
                 )
                 handles.setdefault(_plain(scenario), line)
                 drawn = True
+        notes = [_t("identical", lang, names=_t("and", lang).join(group))
+                 for group in coinciding(results, indicator)]
         if history is not None:
             drawn |= _draw_history(axes, history, indicator, lang, handles)
         units = [labels[indicator].get(k) for k in ("unit", "unit_zh", "unit_en")]
@@ -189,21 +208,55 @@ def trajectories(
             axes.text(
                 0.5, 0.5, _t("no_data", lang), transform=axes.transAxes, ha="center", color="grey"
             )
+        if history is not None:
+            notes += _history_notes(history, indicator, lang)
+        if notes:
+            axes.text(0.02, 0.98, _plain(textwrap.fill(" · ".join(notes), 30 if lang == "zh" else 50)),
+                      transform=axes.transAxes, va="top", fontsize=7, color="#444")
+        axes.set_title(_plain(textwrap.fill(name, 18 if lang == "zh" else 36)), fontsize=10)
         axes.set_xlabel(_t("year", lang))
-        axes.set_ylabel(_axis_label(name, unit, lang), fontsize=9)
+        axes.set_ylabel(_plain(f"（{unit}）" if lang == "zh" else f"[{unit}]"), fontsize=9)
         axes.grid(alpha=0.3)
         axes.xaxis.get_major_locator().set_params(integer=True)
     for axes in grid.flat[len(indicators) :]:
         axes.set_visible(False)
     if handles:
-        figure.legend(
+        body.legend(
             list(handles.values()),
             list(handles),
             loc="outside lower center",
             ncols=min(len(handles), 5),
             frameon=False,
         )
+    _finish(figure, title if title is not None else _t("trajectories", lang))
     return apply_font(figure)
+
+
+def coinciding(results: Mapping[str, pd.DataFrame], indicator: str) -> list[list[str]]:
+    """Groups of two or more scenarios whose ``indicator`` paths are identical (relative 1e-9)."""
+    groups: list[list[str]] = []
+    for label, frame in results.items():
+        if indicator not in frame.columns:
+            continue
+        values = frame[indicator].to_numpy(float)
+        for group in groups:
+            ref = results[group[0]][indicator].to_numpy(float)
+            if ref.shape == values.shape and np.allclose(ref, values, rtol=1e-9, atol=0, equal_nan=True):
+                group.append(label)
+                break
+        else:
+            groups.append([label])
+    return [g for g in groups if len(g) > 1]
+
+
+def _history_notes(history: pd.DataFrame, indicator: str, lang: str) -> list[str]:
+    rows = history[history["indicator"] == indicator]
+    notes = []
+    if "rebase" in rows and (rows["rebase"].fillna(0) != 0).any():
+        notes.append(_t("rebased", lang))
+    if len(rows) and rows["value"].isna().any():
+        notes.append(_t("range", lang))
+    return notes
 
 
 def _draw_history(axes, history: pd.DataFrame, indicator: str, lang: str, handles: dict) -> bool:
@@ -213,6 +266,13 @@ def _draw_history(axes, history: pd.DataFrame, indicator: str, lang: str, handle
     value = rows["value"].to_numpy(dtype=float)
     low = rows["low"].to_numpy(dtype=float) if "low" in rows else np.full_like(value, np.nan)
     high = rows["high"].to_numpy(dtype=float) if "high" in rows else np.full_like(value, np.nan)
+    ranged = np.isnan(value) & np.isfinite(low) & np.isfinite(high)
+    if ranged.any():  # an inventory range with no single value: a bar from low to high
+        bars = axes.vlines(rows["year"].to_numpy()[ranged], low[ranged], high[ranged], color="black",
+                           linewidth=2.5, alpha=0.6, zorder=3)
+        handles.setdefault(_t("history", lang), bars)
+        if ranged.all():
+            return True
     # A missing bound draws no bar on that side.
     error = np.clip(np.nan_to_num(np.vstack([value - low, high - value])), 0.0, None)
     container = axes.errorbar(
@@ -277,143 +337,6 @@ def _draw_target(
         handles.setdefault(_t("target", lang), line)
 
 
-def feasibility(
-    tables: Mapping[str, pd.DataFrame], lang: str = "zh", clip: float = 100.0
-) -> Figure:
-    """One row per target: the margin to the target in % of the target value, per scenario.
-
-    Parameters
-    ----------
-    tables : mapping
-        Scenario label -> table of :func:`simulator.targets.evaluate` on one run (best made
-        with the same ``lang``, whose names label the rows).
-    lang : {"zh", "en"}
-    clip : float
-        Margins beyond +-``clip`` [%] are drawn at the edge with their value written.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Markers coloured by status (met, missed), one marker shape per scenario. Targets with
-        a margin but no % margin (peak year) sit on the zero line as hollow markers with the
-        simulated value written. Not-assessed targets have a grey row name and a grey note
-        with the reason.
-    """
-    _check_lang(lang)
-    if not tables:
-        raise ValueError("feasibility: no tables")
-    for scenario, table in tables.items():
-        if "run" in table and table["run"].nunique() > 1:
-            raise ValueError(
-                f"feasibility: table {scenario!r} holds several runs; "
-                "use simulator.targets.probabilities for ensembles"
-            )
-    rows = pd.concat([t[["id", "name"]] for t in tables.values()]).drop_duplicates("id")
-    position = {identifier: i for i, identifier in enumerate(rows["id"])}
-    figure = _new_figure(10.0, 0.34 * len(rows) + 2.0)
-    axes = figure.subplots()
-    step = 0.7 / max(len(tables), 1)
-    assessed: set[str] = set()
-    for number, (_scenario, table) in enumerate(tables.items()):
-        offset = (number - (len(tables) - 1) / 2) * step
-        marker = _MARKERS[number % len(_MARKERS)]
-        for row in table.itertuples(index=False):
-            y = position[row.id] + offset
-            if row.status == "not assessed":
-                continue
-            assessed.add(row.id)
-            _draw_margin(axes, row, y, marker, clip, lang)
-    for identifier, i in position.items():
-        if identifier not in assessed:
-            reason = next(
-                str(t.loc[t["id"] == identifier, "reason"].iloc[0])
-                for t in tables.values()
-                if identifier in set(t["id"])
-            )
-            note = f"{_t('not assessed', lang)}: {reason}"
-            axes.text(
-                -clip * 1.05,
-                i,
-                textwrap.shorten(_plain(note), 70),
-                va="center",
-                fontsize=7,
-                color=STATUS_COLOURS["not assessed"],
-                style="italic",
-                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.0},
-            )
-    axes.axvline(0.0, color="black", linewidth=0.8, zorder=1)
-    axes.set_xlim(-clip * 1.1, clip * 1.1)
-    axes.set_ylim(len(rows) - 0.5, -0.5)
-    axes.set_yticks(range(len(rows)), [_plain(name) for name in rows["name"]], fontsize=8)
-    for tick, identifier in zip(axes.get_yticklabels(), rows["id"], strict=True):
-        if identifier not in assessed:
-            tick.set_color(STATUS_COLOURS["not assessed"])
-    axes.set_xlabel(_t("margin", lang))
-    axes.set_ylabel(_t("target", lang))
-    axes.set_title(_t("feasibility", lang))
-    axes.grid(axis="x", alpha=0.3)
-    handles = [Patch(color=STATUS_COLOURS[s], label=_t(s, lang)) for s in STATUS_COLOURS]
-    handles += [
-        Line2D(
-            [],
-            [],
-            marker=_MARKERS[i % len(_MARKERS)],
-            color="black",
-            linestyle="none",
-            label=_plain(s),
-        )
-        for i, s in enumerate(tables)
-    ]
-    figure.legend(
-        handles=handles, loc="outside lower center", ncols=min(len(handles), 6), frameon=False
-    )
-    return apply_font(figure)
-
-
-def _draw_margin(axes, row, y: float, marker: str, clip: float, lang: str) -> None:
-    colour = STATUS_COLOURS[row.status]
-    if np.isfinite(row.margin_pct):
-        x = float(np.clip(row.margin_pct, -clip, clip))
-        axes.plot([x], [y], marker=marker, color=colour, linestyle="none", markersize=6)
-        if x != row.margin_pct:
-            axes.annotate(
-                f"{row.margin_pct:+.0f}%",
-                (x, y),
-                xytext=(-4 if x > 0 else 4, 0),
-                textcoords="offset points",
-                fontsize=7,
-                va="center",
-                ha="right" if x > 0 else "left",
-                color=colour,
-            )
-        return
-    # No % margin (a peak year): on the zero line, hollow, with the simulated value.
-    axes.plot(
-        [0.0],
-        [y],
-        marker=marker,
-        markerfacecolor="white",
-        markeredgecolor=colour,
-        linestyle="none",
-        markersize=6,
-    )
-    if getattr(row, "note", ""):
-        text = row.note
-    elif row.test == "peak_by" and np.isfinite(row.simulated):
-        text = _t("peak", lang).format(year=int(row.simulated))
-    else:
-        text = f"{row.simulated:g} {row.unit}"
-    axes.annotate(
-        _plain(text),
-        (0.0, y),
-        xytext=(6, 0),
-        textcoords="offset points",
-        fontsize=7,
-        va="center",
-        color=colour,
-    )
-
-
 def save(
     figure: Figure, path: str | Path, formats: Sequence[str] = ("png", "pdf"), dpi: int = 200
 ) -> list[Path]:
@@ -450,3 +373,8 @@ def save(
         figure.savefig(out, format=fmt, dpi=dpi, metadata=metadata[fmt])
         written.append(out)
     return written
+
+
+
+
+from simulator.plots.feasibility import feasibility  # noqa: E402, F401  (charts.feasibility, as before)

@@ -14,25 +14,9 @@ from matplotlib.ticker import MaxNLocator
 from simulator.analysis.attribution import Attribution
 from simulator.model.labels import Labels
 from simulator.plots.charts import _axis_label, _new_figure, _plain, apply_font
+from simulator.text import catalogue
 
-TEXT = {
-    "year": ("年份", "Year"),
-    "against": ("对照情景:{name}", "Compared with: {name}"),
-    "scenario": ("情景:{name}", "Scenario: {name}"),
-    "title": ("{indicator}:各杠杆对情景差异的贡献(Shapley 分解)",
-              "{indicator}: each lever's part of the difference (Shapley decomposition)"),
-    "grouped": ("(杠杆按部门分组)", " (levers grouped by sector)"),
-    "coverage": ("覆盖率(框内目标情形 / 全部目标情形)", "Coverage (cases in the box / all cases)"),
-    "density": ("密度(框内目标情形 / 框内模拟)", "Density (cases in the box / runs in the box)"),
-    "restricted": ("受限输入个数", "Restricted inputs"),
-    "chosen": ("所选框(剥离轨迹上)", "chosen box (on the trajectory)"),
-    "final": ("粘贴与简化后的框", "box after pasting and simplifying"),
-    "peeling": ("PRIM 剥离轨迹:{target}{outcome}", "PRIM peeling trajectory: {target} {outcome}"),
-    "miss": ("未达标", "missed"),
-    "meet": ("达标", "met"),
-    "other": ("其他(未分组参数)", "other (ungrouped parameters)"),
-    "opposite": ("(反向)", " (pulls the other way)"),
-}
+TEXT = catalogue("lib.decisions")
 
 
 def _t(key: str, lang: str, **fields) -> str:

@@ -10,21 +10,9 @@ from matplotlib.figure import Figure
 
 from simulator.model.labels import Labels
 from simulator.plots.charts import _axis_label, _new_figure, apply_font
+from simulator.text import catalogue
 
-TEXT = {
-    "median": ("中位数", "median"),
-    "band50": ("50%区间", "50% band"),
-    "band90": ("90%区间", "90% band"),
-    "year": ("年份", "Year"),
-    "probability": ("达到目标的概率", "Probability of meeting the target"),
-    "peak_year": ("碳排放峰值年份", "Year CO2 emissions peak"),
-    "runs": ("模拟次数", "Runs"),
-    "not_yet": ("2035年前未达峰", "not peaked by 2035"),
-    "swing": ("目标值变化(目标单位)", "Change in the simulated value (target's unit)"),
-    "low": ("输入取5%分位", "input at its 5th percentile"),
-    "high": ("输入取95%分位", "input at its 95th percentile"),
-    "target": ("目标", "target"),
-}
+TEXT = catalogue("lib.ensembles")
 
 
 def _t(key: str, lang: str) -> str:
@@ -72,6 +60,10 @@ def probability_bars(probabilities: pd.DataFrame, lang: str = "zh") -> Figure:
     ax.barh(y, p, color=colours)
     ax.errorbar(p, y, xerr=[p - table["ci_low"], table["ci_high"] - p], fmt="none", color="k", capsize=2)
     ax.set_yticks(y, [str(n) for n in table["name"]], fontsize=8)
+    for value, high, row in zip(p, table["ci_high"].to_numpy(float), y, strict=True):
+        # every bar says its value: an empty bar reads "0 %", a full one "100 %"
+        ax.text(min(max(value, high if high == high else value), 0.86) + 0.01, row, f"{100 * value:.0f} %",
+                va="center", fontsize=7)
     ax.set_xlim(0, 1)
     ax.set_xlabel(_t("probability", lang) + (" (0–1)"))
     return apply_font(figure)

@@ -12,59 +12,14 @@ from simulator.model.labels import Labels
 from simulator.result import Result
 from simulator.targets.evaluation import evaluate
 from simulator.targets.registry import load_targets
+from simulator.text import catalogue
 
-HEADERS = {
-    "zh": {
-        "id": "编号",
-        "name": "目标",
-        "year": "年份",
-        "test": "检验",
-        "target": "目标值",
-        "simulated": "模拟值",
-        "unit": "单位",
-        "status": "状态",
-        "margin": "余量",
-        "margin_pct": "余量(%)",
-        "first_year_met": "首次达到年份",
-        "kind": "性质",
-        "note": "说明",
-        "indicator": "指标",
-    },
-    "en": {
-        "id": "id",
-        "name": "target",
-        "year": "year",
-        "test": "test",
-        "target": "target value",
-        "simulated": "simulated",
-        "unit": "unit",
-        "status": "status",
-        "margin": "margin",
-        "margin_pct": "margin (%)",
-        "first_year_met": "first year met",
-        "kind": "kind",
-        "note": "note",
-        "indicator": "indicator",
-    },
-}
+HEADERS = catalogue("lib.assess.headers")
 #: Target units that models/targets.toml writes in English, in Chinese (the CSV's own words are kept there).
-UNITS_ZH = {
-    "%/yr": "%/年",
-    "ratio to 2020": "与2020年之比",
-    "亿元 (current prices)": "亿元(现价)",
-    "亿m³": "亿立方米",
-    "year": "年份",
-    "years": "岁",
-    "USD": "美元",
-    "km": "公里",
-    "m": "米",
-}
-KIND_TEXT = {"zh": {"binding": "约束性", "expected": "预期性"}, "en": {"binding": "binding", "expected": "expected"}}
+UNITS_ZH = catalogue("lib.assess.units_zh")
+KIND_TEXT = catalogue("lib.assess.kind_text")
 
-STATUS_TEXT = {
-    "zh": {"met": "达到", "missed": "未达到", "not assessed": "未评估"},
-    "en": {"met": "met", "missed": "missed", "not assessed": "not assessed"},
-}
+STATUS_TEXT = catalogue("lib.assess.status_text")
 
 
 def indicator_series(result: Result, labels: Labels) -> dict[str, np.ndarray]:

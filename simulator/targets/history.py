@@ -9,7 +9,11 @@ from simulator.project import Project
 
 
 def history_frame(labels: Labels, project: Project | None = None) -> pd.DataFrame | None:
-    """Columns indicator, year, value, low, high for level observations of mapped indicators.
+    """Columns indicator, year, value, low, high, rebase for the observations of mapped indicators.
+
+    Levels come with value +- sigma; an inventory range (kind ``range``: no single value) with its own
+    low and high and value NaN. ``rebase`` is nonzero where the data stand on another basis than the model
+    (the pre-census population, compared after re-basing).
 
     Returns None when the calibration data is not there (charts then show no history points).
     """
@@ -21,8 +25,13 @@ def history_frame(labels: Labels, project: Project | None = None) -> pd.DataFram
     if not needed <= set(obs.columns):
         return None
     by_variable = {v: k for k, v in labels.indicators.items()}
-    levels = obs[(obs["kind"] == "level") & obs["variable"].isin(by_variable)].copy()
+    levels = obs[obs["kind"].isin(("level", "range")) & obs["variable"].isin(by_variable)].copy()
     levels["indicator"] = levels["variable"].map(by_variable)
-    levels["low"] = levels["value"] - levels["sigma"]
-    levels["high"] = levels["value"] + levels["sigma"]
-    return levels[["indicator", "year", "value", "low", "high"]].reset_index(drop=True)
+    point = levels["kind"] == "level"
+    for column in ("low", "high", "rebase"):
+        if column not in levels:
+            levels[column] = float("nan") if column != "rebase" else 0
+    levels.loc[point, "low"] = levels["value"] - levels["sigma"]
+    levels.loc[point, "high"] = levels["value"] + levels["sigma"]
+    levels["rebase"] = levels["rebase"].fillna(0).astype(int)
+    return levels[["indicator", "year", "value", "low", "high", "rebase"]].reset_index(drop=True)
