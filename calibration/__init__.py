@@ -12,6 +12,8 @@ report
 posterior
     Bayesian calibration: emcee's ensemble sampler (vectorised over the fast engine), diagnostics,
     ``posterior.parquet`` and :func:`calibration.posterior.draw` (joint draws for ensembles).
+sampler
+    emcee's ensemble sampler with vectorised calls; burn-in, thinning, autocorrelation time, R-hat, ESS.
 posterior_report
     Posterior summary, posterior-predictive check (zh/en figures), ``jinan-sd calibrate --posterior``.
 sbc
