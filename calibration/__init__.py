@@ -10,8 +10,15 @@ fit
     standard errors and correlations from the Jacobian, and ``calibrated.toml``.
 report
     Fit statistics per series (MAPE, RMSPE, Theil's U^M, U^S, U^C) and history-vs-simulation plots.
-posterior, posterior_report, sbc
-    The MCMC posterior (emcee), its predictive check and figures, simulation-based calibration.
+posterior
+    Bayesian calibration: emcee's ensemble sampler (vectorised over the fast engine), diagnostics,
+    ``posterior.parquet`` and :func:`calibration.posterior.draw` (joint draws for ensembles).
+sampler
+    emcee's ensemble sampler with vectorised calls; burn-in, thinning, autocorrelation time, R-hat, ESS.
+posterior_report
+    Posterior summary, posterior-predictive check (zh/en figures), ``jinan-sd calibrate --posterior``.
+sbc
+    Simulation-based calibration of the sampler.
 backtest
     Fit on 2015-2018, forecast 2019-2020, against a naive trend.
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .posterior import run_ensemble, summarise
+from .sampler import run_ensemble, summarise
 
 
 @dataclass
