@@ -158,7 +158,7 @@ def plot_ppc(post: Posterior, table: pd.DataFrame, path: str | Path, lang: str) 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from simulator.charts import apply_font
+    from simulator.plots.charts import apply_font
 
     if lang not in ("zh", "en"):
         raise UserError(f"figure language must be zh or en, got {lang!r}")
@@ -257,7 +257,7 @@ def run_posterior(args, problem, out: Path, report: Path | None) -> int:
     print(format_text(result, table, lang))
     print(f"\nwrote {target} ({len(parquet) / 1024:.0f} KiB) and {out} (maximum a posteriori draw)")
     if report is not None:
-        from simulator.fonts import FontNotFoundError
+        from simulator.plots.fonts import FontNotFoundError
 
         try:
             written = write_report(result, report, lang, table)

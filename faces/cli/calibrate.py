@@ -71,7 +71,7 @@ def run_calibrate(args) -> int:
     base = simulator.scenario("baseline", model).overrides
     problem = Problem(model, observations, base_overrides=base)
     if getattr(args, "posterior", False):
-        from .posterior_report import run_posterior
+        from calibration.posterior_report import run_posterior
 
         return run_posterior(args, problem, out, report)
     result = fit(problem, seed=args.seed, starts=args.starts, method=args.method,

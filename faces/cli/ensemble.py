@@ -11,10 +11,62 @@ from simulator.errors import UserError
 
 TEXT = {
     "zh": {"failed": "失败(已剔除)的模拟", "wrote": "已写出", "prob": "达标概率", "runs": "次模拟",
-           "top": "对各目标影响最大的输入(总效应指数 ST)"},
+           "top": "对各目标影响最大的输入(总效应指数 ST)",
+           "flat": "无抽样不确定性(由杠杆/固定假设决定)", "met": "达到", "missed": "未达到",
+           "flat_note": "* 该目标的模拟值在所有模拟中相同:概率只反映杠杆和固定假设,不是抽样得到的可能性。",
+           "calibrated": {"posterior": "校准参数:后验样本整行重抽样", "gaussian-fallback":
+                          "校准参数:高斯近似(无后验文件)", "none": "校准参数:未抽样"}},
     "en": {"failed": "failed runs (excluded)", "wrote": "wrote", "prob": "probability met", "runs": "runs",
-           "top": "inputs that matter most for each target (total-order index ST)"},
+           "top": "inputs that matter most for each target (total-order index ST)",
+           "flat": "no sampled uncertainty (set by levers / fixed assumptions)", "met": "met", "missed": "missed",
+           "flat_note": "* the target's simulated value is the same in every run: its probability reflects the levers "
+           "and fixed assumptions only, not a sampled chance.",
+           "calibrated": {"posterior": "calibrated parameters: whole posterior rows resampled",
+                          "gaussian-fallback": "calibrated parameters: Gaussian approximation (no posterior file)",
+                          "none": "calibrated parameters: not sampled"}},
 }
+
+
+def probability_words(row, lang: str) -> str:
+    """A probability as printed: a percentage, or the no-uncertainty flag with the deterministic verdict."""
+    words = TEXT[lang]
+    if row.get("no_uncertainty", False):
+        verdict = words["met"] if row["probability"] >= 0.5 else words["missed"]
+        return f"{verdict}*"
+    return f"{100 * row['probability']:.1f}%"
+
+
+def quiet_fallback(function, *args, **kwargs):
+    """Call ``function`` turning the posterior-fallback warning into one ``jinan-sd: warning:`` line."""
+    import warnings
+
+    from simulator.analysis.uncertainty import PosteriorFallback
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PosteriorFallback)
+        result = function(*args, **kwargs)
+    for w in caught:
+        if issubclass(w.category, PosteriorFallback):
+            print(f"jinan-sd: warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return result
+
+
+def probability_table(probabilities, lang: str):
+    """The printed table of an ensemble's probabilities (assessable targets only)."""
+    table = probabilities[probabilities["n_valid"] > 0].copy()
+    table["shown"] = [probability_words(r, lang) for r in table.to_dict("records")]
+    shown = table[["id", "name", "year", "shown", "ci_low", "ci_high", "value_q05", "value_q95", "n_valid"]].copy()
+    flat = table["no_uncertainty"].to_numpy(bool)
+    shown.loc[flat, ["ci_low", "ci_high"]] = float("nan")
+    if lang == "zh":
+        shown.columns = ["编号", "目标", "年份", "达标概率", "95%区间下限", "95%区间上限", "模拟值5%", "模拟值95%",
+                         "有效模拟数"]
+    else:
+        shown.columns = ["id", "name", "year", "probability", "ci_low", "ci_high", "value_q05", "value_q95",
+                         "n_valid"]
+    return shown, bool(flat.any())
 
 
 def seed(text: str) -> int:
@@ -37,6 +89,8 @@ def add_parsers(sub) -> None:
     mc.add_argument("--sampler", choices=("lhs", "sobol", "random"), default="lhs")
     mc.add_argument("--out", help="results folder to create (manifest, samples, outcomes, bands)")
     mc.add_argument("--chunk-size", type=int, default=4096, help="runs per task (does not change results)")
+    mc.add_argument("--posterior", help="posterior sample of the calibrated parameters (.parquet; default "
+                    "calibration/posterior.parquet; missing: Gaussian approximation, with a warning)")
     where = mc.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, help="start a local Dask cluster with K worker processes")
     where.add_argument("--scheduler", help="use an existing Dask scheduler, e.g. tcp://host:8786")
@@ -74,19 +128,21 @@ def cmd_mc(args) -> int:
     if args.out and not Path(args.out).resolve().parent.exists():
         raise UserError(f"--out {args.out}: folder {Path(args.out).resolve().parent} does not exist")
     bar = _Bar(args.n, TEXT[args.lang]["runs"])
+    posterior = getattr(args, "posterior", None)
+    if posterior and not Path(posterior).is_file():
+        raise UserError(f"--posterior {posterior}: file not found")
     try:
-        result = run_ensemble(args.scenario, n=args.n, seed=args.seed, sampler=args.sampler,
-                              chunk_size=args.chunk_size, workers=args.workers, scheduler=args.scheduler,
-                              progress=bar, lang=args.lang)
+        result = quiet_fallback(run_ensemble, args.scenario, n=args.n, seed=args.seed, sampler=args.sampler,
+                                chunk_size=args.chunk_size, workers=args.workers, scheduler=args.scheduler,
+                                progress=bar, lang=args.lang, posterior_path=posterior)
     finally:
         bar.close()
-    table = result.probabilities[result.probabilities["n_valid"] > 0]
-    shown = table[["id", "name", "year", "probability", "ci_low", "ci_high", "n_valid"]].copy()
-    if args.lang == "zh":
-        shown.columns = ["编号", "目标", "年份", "达标概率", "95%区间下限", "95%区间上限", "有效模拟数"]
+    shown, flagged = probability_table(result.probabilities, args.lang)
     print(shown.round(3).to_string(index=False))
+    if flagged:
+        print(TEXT[args.lang]["flat_note"])
     print(f"\n{TEXT[args.lang]['failed']}: {result.manifest['failed_runs']} / {args.n}  "
-          f"(seed {args.seed}, sampler {args.sampler})")
+          f"(seed {args.seed}, sampler {args.sampler}; {TEXT[args.lang]['calibrated'][result.manifest['calibrated']]})")
     if args.out:
         print(f"{TEXT[args.lang]['wrote']} {result.save(args.out)}")
     return 0

@@ -155,8 +155,15 @@ def run_ensemble(
     lang: str = "zh",
     targets=None,
     indicators: dict | None = None,
+    posterior_path: Path | None = None,
+    uncertainty: Uncertainty | None = None,
 ) -> EnsembleResult:
     """Run an ensemble of ``n`` samples of the uncertain inputs around ``scenario``.
+
+    The calibrated parameters are whole rows of the posterior sample resampled with the seed (or, if the
+    posterior file is absent, the Gaussian fallback, with a warning); the forward inputs of the uncertainty
+    file are drawn by ``sampler``; the scenario's levers stay fixed. The manifest records which
+    (``calibrated``), the posterior file's sha256 and the engine backend.
 
     Parameters
     ----------
@@ -174,14 +181,19 @@ def run_ensemble(
     model, uncertainty_path, targets, indicators : optional
         Another model file, uncertainty file, target list or indicator -> variable map
         (defaults: the Jinan model, ``scenarios/uncertainty.toml``, ``models/targets.toml``, labels).
+    posterior_path : Path, optional
+        Another posterior sample (default: the uncertainty file's ``[calibrated] posterior``).
+    uncertainty : Uncertainty, optional
+        Already loaded uncertain inputs (then ``uncertainty_path`` and ``posterior_path`` are not read).
     """
     model = model or api.load()
     scen = scenario if isinstance(scenario, Scenario) else api.scenario(scenario, model)
     fixed, _ = api.resolve_overrides(model, scen)
     project = Project.default()
-    path = project.uncertainty_path if uncertainty_path is None else Path(uncertainty_path)
-    unc: Uncertainty = load_uncertainty(path, model, project.root)
-    unc = unc.without(scen.overrides)
+    if uncertainty is None:
+        path = project.uncertainty_path if uncertainty_path is None else Path(uncertainty_path)
+        uncertainty = load_uncertainty(path, model, project.root, posterior_path=posterior_path)
+    unc: Uncertainty = uncertainty.without(scen.overrides)
     samples = unc.sample(n, seed, sampler)
     fixed = {k: v for k, v in fixed.items() if k not in samples.columns}
     targets = load_targets() if targets is None else targets
@@ -198,7 +210,8 @@ def run_ensemble(
     outcomes = run_outcomes(targets, series, years, failed)
     outcomes.insert(0, "failed", failed)
     outcomes.index = pd.RangeIndex(n, name="run")
-    probs = probabilities(targets, series, years, failed, assessable=set(indicators), lang=lang)
+    probs = flag_no_uncertainty(
+        probabilities(targets, series, years, failed, assessable=set(indicators), lang=lang), outcomes)
     manifest = {
         "format_version": 1,
         "model": model.path.name,
@@ -207,17 +220,72 @@ def run_ensemble(
         "scenario_sha256": scen.sha256,
         "uncertainty_sha256": unc.sha256,
         "inputs": unc.names,
-        "fixed_by_scenario": sorted(set(scen.overrides) & {i for i in unc.names}),
+        "forward_inputs": unc.forward_names,
+        "fixed_by_scenario": sorted(set(scen.overrides) & set(uncertainty.names)),
+        "calibrated": unc.calibrated,
+        "calibrated_note": "; ".join(unc.notes),
+        "posterior": _posterior_manifest(unc, project.root),
         "sampler": sampler,
         "seed": int(seed),
         "n": int(n),
         "failed_runs": int(failed.sum()),
         "engine": "fast",
+        "engine_backend": engine_backend(),
         "method": "euler",
         "package_version": __version__,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     return EnsembleResult(manifest, samples, outcomes, _bands(series, years, failed), probs)
+
+
+#: Relative spread of a target's simulated value below which it carries no sampled uncertainty.
+SPREAD_TOL = 1e-9
+
+
+def flag_no_uncertainty(probs: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Add ``value_q05``, ``value_q95`` (the simulated value's 90 % range over the valid runs) and
+    ``no_uncertainty``: True where the value is the same in every valid run, so its probability (0 or 1)
+    reflects the levers and fixed assumptions, not a sampled spread; callers must say so, not show a bare
+    0 % / 100 %."""
+    probs = probs.copy()
+    failed = outcomes["failed"].to_numpy(bool) if "failed" in outcomes else np.zeros(len(outcomes), bool)
+    q05, q95, flat = [], [], []
+    for tid, n_valid in zip(probs["id"], probs["n_valid"], strict=True):
+        column = f"{tid}:value"
+        if column not in outcomes or not n_valid:
+            q05.append(np.nan), q95.append(np.nan), flat.append(False)
+            continue
+        x = outcomes[column].to_numpy(float)[~failed]
+        x = x[np.isfinite(x)]
+        if len(x) == 0:
+            q05.append(np.nan), q95.append(np.nan), flat.append(False)
+            continue
+        lo, hi = np.quantile(x, [0.05, 0.95])
+        q05.append(lo), q95.append(hi)
+        flat.append(bool(np.ptp(x) <= SPREAD_TOL * max(1.0, float(np.abs(x).max()))))
+    probs["value_q05"], probs["value_q95"], probs["no_uncertainty"] = q05, q95, flat
+    return probs
+
+
+def engine_backend() -> str:
+    """The fast engine's array backend (``BACKEND`` of :mod:`simulator.engines.fast` if it names one)."""
+    from simulator.engines import fast
+
+    return f"{getattr(fast, 'BACKEND', 'numpy')} (numpy {np.__version__})"
+
+
+def _posterior_manifest(unc: Uncertainty, root: Path) -> dict | None:
+    """What the manifest keeps of the posterior sample: file, sha256, rows, its model sha and seed."""
+    post = unc.posterior
+    if post is None:
+        return None
+    try:
+        where = str(post.path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        where = str(post.path)
+    return {"file": where, "sha256": post.sha256, "rows": len(post.frame), "parameters": len(post.names),
+            "model_sha256": post.info.get("model_sha256"), "seed": post.info.get("seed"),
+            "converged": (post.info.get("diagnostics") or {}).get("converged")}
 
 
 def _bands(series: dict, years: np.ndarray, failed: np.ndarray) -> pd.DataFrame:
