@@ -20,7 +20,7 @@ import pandas as pd
 
 from simulator import runner as api
 from simulator._version import __version__
-from simulator.analysis.uncertainty import Uncertainty, load_uncertainty
+from simulator.analysis.uncertainty import Uncertainty, load_uncertainty, timed_columns
 from simulator.errors import UserError
 from simulator.model.mdl import Model
 from simulator.project import Project
@@ -115,14 +115,19 @@ def load_ensemble(folder: str | Path) -> EnsembleResult:
     return EnsembleResult(manifest, samples, outcomes, pd.read_parquet(folder / "bands.parquet"), probs)
 
 
-def _simulate_chunk(model_path: str, fixed: dict, size: int, chunk: dict, variables: list, stocks: list):
+def _simulate_chunk(model_path: str, fixed: dict, size: int, chunk: dict, variables: list, stocks: list,
+                    timing: dict | None = None):
     """Run one chunk of ``size`` runs (a task on a Dask worker, or a local call).
 
+    ``timing``: inputs that act from a year on (:func:`simulator.analysis.uncertainty.timed_columns`).
     Returns the requested variables as (size, T) arrays and a failed mask (NaN/inf or a negative stock).
     """
     from simulator.runner import run_overrides
 
     model = api.load(model_path)
+    timing = timing or {}
+    chunk = timed_columns(chunk, {k: year for k, (year, _) in timing.items()},
+                          {k: before for k, (_, before) in timing.items() if before is not None}, model)
     _, values = run_overrides(model, {**fixed, **chunk}, size, variables=sorted(set(variables) | set(stocks)))
     failed = np.zeros(size, bool)
     for name, array in values.items():
@@ -195,14 +200,16 @@ def run_ensemble(
         uncertainty = load_uncertainty(path, model, project.root, posterior_path=posterior_path)
     unc: Uncertainty = uncertainty.without(scen.overrides)
     samples = unc.sample(n, seed, sampler)
-    fixed = {k: v for k, v in fixed.items() if k not in samples.columns}
     targets = load_targets() if targets is None else targets
     indicators = api.labels().indicators if indicators is None else indicators
     variables = sorted(set(indicators.values()))
     stocks = [k for k, e in model.elements.items() if e.kind == "stock"]
     chunk_size = max(1, int(chunk_size))
     chunks = _chunks(samples, n, chunk_size)
-    parts = _execute(model, fixed, chunks, variables, stocks, n, workers, scheduler, progress)
+    # an input that acts from a year on keeps, before it, the value the deterministic run has there
+    timing = {k: (year, fixed.get(k)) for k, year in unc.timing.items()}
+    fixed = {k: v for k, v in fixed.items() if k not in samples.columns}
+    parts = _execute(model, fixed, chunks, variables, stocks, n, workers, scheduler, progress, timing)
     values = {k: np.concatenate([p[0][k] for p in parts]) for k in variables}
     failed = np.concatenate([p[1] for p in parts])
     years = np.asarray(model.years, dtype=int)
@@ -238,8 +245,9 @@ def run_ensemble(
     return EnsembleResult(manifest, samples, outcomes, _bands(series, years, failed), probs)
 
 
-#: Relative spread of a target's simulated value below which it carries no sampled uncertainty.
-SPREAD_TOL = 1e-9
+#: Relative spread (max - min over the valid runs, over max |value|) below which a target carries no sampled
+#: uncertainty: a millionth is numerical dust for every target of the plan.
+SPREAD_TOL = 1e-6
 
 
 def flag_no_uncertainty(probs: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
@@ -299,17 +307,17 @@ def _bands(series: dict, years: np.ndarray, failed: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["indicator", "year", *BAND_COLUMNS])
 
 
-def _execute(model, fixed, chunks, variables, stocks, n, workers, scheduler, progress):
+def _execute(model, fixed, chunks, variables, stocks, n, workers, scheduler, progress, timing=None):
     """Run the chunks here or on Dask; return their results in chunk order."""
     args = (str(model.path), fixed)
     if workers is None and scheduler is None:
         parts, done = [], 0
         for size, chunk in chunks:
-            parts.append(_simulate_chunk(*args, size, chunk, variables, stocks))
+            parts.append(_simulate_chunk(*args, size, chunk, variables, stocks, timing))
             done += size
             if progress:
                 progress(done, n)
         return parts
     from simulator.analysis.distributed import map_chunks
 
-    return map_chunks(_simulate_chunk, args, chunks, (variables, stocks), workers, scheduler, progress, n)
+    return map_chunks(_simulate_chunk, args, chunks, (variables, stocks, timing), workers, scheduler, progress, n)

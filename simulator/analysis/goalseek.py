@@ -45,7 +45,7 @@ from simulator.analysis.optimize import (
     _max_min_problem,
     _trust_region,
 )
-from simulator.analysis.uncertainty import load_uncertainty
+from simulator.analysis.uncertainty import load_uncertainty, timed_columns
 from simulator.errors import UserError
 from simulator.model.mdl import Model
 from simulator.model.naming import canonical_id
@@ -95,6 +95,7 @@ class _Problem:
     def __init__(self, model, fixed, levers, targets, indicators, samples, p, joint, progress):
         self.model, self.levers, self.targets, self.joint = model, levers, targets, joint
         self.samples = samples if samples is not None and len(samples.columns) else None
+        self.before = dict(fixed)  # values before an input's from_year (see timed_columns)
         self.fixed = {k: v for k, v in fixed.items() if self.samples is None or k not in self.samples.columns}
         self.variables = {t.indicator: indicators[t.indicator] for t in targets}
         self.years = np.asarray(model.years, dtype=int)
@@ -109,7 +110,8 @@ class _Problem:
         m, n = Z.shape[0], self.n
         overrides = dict(self.fixed)
         if self.samples is not None:
-            overrides.update({c: np.tile(self.samples[c].to_numpy(float), m) for c in self.samples.columns})
+            tiled = {c: np.tile(self.samples[c].to_numpy(float), m) for c in self.samples.columns}
+            overrides.update(timed_columns(tiled, self.samples.attrs.get("from_year", {}), self.before, self.model))
         for i, lever in enumerate(self.levers):
             overrides[lever.id] = lever.override(np.repeat(lever.values(Z[:, i]), n))
         _, values = run_overrides(self.model, overrides, m * n, variables=sorted(set(self.variables.values())))

@@ -34,6 +34,7 @@ from scipy import stats
 from simulator.errors import UserError
 from simulator.model.mdl import Model, suggest
 from simulator.model.naming import canonical_id
+from simulator.project import Project
 
 SAMPLERS = ("lhs", "sobol", "random")
 DISTRIBUTIONS = ("uniform", "triangular", "normal", "discrete")
@@ -65,6 +66,8 @@ class Input:
     reason: str
     #: optional atom: ``(value, probability)``; the distribution above is then conditional on not the atom
     point_mass: tuple | None = None
+    #: the sampled value acts from this year on (the calibrated or model value before it), or from the start
+    from_year: float | None = None
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Inverse CDF: uniforms in (0, 1) -> values of this input."""
@@ -207,8 +210,34 @@ class Uncertainty:
         if self.posterior is not None:
             columns.update(self.posterior.rows(rows))
         frame = pd.DataFrame(columns, index=pd.RangeIndex(n, name="run"))
-        frame.attrs = {"posterior_rows": rows} if self.posterior is not None else {}
+        frame.attrs = {"from_year": self.timing}
+        if self.posterior is not None:
+            frame.attrs["posterior_rows"] = rows
         return frame
+
+    @property
+    def timing(self) -> dict:
+        """``{input: from_year}`` of the inputs that act only from a year on."""
+        return {i.name: i.from_year for i in self.inputs if i.from_year is not None}
+
+
+def timed_columns(columns: dict, timing: dict, base: dict, model: Model) -> dict:
+    """Engine overrides of sampled columns: an input with a ``from_year`` becomes a per-run time path,
+    ``base`` (the calibrated value, else the model's) before that year and the sampled value from it on."""
+    if not timing:
+        return dict(columns)
+    from simulator.scenarios import timed
+
+    t0 = model.time["initial_time"]
+    out = dict(columns)
+    for name, year in timing.items():
+        if name not in out:
+            continue
+        before = base.get(name, model.elements[name].default)
+        if not isinstance(before, int | float | np.floating):
+            before = model.elements[name].default
+        out[name] = timed(float(before), np.asarray(out[name], float), t0, float(year))
+    return out
 
 
 def load_uncertainty(path: Path, model: Model, project_root: Path, posterior_path: Path | None = None,
@@ -236,8 +265,9 @@ def load_uncertainty(path: Path, model: Model, project_root: Path, posterior_pat
         table = data["calibrated"]
         if not isinstance(table, dict):
             raise UserError(f"{where}: [calibrated] must be a table")
+        default = Project(project_root).posterior_path.relative_to(project_root)
         source = Path(posterior_path) if posterior_path is not None else (
-            project_root / str(table.get("posterior", "calibration/posterior.parquet")))
+            project_root / str(table.get("posterior", default)))
         if source.is_file():
             posterior = load_posterior(source, model)
             mode = "posterior"
@@ -364,10 +394,16 @@ def _input(table: dict, model: Model, where: str) -> Input:
             raise UserError(f"{where}: a discrete distribution takes its atoms in 'values', not point_mass")
         atom = (value, q)
         points = [*points, value]
+    from_year = None
+    if "from_year" in table:
+        from_year = _number(table, "from_year", where)
+        t0, t1 = model.time["initial_time"], model.time["final_time"]
+        if not t0 < from_year <= t1:
+            raise UserError(f"{where}: from_year must be after {t0:g} and at most {t1:g}, got {from_year:g}")
     for value in points:
         if (low is not None and value < low) or (high is not None and value > high):
             raise UserError(f"{where}: {value:g} is outside the model's range [{low:g}, {high:g}]")
-    return Input(name, dist, params, (low, high), str(table.get("reason", "")), atom)
+    return Input(name, dist, params, (low, high), str(table.get("reason", "")), atom, from_year)
 
 
 def _calibrated(table: dict, model: Model, root: Path, where: str):
