@@ -210,7 +210,8 @@ def run_ensemble(
     timing = {k: (year, fixed.get(k)) for k, year in unc.timing.items()}
     fixed = {k: v for k, v in fixed.items() if k not in samples.columns}
     parts = _execute(model, fixed, chunks, variables, stocks, n, workers, scheduler, progress, timing)
-    values = {k: np.concatenate([p[0][k] for p in parts]) for k in variables}
+    # one variable at a time, dropping its chunks as it goes: the peak holds the outputs once, not twice
+    values = {k: np.concatenate([p[0].pop(k) for p in parts]) for k in variables}
     failed = np.concatenate([p[1] for p in parts])
     years = np.asarray(model.years, dtype=int)
     series = {ind: values[var] for ind, var in indicators.items()}
