@@ -201,3 +201,11 @@ def test_sensitivity_treats_the_posterior_as_one_group(synthetic):
     x = np.array([[inp.ppf(np.array([0.5]))[0]] * 2 for inp in outputs.uncertainty.inputs] + [[0, 499]])
     y = outputs(x)
     assert y.shape == (1, 2) and y[0, 0] != y[0, 1]  # different rows, different outcome
+
+
+def test_goal_seeking_flags_a_margin_without_sampled_spread():
+    from simulator.analysis.goalseek import _flat
+
+    assert _flat(np.array([0.3, 0.3, 0.3]))
+    assert not _flat(np.array([0.3, 0.31, 0.3]))
+    assert not _flat(np.array([0.3, np.nan, 0.3]))  # a failed sample is not "the same in every sample"
