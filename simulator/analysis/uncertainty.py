@@ -194,7 +194,8 @@ class Uncertainty:
         """An (n x d) table of input values, identical for the same (n, seed, sampler).
 
         Columns: the forward inputs, then (if a posterior is used) its parameters, whole rows resampled
-        with replacement; ``attrs["posterior_rows"]`` holds the row of the posterior file of each run.
+        with replacement (:meth:`posterior_rows` gives the row of the posterior file of each run);
+        ``attrs["from_year"]`` is :attr:`timing`.
         """
         if sampler not in SAMPLERS:
             raise UserError(f"unknown sampler '{sampler}' (use {', '.join(SAMPLERS)})", param="sampler")
@@ -218,9 +219,7 @@ class Uncertainty:
         if self.posterior is not None:
             columns.update(self.posterior.rows(rows))
         frame = pd.DataFrame(columns, index=pd.RangeIndex(n, name="run"))
-        frame.attrs = {"from_year": self.timing}
-        if self.posterior is not None:
-            frame.attrs["posterior_rows"] = rows
+        frame.attrs = {"from_year": self.timing}  # small and JSON-ready (parquet keeps attrs as JSON)
         return frame
 
     @property
