@@ -299,7 +299,7 @@ def test_killed_writer_never_leaves_a_partial_file(tmp_path):
 
 def test_cli_interrupted_posterior_touches_no_file(tmp_path, monkeypatch):
     from calibration import posterior
-    from calibration.cli import add_calibrate_parser, run_calibrate
+    from faces.cli.calibrate import add_calibrate_parser, run_calibrate
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
