@@ -64,9 +64,10 @@ def main() -> None:
         print(f"pysd: {per_run * 1000:.1f} ms per run (mean of 20) -> {args.n} runs ~ {per_run * args.n:.0f} s")
     else:
         per_run = float("nan")
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), time.process_time()
     result = run_ensemble(args.scenario, n=args.n, seed=1, posterior_path=args.posterior)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
+    load = os.getloadavg()[0]
     m = result.manifest
     post = m.get("posterior") or {}
     print(f"calibrated: {m['calibrated']} (posterior sha256 {post.get('sha256', '-')[:12]}, {post.get('rows', 0)} "
@@ -75,6 +76,8 @@ def main() -> None:
     print(f"fast, 1 process: N = {args.n}: {wall:.2f} s, {args.n / wall:,.0f} runs/s, "
           f"{per_run * args.n / wall:,.0f}x pysd, peak RSS {peak_rss_mb():,.0f} MB, "
           f"failed runs {result.manifest['failed_runs']}")
+    print(f"  CPU time of this process {cpu:.2f} s (one thread: the wall time on an idle core); load average "
+          f"{load:.1f} on {os.cpu_count()} cores while it ran")
     if not args.skip_dask:
         from dask.distributed import Client, LocalCluster
 
