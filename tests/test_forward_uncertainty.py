@@ -209,3 +209,13 @@ def test_goal_seeking_flags_a_margin_without_sampled_spread():
     assert _flat(np.array([0.3, 0.3, 0.3]))
     assert not _flat(np.array([0.3, 0.31, 0.3]))
     assert not _flat(np.array([0.3, np.nan, 0.3]))  # a failed sample is not "the same in every sample"
+
+
+def test_targets_probability_cli_adds_the_column_and_flags(capsys):
+    from faces.cli.main import main
+
+    assert main(["--lang", "en", "targets", "baseline", "--probability", "20", "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "probability" in out and "missed*" in out and "the same in every run" in out
+    assert "calibrated parameters: whole posterior rows resampled" in out
+    assert main(["targets", "baseline", "--probability", "1"]) == 2
