@@ -1,5 +1,9 @@
 """Benchmark: N = 100 000 full-model runs with every target evaluated, next to pysd's per-run cost.
 
+The calibrated parameters are whole rows of the posterior sample (``--posterior``, default the packaged
+``calibration/posterior.parquet``; the Gaussian fallback if it is absent) and the forward inputs are drawn by
+LHS, as in ``jinan-sd mc``; the line ``calibrated:`` says which was used.
+
 Prints wall time, runs/s, peak memory (RSS high-water mark) and the ratio against pysd (extrapolated
 from 20 runs), then the same ensemble on a local Dask cluster of 2 workers. Run: ``make bench`` or
 ``.venv/bin/python bench/ensemble.py [--n N]``. Record the figures in bench/RESULTS.md with the machine.
@@ -11,6 +15,7 @@ import argparse
 import os
 import platform
 import resource
+import subprocess
 import time
 
 import numpy as np
@@ -33,31 +38,56 @@ def pysd_seconds_per_run(runs: int = 20) -> float:
     return (time.perf_counter() - start) / runs
 
 
+def lscpu_model() -> str:
+    """The ``Model name`` line of ``lscpu`` (``/proc/cpuinfo`` if lscpu is missing)."""
+    try:
+        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        return next(line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("Model name"))
+    except (OSError, subprocess.CalledProcessError, StopIteration):
+        with open("/proc/cpuinfo") as info:
+            return next((line.split(":", 1)[1].strip() for line in info if "model name" in line), "?")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--skip-dask", action="store_true")
+    parser.add_argument("--skip-pysd", action="store_true")
+    parser.add_argument("--posterior", help="posterior sample (.parquet)")
+    parser.add_argument("--scenario", default="plan")
     args = parser.parse_args()
-    with open("/proc/cpuinfo") as info:
-        cpu = next((line.split(":", 1)[1].strip() for line in info if "model name" in line), "?")
-    print(f"machine: {platform.node()} | {os.cpu_count()} cores | {cpu} | numpy {np.__version__}")
-    run_ensemble("plan", n=100, seed=1)  # compile the plan once, not timed
-    per_run = pysd_seconds_per_run()
-    print(f"pysd: {per_run * 1000:.1f} ms per run (mean of 20) -> {args.n} runs ~ {per_run * args.n:.0f} s")
-    start = time.perf_counter()
-    result = run_ensemble("plan", n=args.n, seed=1)
-    wall = time.perf_counter() - start
+    print(f"machine: {platform.node()} | {os.cpu_count()} cores | lscpu model name: {lscpu_model()} | "
+          f"numpy {np.__version__}")
+    run_ensemble(args.scenario, n=100, seed=1, posterior_path=args.posterior)  # compile the plan once, not timed
+    if not args.skip_pysd:
+        per_run = pysd_seconds_per_run()
+        print(f"pysd: {per_run * 1000:.1f} ms per run (mean of 20) -> {args.n} runs ~ {per_run * args.n:.0f} s")
+    else:
+        per_run = float("nan")
+    start, cpu0 = time.perf_counter(), time.process_time()
+    result = run_ensemble(args.scenario, n=args.n, seed=1, posterior_path=args.posterior)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
+    load = os.getloadavg()[0]
+    m = result.manifest
+    post = m.get("posterior") or {}
+    print(f"calibrated: {m['calibrated']} (posterior sha256 {post.get('sha256', '-')[:12]}, {post.get('rows', 0)} "
+          f"rows); {len(m['forward_inputs'])} forward inputs; {len(result.probabilities)} targets; "
+          f"engine backend {m['engine_backend']}")
     print(f"fast, 1 process: N = {args.n}: {wall:.2f} s, {args.n / wall:,.0f} runs/s, "
           f"{per_run * args.n / wall:,.0f}x pysd, peak RSS {peak_rss_mb():,.0f} MB, "
           f"failed runs {result.manifest['failed_runs']}")
+    print(f"  CPU time of this process {cpu:.2f} s (one thread: the wall time on an idle core); load average "
+          f"{load:.1f} on {os.cpu_count()} cores while it ran")
     if not args.skip_dask:
         from dask.distributed import Client, LocalCluster
 
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc, \
                 Client(lc) as client:
-            run_ensemble("plan", n=2000, seed=1, scheduler=lc.scheduler_address)  # warm the workers
+            run_ensemble(args.scenario, n=2000, seed=1, scheduler=lc.scheduler_address,
+                         posterior_path=args.posterior)  # warm the workers
             start = time.perf_counter()
-            remote = run_ensemble("plan", n=args.n, seed=1, scheduler=lc.scheduler_address, chunk_size=5000)
+            remote = run_ensemble(args.scenario, n=args.n, seed=1, scheduler=lc.scheduler_address, chunk_size=5000,
+                                  posterior_path=args.posterior)
             wall2 = time.perf_counter() - start
             workers_mb = sum(client.run(peak_rss_mb).values())
         same = remote.outcomes.equals(result.outcomes)

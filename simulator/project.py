@@ -71,6 +71,11 @@ class Project:
         return self.root / "calibration" / "calibrated.toml"
 
     @property
+    def posterior_path(self) -> Path:
+        """MCMC posterior sample of the calibrated parameters (``jinan-sd calibrate --posterior``)."""
+        return self.root / "calibration" / "posterior.parquet"
+
+    @property
     def observations_path(self) -> Path:
         """2015-2020 observations the calibration fits (and charts draw)."""
         return self.root / "calibration" / "data" / "observations.csv"

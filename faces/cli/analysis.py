@@ -21,6 +21,12 @@ def add_parsers(sub, engines) -> None:
     targets.add_argument("--engine", choices=engines, default=api.DEFAULT_ENGINE)
     targets.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                          help="override a lever; VALUE is a number or [[year, value], ...]")
+    targets.add_argument("--probability", type=int, metavar="N",
+                         help="also run an N-run Monte Carlo ensemble (posterior draws + forward uncertainty, "
+                         "the scenario's levers fixed) and add the probability of meeting each target")
+    targets.add_argument("--seed", type=int, default=0, help="--probability: random seed (default 0)")
+    targets.add_argument("--posterior", help="--probability: posterior sample (.parquet; default "
+                         "calibration/posterior.parquet)")
 
     compare = sub.add_parser("compare", help="key indicators and targets of several scenarios side by side")
     compare.add_argument("scenarios", nargs="+")
@@ -44,18 +50,77 @@ def cmd_targets(args) -> int:
     labels = api.labels()
     from simulator.scenarios import parse_set
 
-    result = api.run(args.scenario, overrides=parse_set(args.sets), engine=args.engine)
+    n = getattr(args, "probability", None)
+    if n is not None and n < 2:
+        raise UserError(f"--probability must be at least 2 runs, got {n}")
+    if n is not None and getattr(args, "seed", 0) < 0:
+        raise UserError(f"--seed must be 0 or more, got {args.seed}")
+    overrides = parse_set(args.sets)
+    result = api.run(args.scenario, overrides=overrides, engine=args.engine)
     table = target_table(result, labels, args.lang)
+    ensemble = _probability(args, overrides, n) if n is not None else None
+    if ensemble is not None:
+        table = _with_probability(table, ensemble.probabilities, args.lang)
     if args.json:
         records = table.drop(columns=["run"]).to_dict(orient="records")
-        print(json.dumps({"scenario": args.scenario, "provenance": result.provenance, "targets": records},
-                         ensure_ascii=False, indent=2, default=_json_default))
+        payload = {"scenario": args.scenario, "provenance": result.provenance, "targets": records}
+        if ensemble is not None:
+            payload["ensemble"] = ensemble.manifest
+        print(json.dumps(payload, ensure_ascii=False, indent=2, default=_json_default))
         return 0
     assessed = table[table["status"] != "not assessed"]
-    print(readable_targets(table, args.lang).to_string(index=False))
+    shown = readable_targets(table, args.lang)
+    if ensemble is not None:
+        shown[PROBABILITY_HEADER[args.lang]] = table["probability_text"].to_numpy()
+    print(shown.to_string(index=False))
+    if ensemble is not None:
+        from faces.cli.ensemble import TEXT as MC_TEXT
+
+        if table["no_uncertainty"].fillna(False).astype(bool).any():
+            print(MC_TEXT[args.lang]["flat_note"])
+        m, words = ensemble.manifest, MC_TEXT[args.lang]
+        print(f"({m['n']} {words['runs']}, seed {m['seed']}, {m['sampler']}; "
+              f"{words['calibrated'][m['calibrated']]}; {words['failed']} {m['failed_runs']})")
     n_met = int((assessed["status"] == "met").sum())
     print("\n" + TEXT[args.lang]["met"].format(n=n_met, m=len(assessed)))
     return 0
+
+
+PROBABILITY_HEADER = {"zh": "达标概率", "en": "probability"}
+
+
+def _probability(args, overrides: dict, n: int):
+    """The ensemble of ``targets --probability N``: the scenario (with its --set levers) held fixed."""
+    from faces.cli.ensemble import quiet_fallback
+    from simulator.analysis.ensemble import run_ensemble
+
+    model = api.load()
+    scen = api.scenario(args.scenario, model)
+    if overrides:
+        scen = scen.with_overrides(model, overrides)
+    posterior = getattr(args, "posterior", None)
+    if posterior and not Path(posterior).is_file():
+        raise UserError(f"--posterior {posterior}: file not found")
+    return quiet_fallback(run_ensemble, scen, n=n, seed=getattr(args, "seed", 0), model=model, lang=args.lang,
+                          posterior_path=posterior)
+
+
+def _with_probability(table, probabilities, lang: str):
+    """The target table with the ensemble's probability, its 95 % interval and the no-uncertainty flag."""
+    from faces.cli.ensemble import probability_words
+
+    probs = probabilities.set_index("id")
+    out = table.copy()
+    out["probability"] = out["id"].map(probs["probability"].where(probs["n_valid"] > 0))
+    out["probability_ci_low"] = out["id"].map(probs["ci_low"])
+    out["probability_ci_high"] = out["id"].map(probs["ci_high"])
+    out["no_uncertainty"] = out["id"].map(probs["no_uncertainty"])
+    words = []
+    for tid in out["id"]:
+        row = probs.loc[tid] if tid in probs.index else None
+        words.append("" if row is None or not row["n_valid"] else probability_words(row, lang))
+    out["probability_text"] = words
+    return out
 
 
 def _json_default(value):

@@ -131,7 +131,8 @@ def cmd_goalseek(args) -> int:
     for _, r in result.targets.iterrows():
         row = [r[f"name_{lang}"], f"{_fmt(r.margin_before)} → {_fmt(r.margin_after)} {r.unit}"]
         if args.p is not None:
-            row.append(f"{r.probability_before:.0%} → {r.probability_after:.0%}")
+            flag = "*" if r.get("no_uncertainty", False) else ""
+            row.append(f"{r.probability_before:.0%} → {r.probability_after:.0%}{flag}")
         rows.append([*row, words["yes"] if r.binds else words["no"]])
     heads = ["target", "margin", *(["probability"] if args.p is not None else []), "binds"]
     print()
@@ -143,6 +144,10 @@ def cmd_goalseek(args) -> int:
         print(words["note_path"].format(year=calendar.year("plan"), start=calendar.year("last_history")))
     if args.p is not None:
         print(words["note_margin"].format(p=args.p))
+        if "no_uncertainty" in result.targets and result.targets["no_uncertainty"].any():
+            from faces.cli.ensemble import TEXT as MC_TEXT
+
+            print(MC_TEXT[lang]["flat_note"])
     if settings["dropped"]:
         print(words["note_dropped"].format(ids=", ".join(settings["dropped"])))
     if args.norm == "l2" and len(moved) + len(tiny) > 3:

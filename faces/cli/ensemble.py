@@ -15,6 +15,48 @@ from simulator.text import catalogue
 TEXT = catalogue("cli.ensemble")
 
 
+def probability_words(row, lang: str) -> str:
+    """A probability as printed: a percentage, or the no-uncertainty flag with the deterministic verdict."""
+    words = TEXT[lang]
+    if row.get("no_uncertainty", False):
+        verdict = words["met"] if row["probability"] >= 0.5 else words["missed"]
+        return f"{verdict}*"
+    return f"{100 * row['probability']:.1f}%"
+
+
+def quiet_fallback(function, *args, **kwargs):
+    """Call ``function`` turning the posterior-fallback warning into one ``jinan-sd: warning:`` line."""
+    import warnings
+
+    from simulator.analysis.uncertainty import PosteriorFallback
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PosteriorFallback)
+        result = function(*args, **kwargs)
+    for w in caught:
+        if issubclass(w.category, PosteriorFallback):
+            print(f"jinan-sd: warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return result
+
+
+def probability_table(probabilities, lang: str):
+    """The printed table of an ensemble's probabilities (assessable targets only)."""
+    table = probabilities[probabilities["n_valid"] > 0].copy()
+    table["shown"] = [probability_words(r, lang) for r in table.to_dict("records")]
+    shown = table[["id", "name", "year", "shown", "ci_low", "ci_high", "value_q05", "value_q95", "n_valid"]].copy()
+    flat = table["no_uncertainty"].to_numpy(bool)
+    shown.loc[flat, ["ci_low", "ci_high"]] = float("nan")
+    if lang == "zh":
+        shown.columns = ["编号", "目标", "年份", "达标概率", "95%区间下限", "95%区间上限", "模拟值5%", "模拟值95%",
+                         "有效模拟数"]
+    else:
+        shown.columns = ["id", "name", "year", "probability", "ci_low", "ci_high", "value_q05", "value_q95",
+                         "n_valid"]
+    return shown, bool(flat.any())
+
+
 def seed(text: str) -> int:
     """argparse type of a random seed: a non-negative integer (numpy's SeedSequence needs one)."""
     try:
@@ -59,6 +101,8 @@ def add_parsers(sub) -> None:
     mc.add_argument("--sampler", choices=("lhs", "sobol", "random"), default="lhs")
     mc.add_argument("--out", help="results folder to create (manifest, samples, outcomes, bands)")
     mc.add_argument("--chunk-size", type=int, default=4096, help="runs per task (does not change results)")
+    mc.add_argument("--posterior", help="posterior sample of the calibrated parameters (.parquet; default "
+                    "calibration/posterior.parquet; missing: Gaussian approximation, with a warning)")
     where = mc.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, help="start a local Dask cluster with K worker processes")
     where.add_argument("--scheduler", help="use an existing Dask scheduler, e.g. tcp://host:8786")
@@ -104,24 +148,26 @@ def cmd_mc(args) -> int:
         check_runs(args.workers, param="workers", limit=1024)
     if args.scheduler is not None:
         check_scheduler(args.scheduler)
+    posterior = getattr(args, "posterior", None)
+    if posterior and not Path(posterior).is_file():
+        raise UserError(f"--posterior {posterior}: file not found")
     with new_folder(args.out) if args.out is not None else nullcontext() as staging:
         bar = _Bar(args.n, TEXT[args.lang]["runs"])
         try:
             with with_sets(args.scenario, args.sets) as scenario:
-                result = run_ensemble(scenario, n=args.n, seed=args.seed, sampler=args.sampler,
-                                      chunk_size=args.chunk_size, workers=args.workers, scheduler=args.scheduler,
-                                      progress=bar, lang=args.lang)
+                result = quiet_fallback(run_ensemble, scenario, n=args.n, seed=args.seed, sampler=args.sampler,
+                                        chunk_size=args.chunk_size, workers=args.workers, scheduler=args.scheduler,
+                                        progress=bar, lang=args.lang, posterior_path=posterior)
         finally:
             bar.close()
         if staging is not None:
             result.write_into(staging)
-    table = result.probabilities[result.probabilities["n_valid"] > 0]
-    shown = table[["id", "name", "year", "probability", "ci_low", "ci_high", "n_valid"]].copy()
-    if args.lang == "zh":
-        shown.columns = ["编号", "目标", "年份", "达标概率", "95%区间下限", "95%区间上限", "有效模拟数"]
+    shown, flagged = probability_table(result.probabilities, args.lang)
     print(shown.round(3).to_string(index=False))
+    if flagged:
+        print(TEXT[args.lang]["flat_note"])
     print(f"\n{TEXT[args.lang]['failed']}: {result.manifest['failed_runs']} / {args.n}  "
-          f"(seed {args.seed}, sampler {args.sampler})")
+          f"(seed {args.seed}, sampler {args.sampler}; {TEXT[args.lang]['calibrated'][result.manifest['calibrated']]})")
     if args.out is not None:
         print(f"{TEXT[args.lang]['wrote']} {args.out}")
     return 0

@@ -10,6 +10,7 @@ import simulator as api
 from faces.cli import analysis as cli_analysis
 from faces.cli import decision as cli_decision
 from faces.cli import ensemble as cli_ensemble
+from faces.cli import validate as cli_validate
 from faces.cli.calibrate import add_calibrate_parser, run_calibrate
 from simulator.errors import UserError
 from simulator.text import catalogue
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_ensemble.add_parsers(sub)
     cli_decision.add_parsers(sub)
     add_calibrate_parser(sub)
+    cli_validate.add_parser(sub)
     return parser
 
 
@@ -199,5 +201,5 @@ def cmd_units(args) -> int:
 
 
 COMMANDS = {"run": cmd_run, "info": cmd_info, "units": cmd_units, **cli_analysis.COMMANDS, **cli_ensemble.COMMANDS,
-            **cli_decision.COMMANDS,
+            **cli_decision.COMMANDS, **cli_validate.COMMANDS,
             "calibrate": run_calibrate}

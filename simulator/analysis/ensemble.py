@@ -19,7 +19,7 @@ import pandas as pd
 from simulator import runner as api
 from simulator._version import __version__
 from simulator.analysis.distributed import check_scheduler
-from simulator.analysis.uncertainty import Uncertainty, load_uncertainty
+from simulator.analysis.uncertainty import Uncertainty, load_uncertainty, timed_columns
 from simulator.atomic import new_folder
 from simulator.errors import UserError
 from simulator.limits import check_memory, check_runs, ensemble_bytes
@@ -130,14 +130,19 @@ def load_ensemble(folder: str | Path) -> EnsembleResult:
     return EnsembleResult(manifest, samples, outcomes, tables["bands"], probs)
 
 
-def _simulate_chunk(model_path: str, fixed: dict, size: int, chunk: dict, variables: list, stocks: list):
+def _simulate_chunk(model_path: str, fixed: dict, size: int, chunk: dict, variables: list, stocks: list,
+                    timing: dict | None = None):
     """Run one chunk of ``size`` runs (a task on a Dask worker, or a local call).
 
+    ``timing``: inputs that act from a year on (:func:`simulator.analysis.uncertainty.timed_columns`).
     Returns the requested variables as (size, T) arrays and a failed mask (NaN/inf or a negative stock).
     """
     from simulator.runner import run_overrides
 
     model = api.load(model_path)
+    timing = timing or {}
+    chunk = timed_columns(chunk, {k: year for k, (year, _) in timing.items()},
+                          {k: before for k, (_, before) in timing.items() if before is not None}, model)
     _, values = run_overrides(model, {**fixed, **chunk}, size, variables=sorted(set(variables) | set(stocks)))
     failed = np.zeros(size, bool)
     for name, array in values.items():
@@ -170,8 +175,15 @@ def run_ensemble(
     lang: str = "zh",
     targets=None,
     indicators: dict | None = None,
+    posterior_path: Path | None = None,
+    uncertainty: Uncertainty | None = None,
 ) -> EnsembleResult:
     """Run an ensemble of ``n`` samples of the uncertain inputs around ``scenario``.
+
+    The calibrated parameters are whole rows of the posterior sample resampled with the seed (or, if the
+    posterior file is absent, the Gaussian fallback, with a warning); the forward inputs of the uncertainty
+    file are drawn by ``sampler``; the scenario's levers stay fixed. The manifest records which
+    (``calibrated``), the posterior file's sha256 and the engine backend.
 
     Parameters
     ----------
@@ -189,14 +201,20 @@ def run_ensemble(
     model, uncertainty_path, targets, indicators : optional
         Another model file, uncertainty file, target list or indicator -> variable map
         (defaults: the Jinan model, ``scenarios/uncertainty.toml``, ``models/targets.toml``, labels).
+    posterior_path : Path, optional
+        Another posterior sample (default: the uncertainty file's ``[calibrated] posterior``).
+    uncertainty : Uncertainty, optional
+        Already loaded uncertain inputs (then ``uncertainty_path`` and ``posterior_path`` are not read).
     """
     model = model or api.load()
     scen = scenario if isinstance(scenario, Scenario) else api.scenario(scenario, model)
     fixed, _ = api.resolve_overrides(model, scen)
     project = Project.default()
-    path = project.uncertainty_path if uncertainty_path is None else Path(uncertainty_path)
-    unc: Uncertainty = load_uncertainty(path, model, project.root)
-    unc = unc.without(scen.overrides)
+    if uncertainty is None:
+        path = project.uncertainty_path if uncertainty_path is None else Path(uncertainty_path)
+        uncertainty = load_uncertainty(path, model, project.root, posterior_path=posterior_path)
+    unc: Uncertainty = uncertainty.without(scen.overrides)
+    samples = unc.sample(n, seed, sampler)
     targets = load_targets() if targets is None else targets
     indicators = api.labels().indicators if indicators is None else indicators
     variables = sorted(set(indicators.values()))
@@ -205,15 +223,20 @@ def run_ensemble(
     fixed = {k: v for k, v in fixed.items() if k not in samples.columns}
     stocks = [k for k, e in model.elements.items() if e.kind == "stock"]
     chunks = _chunks(samples, n, chunk_size)
-    parts = _execute(model, fixed, chunks, variables, stocks, n, workers, scheduler, progress)
-    values = {k: np.concatenate([p[0][k] for p in parts]) for k in variables}
+    # an input that acts from a year on keeps, before it, the value the deterministic run has there
+    timing = {k: (year, fixed.get(k)) for k, year in unc.timing.items()}
+    fixed = {k: v for k, v in fixed.items() if k not in samples.columns}
+    parts = _execute(model, fixed, chunks, variables, stocks, n, workers, scheduler, progress, timing)
+    # one variable at a time, dropping its chunks as it goes: the peak holds the outputs once, not twice
+    values = {k: np.concatenate([p[0].pop(k) for p in parts]) for k in variables}
     failed = np.concatenate([p[1] for p in parts])
     years = np.asarray(model.years, dtype=int)
     series = {ind: values[var] for ind, var in indicators.items()}
     outcomes = run_outcomes(targets, series, years, failed)
     outcomes.insert(0, "failed", failed)
     outcomes.index = pd.RangeIndex(n, name="run")
-    probs = probabilities(targets, series, years, failed, assessable=set(indicators), lang=lang)
+    probs = flag_no_uncertainty(
+        probabilities(targets, series, years, failed, assessable=set(indicators), lang=lang), outcomes)
     manifest = {
         "format_version": 1,
         "model": model.path.name,
@@ -222,12 +245,17 @@ def run_ensemble(
         "scenario_sha256": scen.sha256,
         "uncertainty_sha256": unc.sha256,
         "inputs": unc.names,
-        "fixed_by_scenario": sorted(set(scen.overrides) & {i for i in unc.names}),
+        "forward_inputs": unc.forward_names,
+        "fixed_by_scenario": sorted(set(scen.overrides) & set(uncertainty.names)),
+        "calibrated": unc.calibrated,
+        "calibrated_note": "; ".join(unc.notes),
+        "posterior": _posterior_manifest(unc, project.root),
         "sampler": sampler,
         "seed": int(seed),
         "n": int(n),
         "failed_runs": int(failed.sum()),
         "engine": "fast",
+        "engine_backend": engine_backend(),
         "method": "euler",
         "package_version": __version__,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -246,6 +274,57 @@ def check_ensemble(n, chunk_size, n_inputs: int, n_variables: int, n_years: int,
                  hint="; use a smaller --n")
 
 
+#: Relative spread (max - min over the valid runs, over max |value|) below which a target carries no sampled
+#: uncertainty: a millionth is numerical dust for every target of the plan.
+SPREAD_TOL = 1e-6
+
+
+def flag_no_uncertainty(probs: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Add ``value_q05``, ``value_q95`` (the simulated value's 90 % range over the valid runs) and
+    ``no_uncertainty``: True where the value is the same in every valid run, so its probability (0 or 1)
+    reflects the levers and fixed assumptions, not a sampled spread; callers must say so, not show a bare
+    0 % / 100 %."""
+    probs = probs.copy()
+    failed = outcomes["failed"].to_numpy(bool) if "failed" in outcomes else np.zeros(len(outcomes), bool)
+    q05, q95, flat = [], [], []
+    for tid, n_valid in zip(probs["id"], probs["n_valid"], strict=True):
+        column = f"{tid}:value"
+        if column not in outcomes or not n_valid:
+            q05.append(np.nan), q95.append(np.nan), flat.append(False)
+            continue
+        x = outcomes[column].to_numpy(float)[~failed]
+        x = x[np.isfinite(x)]
+        if len(x) == 0:
+            q05.append(np.nan), q95.append(np.nan), flat.append(False)
+            continue
+        lo, hi = np.quantile(x, [0.05, 0.95])
+        q05.append(lo), q95.append(hi)
+        flat.append(bool(np.ptp(x) <= SPREAD_TOL * max(1.0, float(np.abs(x).max()))))
+    probs["value_q05"], probs["value_q95"], probs["no_uncertainty"] = q05, q95, flat
+    return probs
+
+
+def engine_backend() -> str:
+    """The fast engine's array backend (``BACKEND`` of :mod:`simulator.engines.fast` if it names one)."""
+    from simulator.engines import fast
+
+    return f"{getattr(fast, 'BACKEND', 'numpy')} (numpy {np.__version__})"
+
+
+def _posterior_manifest(unc: Uncertainty, root: Path) -> dict | None:
+    """What the manifest keeps of the posterior sample: file, sha256, rows, its model sha and seed."""
+    post = unc.posterior
+    if post is None:
+        return None
+    try:
+        where = str(post.path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        where = str(post.path)
+    return {"file": where, "sha256": post.sha256, "rows": len(post.frame), "parameters": len(post.names),
+            "model_sha256": post.info.get("model_sha256"), "seed": post.info.get("seed"),
+            "converged": (post.info.get("diagnostics") or {}).get("converged")}
+
+
 def _bands(series: dict, years: np.ndarray, failed: np.ndarray) -> pd.DataFrame:
     rows = []
     for indicator, array in series.items():
@@ -257,17 +336,17 @@ def _bands(series: dict, years: np.ndarray, failed: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["indicator", "year", *BAND_COLUMNS])
 
 
-def _execute(model, fixed, chunks, variables, stocks, n, workers, scheduler, progress):
+def _execute(model, fixed, chunks, variables, stocks, n, workers, scheduler, progress, timing=None):
     """Run the chunks here or on Dask; return their results in chunk order."""
     args = (str(model.path), fixed)
     if workers is None and scheduler is None:
         parts, done = [], 0
         for size, chunk in chunks:
-            parts.append(_simulate_chunk(*args, size, chunk, variables, stocks))
+            parts.append(_simulate_chunk(*args, size, chunk, variables, stocks, timing))
             done += size
             if progress:
                 progress(done, n)
         return parts
     from simulator.analysis.distributed import map_chunks
 
-    return map_chunks(_simulate_chunk, args, chunks, (variables, stocks), workers, scheduler, progress, n)
+    return map_chunks(_simulate_chunk, args, chunks, (variables, stocks, timing), workers, scheduler, progress, n)

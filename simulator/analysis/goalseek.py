@@ -45,7 +45,7 @@ from simulator.analysis.optimize import (
     _max_min_problem,
     _trust_region,
 )
-from simulator.analysis.uncertainty import load_uncertainty
+from simulator.analysis.uncertainty import load_uncertainty, timed_columns
 from simulator.errors import UserError
 from simulator.model.mdl import Model
 from simulator.model.naming import canonical_id
@@ -95,6 +95,7 @@ class _Problem:
     def __init__(self, model, fixed, levers, targets, indicators, samples, p, joint, progress):
         self.model, self.levers, self.targets, self.joint = model, levers, targets, joint
         self.samples = samples if samples is not None and len(samples.columns) else None
+        self.before = dict(fixed)  # values before an input's from_year (see timed_columns)
         self.fixed = {k: v for k, v in fixed.items() if self.samples is None or k not in self.samples.columns}
         self.variables = {t.indicator: indicators[t.indicator] for t in targets}
         self.years = np.asarray(model.years, dtype=int)
@@ -109,7 +110,8 @@ class _Problem:
         m, n = Z.shape[0], self.n
         overrides = dict(self.fixed)
         if self.samples is not None:
-            overrides.update({c: np.tile(self.samples[c].to_numpy(float), m) for c in self.samples.columns})
+            tiled = {c: np.tile(self.samples[c].to_numpy(float), m) for c in self.samples.columns}
+            overrides.update(timed_columns(tiled, self.samples.attrs.get("from_year", {}), self.before, self.model))
         for i, lever in enumerate(self.levers):
             overrides[lever.id] = lever.override(np.repeat(lever.values(Z[:, i]), n))
         _, values = run_overrides(self.model, overrides, m * n, variables=sorted(set(self.variables.values())))
@@ -166,7 +168,9 @@ class GoalSeekResult:
     targets : DataFrame
         One row per target: ``id``, ``name_zh``, ``name_en``, ``unit``, ``margin_before``, ``margin_after``
         (target's unit; with p, the margin that p of the samples reach), ``probability_before``,
-        ``probability_after`` (share of samples that meet it; 0/1 for one run), ``binds``, ``out_of_reach``.
+        ``probability_after`` (share of samples that meet it; 0/1 for one run), ``binds``, ``out_of_reach``,
+        ``no_uncertainty`` (with p: the margin is the same in every sample after the change, so the
+        probability is 0 or 1 by the levers, not a sampled chance).
     feasible, already_met : bool
         The targets are met at the answer / were met at the start.
     overrides : dict
@@ -346,6 +350,13 @@ def _screen(problem: _Problem, levers: list[Lever], last_history: int):
     return kept, dropped, corner, {x.id for x, flag in zip(levers, history, strict=True) if flag}
 
 
+def _flat(margins: np.ndarray, tol: float = 1e-6) -> bool:
+    """True when a target's margin is the same in every sample: its probability is 0 or 1 by the levers and
+    fixed assumptions, not a sampled chance (shown flagged, not as a bare 0 % / 100 %)."""
+    finite = margins[np.isfinite(margins)]
+    return bool(len(finite) == len(margins) and np.ptp(finite) <= tol * max(1.0, float(np.abs(finite).max())))
+
+
 def _report(problem, scen, levers, z, already, dropped, settings) -> GoalSeekResult:
     """Round the answer as it will be written, run it and the start, and tabulate both."""
     z = np.where(np.abs(z) < 1e-7, 0.0, z)  # solver dust: far below any effect on a margin (SAFETY)
@@ -367,7 +378,8 @@ def _report(problem, scen, levers, z, already, dropped, settings) -> GoalSeekRes
              "probability_before": probability[0, j], "probability_after": probability[1, j],
              "binds": feasible and not already and (bool(joint_tight and probability[1, j] < 1) if settings["joint"]
                                                     else bool(G[1, j] <= BIND_TOL)),
-             "out_of_reach": not feasible and (probability[1, j] < p - 1e-12 or G[1, j] < 0)}
+             "out_of_reach": not feasible and (probability[1, j] < p - 1e-12 or G[1, j] < 0),
+             "no_uncertainty": settings["p"] is not None and _flat(sim["margin"][1, :, j])}
             for j, t in enumerate(problem.targets)]
     table = pd.DataFrame(rows).replace([np.inf, -np.inf], np.nan)
     lever_rows = [{"lever": lv.id, "kind": lv.kind, "from": lv.start, "to": xi, "change_pct": 100.0 * zi,
