@@ -120,6 +120,7 @@ class Translator:
         self.macros: dict = {}  # cleaned macro name -> macros.Macro
         self.scopes: list = []  # inside a macro call: cleaned name -> Expr (params, locals)
         self.extra: dict = {}  # elements added by macro calls
+        self.orders: list = []  # (stateful index, order Expr, construct) fixed at load time
         self.calls = 0
 
     def save(self) -> tuple:
@@ -368,10 +369,12 @@ class Translator:
                               smooth_time=ast.smooth_time, initial=ast.initial)
 
     def _SmoothNStructure(self, ast) -> Expr:
-        order = self(ast.order).literal
-        if order is None or order != int(order) or order < 1:
-            raise self.fail("SMOOTH N with an order that is not a positive integer literal")
-        return self._stateful("smooth", int(order), input=ast.input,
+        order = self(ast.order)
+        if order.literal is None:  # fixed once the model's constants are known (see translate)
+            self.orders.append((len(self.statefuls), order, "SMOOTH N"))
+        elif order.literal != int(order.literal) or order.literal < 1:
+            raise self.fail("SMOOTH N with an order that is not a positive integer")
+        return self._stateful("smooth", int(order.literal or 1), input=ast.input,
                               smooth_time=ast.smooth_time, initial=ast.initial)
 
     def _DelayStructure(self, ast) -> Expr:

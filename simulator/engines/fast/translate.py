@@ -117,9 +117,12 @@ def _range(limits) -> tuple | None:
     return None if all(x is None for x in limits) else limits
 
 
-def _evaluate(name: str, elements: dict, tables: dict, code: dict) -> float:
-    """Value of a constant expression at compile time (for the time settings)."""
-    scope, values = namespace(tables, None), {}
+def _evaluate(name: str, elements: dict, tables: dict, code: dict, time=None) -> float:
+    """Value of an expression at compile time: the time settings (constants only) or, given the
+    ``time`` settings, an expression evaluated once at the initial time (a SMOOTH N order)."""
+    scope, values = namespace(tables, time), {}
+    if time is not None:
+        scope["t"] = values[TIME] = np.float64(time.initial)
 
     def value(node):
         if node not in values:
@@ -131,7 +134,7 @@ def _evaluate(name: str, elements: dict, tables: dict, code: dict) -> float:
                                    f"setting that {changing} (it must be a constant expression)")
             for dep in element.expr.deps:
                 values.setdefault(dep, value(dep))
-            local = {f"v_{code[d]}": values[d] for d in element.expr.deps}
+            local = {f"v_{code[d]}": values[d] for d in element.expr.deps if d != TIME}
             with np.errstate(all="ignore"):
                 values[node] = float(eval(element.expr.src, scope, local))
         return values[node]
@@ -312,6 +315,7 @@ def _compile(model) -> Plan:
         nodes, lambda x: elements[x].expr.deps if x in elements else by_key[x].init_deps(),
         describe, "initialisation loop (initial values depend on each other)")
     time = _time_settings(elements, translate.tables, code)
+    fixed = _fix_orders(translate, elements, code, time)
     if data_elements and not all(_dyadic(x) for x in (time.initial, time.dt)):
         # pysd matches data times exactly on its accumulated clock; only binary fractions
         # make that clock equal t0 + k*dt
@@ -322,7 +326,36 @@ def _compile(model) -> Plan:
                 (units, docs, limits, tables), (dyn_order, init_order), code)
     plan.groups = {name: {cell: key for cell, key in by_cell.items() if key in elements}
                    for name, by_cell in cells.items() if () not in by_cell}
+    plan.fixed = fixed
     return plan
+
+
+def _fix_orders(translate, elements: dict, code: dict, time) -> dict:
+    """Evaluate SMOOTH N orders once at the initial time, as pysd does at initialisation.
+
+    Returns element -> reason for the constants an order depends on: they cannot be
+    overridden, since the number of stages is fixed in the compiled plan.
+    """
+    fixed = {}
+    for index, order, construct in translate.orders:
+        stateful = translate.statefuls[index]
+        owner = elements[stateful.owner].original
+        probe = {**elements, "_order": Element("_order", owner, "aux", order)}
+        try:
+            value = _evaluate("_order", probe, translate.tables, code, time)
+        except CompileError:
+            raise CompileError(f"{owner!r}: unsupported construct {construct} whose order depends "
+                               "on a state") from None
+        if value != int(value) or value < 1:
+            raise CompileError(f"{owner!r}: unsupported construct {construct} of order {value:g}")
+        stateful.order = int(value)
+        stack = list(order.deps)
+        while stack:
+            dep = stack.pop()
+            if dep in elements and dep not in fixed:
+                fixed[dep] = f"the order of {construct} in {owner!r}"
+                stack.extend(elements[dep].expr.deps)
+    return fixed
 
 
 def _dyadic(x: float) -> bool:
