@@ -205,12 +205,15 @@ def _compile(model) -> Plan:
         raise CompileError(f"unsupported construct model section {others[0]!r} ({model.sections[1].type})")
     section = model.sections[0]
     try:
-        main = SubscriptManager(section.subscripts, Path(str(model.original_path)).parent).subranges \
-            if section.subscripts and all(isinstance(r.subscripts, (list, str)) for r in section.subscripts) \
-            else {}
-        ranges = Ranges(section.subscripts, main)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            manager = SubscriptManager(section.subscripts, Path(str(model.original_path)).parent)
+        ranges = Ranges(manager.subscripts, manager.mapping, manager.subranges)
     except SubscriptError as error:
         raise CompileError(f"unsupported construct {error}") from None
+    except Exception as error:  # pysd's reader of GET XLS SUBSCRIPT raises many kinds
+        raise CompileError(f"unsupported construct subscript ranges pysd cannot read "
+                           f"({type(error).__name__}: {error})") from None
 
     def fail(name, construct):
         return CompileError(f"{name!r}: unsupported construct {construct}")
