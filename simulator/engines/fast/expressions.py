@@ -86,6 +86,8 @@ _UNSUPPORTED = {
 }
 
 
+_VECTOR = {"vector_sort_order": "_sort_order", "vector_rank": "_rank",
+           "vector_reorder": "_reorder"}
 _AGGREGATIONS = {"sum": "_vsum", "prod": "_vprod", "vmin": "_vmin", "vmax": "_vmax"}
 
 
@@ -224,6 +226,38 @@ class Translator:
             raise CompileError(f"{self.element!r}: lookup {name!r} used without an argument")
         return Expr(f"v_{self.code[key]}", frozenset({key}))
 
+    def _along_last(self, ast) -> tuple[list, int]:
+        """A reference's values along its last subscript, and this cell's position on it."""
+        if not isinstance(ast, ae.ReferenceStructure) or ast.subscripts is None:
+            raise self.fail("a vector function of something other than a subscripted variable")
+        subs = list(ast.subscripts.subscripts)
+        last = subs[-1]
+        try:
+            (mine,) = self.ranges.resolve(last, self.binding, self.bang)
+            axis = self.ranges.of(last)
+        except (SubscriptError, ValueError) as error:
+            raise self.fail(f"vector function over {last!r}: {error}") from None
+        iterated = ae.ReferenceStructure(ast.reference,
+                                         ae.SubscriptsReferenceStructure(subs[:-1] + [last + "!"]))
+        saved, values = dict(self.bang), []
+        for element in axis:
+            self.bang = {**saved, norm(last): element}
+            values.append(self(iterated))
+        self.bang = saved
+        return values, axis.index(mine)
+
+    def _vector(self, function: str, args) -> Expr:
+        """VECTOR SORT ORDER / RANK / REORDER along the last subscript (pysd's functions)."""
+        if len(args) != 2:
+            raise self.fail(f"{function.upper()} with {len(args)} arguments")
+        values, position = self._along_last(args[0])
+        second = self(args[1])
+        if function != "vector_reorder" and second.literal is None:
+            name = function.upper().replace("_", " ")
+            raise self.fail(f"{name} with a direction that is not a number")
+        src = f"{_VECTOR[function]}({position}, {_num(second)}, {', '.join(_num(v) for v in values)})"
+        return Expr(src, _join(second, *values))
+
     def _aggregate(self, function: str, args) -> Expr:
         if len(args) != 1:
             raise self.fail(f"{function.upper()} with {len(args)} arguments")
@@ -316,6 +350,8 @@ class Translator:
             raise self.fail(f"subscripted function {function!r}")
         if function in _AGGREGATIONS and target not in self.lookup_names:
             return self._aggregate(function, ast.arguments)
+        if function in _VECTOR:
+            return self._vector(function, ast.arguments)
         if function == "elmcount" and len(ast.arguments) == 1 and isinstance(
                 ast.arguments[0], ae.ReferenceStructure) and self.ranges.is_range(
                 ast.arguments[0].reference):
