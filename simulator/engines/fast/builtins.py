@@ -275,4 +275,5 @@ def reorder(position: int, index, *values):
 
 
 #: further builtins exposed to generated code, by their kernel name
-EXTRA = {"_sort_order": sort_order, "_rank": rank, "_reorder": reorder, "_data": data_value, "_vsum": vsum, "_vprod": vprod, "_vmin": vmin, "_vmax": vmax}
+EXTRA = {"_sort_order": sort_order, "_rank": rank, "_reorder": reorder, "_data": data_value,
+         "_vsum": vsum, "_vprod": vprod, "_vmin": vmin, "_vmax": vmax}
