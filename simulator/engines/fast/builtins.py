@@ -9,6 +9,8 @@ engine must agree with PySD to 1e-9.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 SMALL_VENSIM = 1e-6  # PySD's "zero" for XIDZ/ZIDZ/QUANTUM and its PULSE/RAMP time tolerance
@@ -282,10 +284,8 @@ def invert(i: int, j: int, size: int, *values):
     except np.linalg.LinAlgError:  # a singular matrix: NaN in its own run only (pysd would stop)
         out = np.full(matrices.shape[0], np.nan)
         for run, matrix in enumerate(matrices):
-            try:
+            with contextlib.suppress(np.linalg.LinAlgError):
                 out[run] = np.linalg.inv(matrix)[i, j]
-            except np.linalg.LinAlgError:
-                pass
         return out
 
 
