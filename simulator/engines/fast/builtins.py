@@ -9,6 +9,8 @@ engine must agree with PySD to 1e-9.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 SMALL_VENSIM = 1e-6  # PySD's "zero" for XIDZ/ZIDZ/QUANTUM and its PULSE/RAMP time tolerance
@@ -252,5 +254,41 @@ def data_value(t, times, values, method: str):
     return values[i] if method == "look_forward" else values[i - 1]
 
 
+def _order(direction, values) -> np.ndarray:
+    order = np.argsort(_stack(values), axis=0)  # pysd: vector.argsort() on the last axis
+    return np.flip(order, axis=0) if direction <= 0 else order
+
+
+def sort_order(position: int, direction, *values):
+    """VECTOR SORT ORDER at one position: the index (0-based) of the element sorted there."""
+    return _order(direction, values)[position].astype(np.float64)
+
+
+def rank(position: int, direction, *values):
+    """VECTOR RANK at one position: pysd's ``sort_order.argsort() + 1``."""
+    return (np.argsort(_order(direction, values), axis=0)[position] + 1).astype(np.float64)
+
+
+def reorder(position: int, index, *values):
+    """VECTOR REORDER at one position: ``vector[svector[position]]`` along the last axis."""
+    stacked = _stack(values)
+    picks = np.broadcast_to(np.asarray(index).astype(np.int64), stacked.shape[1:])
+    return np.take_along_axis(stacked, picks[None, ...], axis=0)[0]
+
+
+def invert(i: int, j: int, size: int, *values):
+    """Element (i, j) of the inverse of each run's ``size x size`` matrix (``np.linalg.inv``)."""
+    matrices = np.moveaxis(_stack(values).reshape((size, size, -1)), -1, 0)
+    try:
+        return np.linalg.inv(matrices)[:, i, j]
+    except np.linalg.LinAlgError:  # a singular matrix: NaN in its own run only (pysd would stop)
+        out = np.full(matrices.shape[0], np.nan)
+        for run, matrix in enumerate(matrices):
+            with contextlib.suppress(np.linalg.LinAlgError):
+                out[run] = np.linalg.inv(matrix)[i, j]
+        return out
+
+
 #: further builtins exposed to generated code, by their kernel name
-EXTRA = {"_data": data_value, "_vsum": vsum, "_vprod": vprod, "_vmin": vmin, "_vmax": vmax}
+EXTRA = {"_invert": invert, "_sort_order": sort_order, "_rank": rank, "_reorder": reorder, "_data": data_value,
+         "_vsum": vsum, "_vprod": vprod, "_vmin": vmin, "_vmax": vmax}

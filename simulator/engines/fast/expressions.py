@@ -86,6 +86,8 @@ _UNSUPPORTED = {
 }
 
 
+_VECTOR = {"vector_sort_order": "_sort_order", "vector_rank": "_rank",
+           "vector_reorder": "_reorder"}
 _AGGREGATIONS = {"sum": "_vsum", "prod": "_vprod", "vmin": "_vmin", "vmax": "_vmax"}
 
 
@@ -120,6 +122,7 @@ class Translator:
         self.macros: dict = {}  # cleaned macro name -> macros.Macro
         self.scopes: list = []  # inside a macro call: cleaned name -> Expr (params, locals)
         self.extra: dict = {}  # elements added by macro calls
+        self.orders: list = []  # (stateful index, order Expr, construct) fixed at load time
         self.calls = 0
 
     def save(self) -> tuple:
@@ -223,6 +226,52 @@ class Translator:
             raise CompileError(f"{self.element!r}: lookup {name!r} used without an argument")
         return Expr(f"v_{self.code[key]}", frozenset({key}))
 
+    def _along_last(self, ast, count: int = 1) -> tuple[list, tuple]:
+        """A reference's values over its last ``count`` subscripts (C order), and this cell's
+        position on each of them."""
+        if not isinstance(ast, ae.ReferenceStructure) or ast.subscripts is None or \
+                len(ast.subscripts.subscripts) < count:
+            raise self.fail("a vector function of something other than a subscripted variable")
+        subs = list(ast.subscripts.subscripts)
+        lasts = subs[-count:]
+        if len({norm(s) for s in lasts}) != count:
+            raise self.fail(f"a vector function over the repeated subscripts {lasts}")
+        try:
+            mine = [self.ranges.resolve(s, self.binding, self.bang) for s in lasts]
+            axes = [self.ranges.of(s) for s in lasts]
+            position = tuple(axis.index(m) for axis, (m,) in zip(axes, mine, strict=True))
+        except (SubscriptError, ValueError) as error:
+            raise self.fail(f"vector function over {lasts}: {error}") from None
+        iterated = ae.ReferenceStructure(ast.reference, ae.SubscriptsReferenceStructure(
+            subs[:-count] + [s + "!" for s in lasts]))
+        saved, values = dict(self.bang), []
+        for combination in itertools.product(*axes):
+            self.bang = {**saved, **{norm(s): e for s, e in zip(lasts, combination, strict=True)}}
+            values.append(self(iterated))
+        self.bang = saved
+        return values, position
+
+    def _invert_matrix(self, args) -> Expr:
+        """INVERT MATRIX over the last two subscripts: pysd's ``np.linalg.inv``."""
+        values, (i, j) = self._along_last(args[0], 2)
+        size = math.isqrt(len(values))
+        if size * size != len(values):
+            raise self.fail("INVERT MATRIX of a matrix that is not square")
+        return Expr(f"_invert({i}, {j}, {size}, {', '.join(_num(v) for v in values)})",
+                    _join(*values))
+
+    def _vector(self, function: str, args) -> Expr:
+        """VECTOR SORT ORDER / RANK / REORDER along the last subscript (pysd's functions)."""
+        if len(args) != 2:
+            raise self.fail(f"{function.upper()} with {len(args)} arguments")
+        values, (position,) = self._along_last(args[0])
+        second = self(args[1])
+        if function != "vector_reorder" and second.literal is None:
+            name = function.upper().replace("_", " ")
+            raise self.fail(f"{name} with a direction that is not a number")
+        src = f"{_VECTOR[function]}({position}, {_num(second)}, {', '.join(_num(v) for v in values)})"
+        return Expr(src, _join(second, *values))
+
     def _aggregate(self, function: str, args) -> Expr:
         if len(args) != 1:
             raise self.fail(f"{function.upper()} with {len(args)} arguments")
@@ -315,6 +364,10 @@ class Translator:
             raise self.fail(f"subscripted function {function!r}")
         if function in _AGGREGATIONS and target not in self.lookup_names:
             return self._aggregate(function, ast.arguments)
+        if function in _VECTOR:
+            return self._vector(function, ast.arguments)
+        if function == "invert_matrix" and ast.arguments:
+            return self._invert_matrix(ast.arguments)
         if function == "elmcount" and len(ast.arguments) == 1 and isinstance(
                 ast.arguments[0], ae.ReferenceStructure) and self.ranges.is_range(
                 ast.arguments[0].reference):
@@ -368,10 +421,12 @@ class Translator:
                               smooth_time=ast.smooth_time, initial=ast.initial)
 
     def _SmoothNStructure(self, ast) -> Expr:
-        order = self(ast.order).literal
-        if order is None or order != int(order) or order < 1:
-            raise self.fail("SMOOTH N with an order that is not a positive integer literal")
-        return self._stateful("smooth", int(order), input=ast.input,
+        order = self(ast.order)
+        if order.literal is None:  # fixed once the model's constants are known (see translate)
+            self.orders.append((len(self.statefuls), order, "SMOOTH N"))
+        elif order.literal != int(order.literal) or order.literal < 1:
+            raise self.fail("SMOOTH N with an order that is not a positive integer")
+        return self._stateful("smooth", int(order.literal or 1), input=ast.input,
                               smooth_time=ast.smooth_time, initial=ast.initial)
 
     def _DelayStructure(self, ast) -> Expr:

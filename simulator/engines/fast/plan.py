@@ -48,6 +48,7 @@ class Plan:
         self.constants = {n: x.expr.literal for n, x in elements.items() if x.kind == "constant"}
         self.code_names = code_names or {n: n for n in elements}  # element -> kernel identifier
         self.groups: dict = {}  # subscripted id -> {cell (element names): cell key}
+        self.fixed: dict = {}  # element -> why it cannot be overridden (it fixes a structure)
         self._kernels: dict = {}
 
     def until(self, final: float) -> Plan:

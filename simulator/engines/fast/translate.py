@@ -1,11 +1,13 @@
 """Compile a Vensim model, through PySD's translator, into an ordered vectorised Plan.
 
-Parse -> compile -> run: PySD's ``VensimFile`` gives the abstract syntax tree; this module
-turns every equation into a numpy expression over whole batches of runs, pulls stateful
-builtins (INTEG, SMOOTH, DELAY, TREND, INITIAL, DELAY FIXED) out into explicit states,
-orders the equations from the dependency graph and rejects, at load time and with the
-element's name, anything it cannot compute exactly as PySD does. :mod:`codegen` writes
-the kernel and :mod:`integrate` steps it.
+Parse -> compile -> run: the Model's already parsed AbstractModel (pysd's ``VensimFile``) is
+the input; this module expands subscripted equations into cells (:mod:`subscripts`),
+translates every cell into a numpy expression over whole batches of runs (:mod:`expressions`,
+with macros inlined by :mod:`macros` and GET XLS/DIRECT data read by :mod:`external`), pulls
+stateful builtins out into explicit states (:mod:`statefuls`), orders the equations from the
+dependency graph and evaluates the control section once. Anything it cannot compute exactly as
+PySD does is refused at load time, naming the file, the element and the construct.
+:mod:`codegen` writes the kernel and :mod:`integrate` steps it.
 """
 
 from __future__ import annotations
@@ -117,9 +119,12 @@ def _range(limits) -> tuple | None:
     return None if all(x is None for x in limits) else limits
 
 
-def _evaluate(name: str, elements: dict, tables: dict, code: dict) -> float:
-    """Value of a constant expression at compile time (for the time settings)."""
-    scope, values = namespace(tables, None), {}
+def _evaluate(name: str, elements: dict, tables: dict, code: dict, time=None) -> float:
+    """Value of an expression at compile time: the time settings (constants only) or, given the
+    ``time`` settings, an expression evaluated once at the initial time (a SMOOTH N order)."""
+    scope, values = namespace(tables, time), {}
+    if time is not None:
+        scope["t"] = values[TIME] = np.float64(time.initial)
 
     def value(node):
         if node not in values:
@@ -131,7 +136,7 @@ def _evaluate(name: str, elements: dict, tables: dict, code: dict) -> float:
                                    f"setting that {changing} (it must be a constant expression)")
             for dep in element.expr.deps:
                 values.setdefault(dep, value(dep))
-            local = {f"v_{code[d]}": values[d] for d in element.expr.deps}
+            local = {f"v_{code[d]}": values[d] for d in element.expr.deps if d != TIME}
             with np.errstate(all="ignore"):
                 values[node] = float(eval(element.expr.src, scope, local))
         return values[node]
@@ -202,12 +207,15 @@ def _compile(model) -> Plan:
         raise CompileError(f"unsupported construct model section {others[0]!r} ({model.sections[1].type})")
     section = model.sections[0]
     try:
-        main = SubscriptManager(section.subscripts, Path(str(model.original_path)).parent).subranges \
-            if section.subscripts and all(isinstance(r.subscripts, (list, str)) for r in section.subscripts) \
-            else {}
-        ranges = Ranges(section.subscripts, main)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            manager = SubscriptManager(section.subscripts, Path(str(model.original_path)).parent)
+        ranges = Ranges(manager.subscripts, manager.mapping, manager.subranges)
     except SubscriptError as error:
         raise CompileError(f"unsupported construct {error}") from None
+    except Exception as error:  # pysd's reader of GET XLS SUBSCRIPT raises many kinds
+        raise CompileError(f"unsupported construct subscript ranges pysd cannot read "
+                           f"({type(error).__name__}: {error})") from None
 
     def fail(name, construct):
         return CompileError(f"{name!r}: unsupported construct {construct}")
@@ -312,6 +320,7 @@ def _compile(model) -> Plan:
         nodes, lambda x: elements[x].expr.deps if x in elements else by_key[x].init_deps(),
         describe, "initialisation loop (initial values depend on each other)")
     time = _time_settings(elements, translate.tables, code)
+    fixed = _fix_orders(translate, elements, code, time)
     if data_elements and not all(_dyadic(x) for x in (time.initial, time.dt)):
         # pysd matches data times exactly on its accumulated clock; only binary fractions
         # make that clock equal t0 + k*dt
@@ -322,7 +331,36 @@ def _compile(model) -> Plan:
                 (units, docs, limits, tables), (dyn_order, init_order), code)
     plan.groups = {name: {cell: key for cell, key in by_cell.items() if key in elements}
                    for name, by_cell in cells.items() if () not in by_cell}
+    plan.fixed = fixed
     return plan
+
+
+def _fix_orders(translate, elements: dict, code: dict, time) -> dict:
+    """Evaluate SMOOTH N orders once at the initial time, as pysd does at initialisation.
+
+    Returns element -> reason for the constants an order depends on: they cannot be
+    overridden, since the number of stages is fixed in the compiled plan.
+    """
+    fixed = {}
+    for index, order, construct in translate.orders:
+        stateful = translate.statefuls[index]
+        owner = elements[stateful.owner].original
+        probe = {**elements, "_order": Element("_order", owner, "aux", order)}
+        try:
+            value = _evaluate("_order", probe, translate.tables, code, time)
+        except CompileError:
+            raise CompileError(f"{owner!r}: unsupported construct {construct} whose order depends "
+                               "on a state") from None
+        if value != int(value) or value < 1:
+            raise CompileError(f"{owner!r}: unsupported construct {construct} of order {value:g}")
+        stateful.order = int(value)
+        stack = list(order.deps)
+        while stack:
+            dep = stack.pop()
+            if dep in elements and dep not in fixed:
+                fixed[dep] = f"the order of {construct} in {owner!r}"
+                stack.extend(elements[dep].expr.deps)
+    return fixed
 
 
 def _dyadic(x: float) -> bool:
