@@ -18,7 +18,7 @@ from simulator._version import __version__
 from simulator.analysis.levers import Lever
 from simulator.engines.fast import TimePath
 from simulator.errors import ModelError, ScenarioError, UserError
-from simulator.model import labels, load
+from simulator.model import labels
 from simulator.project import Project
 from simulator.result import Result
 from simulator.runner import (
@@ -28,6 +28,7 @@ from simulator.runner import (
     calibration_overrides,
     defaults,
     list_scenarios,
+    load,
     resolve_overrides,
     run,
     run_batch,

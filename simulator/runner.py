@@ -22,7 +22,8 @@ from simulator._version import __version__
 from simulator.engines.fast.adapter import run_batch_arrays, run_fast
 from simulator.errors import ModelError, UserError
 from simulator.model.labels import labels
-from simulator.model.mdl import Model, load
+from simulator.model.mdl import Model
+from simulator.model.mdl import load as load_model
 from simulator.project import Project, file_stamp
 from simulator.result import Result
 from simulator.scenarios import Scenario, load_scenario, time_policy, validate_overrides
@@ -33,11 +34,25 @@ DEFAULT_ENGINE = "fast"
 CHUNK_SIZE = 4096
 
 
+def load(path: str | Path | None = None, check: bool = True) -> Model:
+    """Load a Vensim model (default: the project's ``models/jinan.mdl``); with ``check``, compile it for the
+    fast engine too, so a construct that engine does not take is refused here, by name, before any run
+    (a one-line :class:`simulator.ModelError`). ``check=False`` for a model run on the pysd engine only.
+    Both steps are cached by the file's hash.
+    """
+    from simulator.engines.fast import plan_for
+
+    model = load_model(path)
+    if check:
+        plan_for(model)
+    return model
+
+
 def scenario(name_or_path: str | Path = "baseline", model: Model | None = None,
              project: Project | None = None) -> Scenario:
     """Load and validate a scenario by name (under the project's ``scenarios/``) or path."""
     project = project or Project.default()
-    return load_scenario(name_or_path, model or load(project.model_path), project.scenario_dir)
+    return load_scenario(name_or_path, model or load_model(project.model_path), project.scenario_dir)
 
 
 def list_scenarios(project: Project | None = None) -> list[str]:
@@ -65,7 +80,7 @@ def calibration_overrides(model: Model, project: Project | None = None) -> tuple
 
 @lru_cache(maxsize=4)
 def _calibration_cached(stamp: tuple, model_path: Path, model_sha: str) -> tuple[dict, str]:
-    model, path = load(model_path), Path(stamp[0])
+    model, path = load_model(model_path), Path(stamp[0])
     data, raw = tomlfile.load(path)
     check_calibration(data, path.name)
     values = {name: entry["value"] for name, entry in data.get("parameters", {}).items()}
@@ -112,7 +127,7 @@ def resolve_overrides(model: Model, scen: Scenario, project: Project | None = No
 
 def _prepare(scen, model: Model | None, project: Project | None) -> tuple[Model, Scenario]:
     project = project or Project.default()
-    model = model or load(project.model_path)
+    model = model or load_model(project.model_path)
     if not isinstance(scen, Scenario):
         scen = scenario(scen, model, project)
     return model, scen
@@ -354,7 +369,7 @@ def _slice(value, lo: int, hi: int, n: int):
 
 def _run_chunk(model_path: str, overrides: dict, size: int, variables: list, method: str, until):
     """One chunk of runs in a worker (the model is loaded there by path and content hash)."""
-    return run_batch_arrays(load(model_path), overrides, size, variables=variables, method=method, until=until)
+    return run_batch_arrays(load_model(model_path), overrides, size, variables=variables, method=method, until=until)
 
 
 def run_overrides(model: Model, overrides: dict, n: int, variables: list | None = None, method: str = "euler",

@@ -115,10 +115,10 @@ def test_overrides_of_subscripted_constants(tmp_path):
 ])
 def test_refusal_is_one_line_from_library_and_cli(tmp_path, capsys, body, construct):
     path = write(tmp_path, body)
-    model = simulator.load(path)  # the model itself loads: the pysd engine can still run it
-    with pytest.raises(UserError) as error:
-        simulator.run(simulator.defaults(model), model=model)
+    with pytest.raises(UserError) as error:  # refused when loaded, before any run
+        simulator.load(path)
     assert construct in str(error.value) and "model.mdl" in str(error.value)
+    simulator.load(path, check=False)  # the model itself parses: the pysd engine can still run it
     assert main(["--lang", "en", "run", "--model", str(path), "--out", str(tmp_path / "out.csv")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("jinan-sd: error: model.mdl:") and construct in err and "\n" not in err

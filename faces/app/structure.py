@@ -1,46 +1,24 @@
 """Adapters for the Model tab: equation text and sector of each element, the named loops, stock flows.
 
-The library's :class:`simulator.model.Element` has no equation text or sector (Vensim group), and no
-function reads ``models/loops.toml``; these read them from the model files for display only.
+Equation text and sector (Vensim group) come from the model as parsed once (:class:`simulator.model.Element`);
+the named loops are read from ``models/loops.toml`` for display.
 """
 
 from __future__ import annotations
 
-import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
 
 import simulator as api
 from simulator.model.graph import dependencies
-from simulator.model.naming import canonical_id
 
 LOOPS_PATH = api.Project.default().loops_path
 
 
-@lru_cache(maxsize=4)
-def _equations(path: str, sha256: str) -> dict[str, tuple[str, str]]:
-    text = Path(path).read_text(encoding="utf-8")
-    out: dict[str, tuple[str, str]] = {}
-    group = ""
-    for block in text.split("|"):
-        header = re.search(r"\*{10,}\s*\n\s*\.([^\n]+)\n\s*\*{10,}", block)
-        if header:
-            group = header.group(1).strip()
-            continue
-        body = block.split("~", 1)[0].strip()
-        body = re.sub(r"^\{UTF-8\}\s*", "", body)
-        body = re.sub(r"^\{.*?\}\s*", "", body, flags=re.S)
-        if "=" not in body:
-            continue
-        name, equation = body.split("=", 1)
-        out[canonical_id(name.strip())] = (" ".join(equation.split()), group)
-    return out
-
-
 def equations(model) -> dict[str, tuple[str, str]]:
     """Element id -> (right-hand side as written in the .mdl, sector group such as "Population")."""
-    return _equations(str(model.path), model.sha256)
+    return {k: (e.equation, e.group) for k, e in model.elements.items()}
 
 
 @lru_cache(maxsize=4)

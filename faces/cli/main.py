@@ -121,7 +121,7 @@ def cmd_run(args) -> int:
     if args.model:
         if args.scenario:
             raise UserError("run: give a SCENARIO or --model PATH, not both")
-        model = api.load(args.model)
+        model = api.load(args.model, check=args.engine == "fast")
         result = api.run(api.defaults(model), overrides=parse_set(args.sets), engine=args.engine,
                          method=args.method, model=model)
         if args.out:
@@ -149,7 +149,7 @@ def cmd_run(args) -> int:
 
 def cmd_info(args) -> int:
     if args.model:
-        model = api.load(args.model)
+        model = api.load(args.model, check=False)
         print(f"# {model.path.name}: {model.time}")
         for element in model.elements.values():
             if element.kind == "constant":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -55,6 +56,8 @@ class Element:
     default: object
     ast: object = field(repr=False, compare=False)
     subscripts: tuple = ()
+    equation: str = ""
+    group: str = ""
 
     @property
     def is_lever(self) -> bool:
@@ -151,8 +154,10 @@ class Model:
         self.path = Path(path).resolve()
         if not self.path.is_file():
             raise ModelError(f"model file not found: {self.path}")
-        self.sha256 = hashlib.sha256(self.path.read_bytes()).hexdigest()
-        self.abstract_model = _parse(self.path)
+        raw = self.path.read_bytes()
+        self.sha256 = hashlib.sha256(raw).hexdigest()
+        self.abstract_model, expressions = _parse(self.path)
+        groups = _groups(raw.decode("utf-8", errors="replace"))
         self.elements: dict[str, Element] = {}
         for section in self.abstract_model.sections[:1]:  # macros' insides are not model elements
             for el in section.elements:
@@ -177,6 +182,8 @@ class Model:
                     default=default,
                     ast=ast,
                     subscripts=subscripts,
+                    equation=expressions.get(el.name, ""),
+                    group=groups.get(eid, ""),
                 )
         _control_values(self)
         _check_time_axis(self)
@@ -286,8 +293,28 @@ def _check_time_axis(model: Model) -> None:
                  f"{where}: {saves:.3g} saved times x {len(model.elements)} variables")
 
 
+#: a Vensim group header: a line of asterisks, ``.Name``, a line of asterisks
+_GROUP = re.compile(r"\*{10,}\s*\n\s*\.([^\n]+)\n\s*\*{10,}")
+
+
+def _groups(text: str) -> dict[str, str]:
+    """Element id -> the Vensim group it is written under (pysd's parser drops groups)."""
+    out, group = {}, ""
+    for block in text.split("|"):
+        header = _GROUP.search(block)
+        if header:
+            group = header.group(1).strip()
+            continue
+        body = re.sub(r"^\s*(\{UTF-8\})?\s*", "", block.split("~", 1)[0])
+        name = re.split(r"[=(\[:]", body, maxsplit=1)[0].strip()
+        if name:
+            out.setdefault(canonical_id(name), group)
+    return out
+
+
 def _parse(path: Path):
-    """Parse a .mdl file into pysd's AbstractModel; a syntax error becomes a ModelError."""
+    """Parse a .mdl file into pysd's AbstractModel and each element's equation text; a syntax error
+    becomes a ModelError."""
     import warnings
 
     from pysd.translators.vensim.vensim_file import VensimFile
@@ -298,7 +325,12 @@ def _parse(path: Path):
             warnings.simplefilter("ignore")
             vf = VensimFile(path)
             vf.parse()
-            return vf.get_abstract_model()
+            # the equation text of each element as written (the first section: the model, not macros)
+            expressions: dict[str, str] = {}
+            for component in vf.sections[0].elements:
+                text = " ".join(str(getattr(component, "expression", "") or "").split())
+                expressions[component.name] = "; ".join(filter(None, (expressions.get(component.name), text)))
+            return vf.get_abstract_model(), expressions
     except Exception as exc:  # parsimonious raises many kinds; all mean "malformed file"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"{path.name}: cannot parse: {first}") from exc
