@@ -42,7 +42,9 @@ OVERFLOW_JS = r"""
     for (const t of chart.querySelectorAll('svg text')) {
       const r = t.getBoundingClientRect();
       if (/…$/.test(t.textContent)) out.push('vega: ' + t.textContent);
-      const outside = r.width && (r.right > box.right + 2 || r.left < box.left - 2);
+      // right: the chart's own box (its column ends there); left: the clipping box (axis titles hang out)
+      const own = chart.getBoundingClientRect();
+      const outside = r.width && (r.right > own.right + 2 || r.left < box.left - 2);
       if (!/…$/.test(t.textContent) && outside) out.push('vega outside: ' + t.textContent);
     }
   }

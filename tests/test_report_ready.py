@@ -115,3 +115,52 @@ def test_exports_keep_ids_in_csv_and_names_in_xlsx():
                        encoding="utf-8-sig")
     assert list(back.columns) == list(frame.columns)
     assert back.iloc[5, 0] == pytest.approx(frame.iloc[5, 0], rel=1e-12)
+
+
+def _figure_texts(figure) -> str:
+    from matplotlib.text import Text
+
+    return "\n".join(t.get_text() for t in figure.findobj(Text) if t.get_visible() and t.get_text())
+
+
+@pytest.fixture(scope="module")
+def small_ensemble():
+    from simulator.analysis.ensemble import run_ensemble
+
+    return run_ensemble("plan", n=32, seed=0)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_report_figure_speaks_its_language(lang, small_ensemble):
+    """The library's figures (report, ensemble, sensitivity) carry no string in the other script."""
+    from simulator.analysis.sensitivity import tornado
+    from simulator.plots import charts, ensembles
+    from simulator.targets import load_targets
+    from simulator.targets.assess import target_table
+    from simulator.targets.history import history_frame
+
+    labels, model = simulator.labels(), simulator.load()
+    titles = {n: simulator.scenario(n, model).title(lang) for n in ("baseline", "plan")}
+    results = {titles[n]: simulator.run(n, model=model) for n in titles}
+    frames = {k: r.indicators(labels.indicators) for k, r in results.items()}
+    chart_labels = {i: {"zh": labels.name(v, "zh"), "en": labels.name(v, "en"), "unit_zh": labels.unit(v, "zh"),
+                        "unit_en": labels.unit(v, "en")} for i, v in labels.indicators.items()}
+    shown = labels.views["chart_indicators"]
+    note = charts.caption(lang, model.sha256)
+    targets = load_targets()
+    names = {t.id: t.name(lang) for t in targets}
+    figures = {
+        "trajectories": charts.trajectories(frames, shown, chart_labels, history=history_frame(labels),
+                                            targets=targets, lang=lang, note=note),
+        "feasibility": charts.feasibility({k: target_table(r, labels, lang) for k, r in results.items()},
+                                          lang=lang, note=note),
+        "fans": ensembles.fan_chart(small_ensemble.bands, shown[:3], labels, lang=lang),
+        "probabilities": ensembles.probability_bars(
+            small_ensemble.probabilities.assign(name=lambda f: f["id"].map(names)), lang=lang),
+        "tornado": ensembles.tornado_chart(tornado("plan", "energy-intensity-2025"), labels,
+                                           names["energy-intensity-2025"], lang=lang),
+    }
+    # ids, the program's name and the model file's hash are code
+    code = re.compile(r"\b[a-z][a-z0-9]*(?:[_-][a-z0-9]+)+\b|\b[0-9a-f]{12}\b")
+    problems = {k: wrong_script(code.sub("", _figure_texts(f)), lang) for k, f in figures.items()}
+    assert {k: v for k, v in problems.items() if v} == {}

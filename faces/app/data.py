@@ -51,7 +51,7 @@ def _targets(stamp: str):
     from simulator.text import catalogue
 
     # names models/targets.toml (kept equal to the shared targets.csv) writes with Chinese units in English
-    renamed = catalogue("app.target_names_en")
+    renamed = catalogue("lib.target_names_en")
     return [dataclasses.replace(t, name_en=renamed[t.id]) if t.id in renamed else t for t in load_targets()]
 
 

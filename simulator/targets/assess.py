@@ -31,7 +31,11 @@ def target_table(result: Result, labels: Labels, lang: str = "zh", targets=None)
     """Every target evaluated on one result (``simulator.targets.evaluate`` columns)."""
     targets = targets if targets is not None else load_targets()
     years = np.asarray(result.frame.index, dtype=int)
-    return evaluate(targets, indicator_series(result, labels), years, set(labels.indicators), lang=lang)
+    table = evaluate(targets, indicator_series(result, labels), years, set(labels.indicators), lang=lang)
+    if lang == "en":  # names targets.toml (equal to the shared targets.csv) writes with Chinese units
+        renamed = catalogue("lib.target_names_en")
+        table["name"] = [renamed.get(i, n) for i, n in zip(table["id"], table["name"], strict=True)]
+    return table
 
 
 def readable_targets(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
