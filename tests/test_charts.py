@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from simulator.plots import charts, fonts
+from simulator.plots import charts, feasibility, fonts
 from simulator.targets import Target, evaluate
 
 YEARS = np.arange(2015, 2036)
@@ -157,7 +157,7 @@ def test_identical_scenarios_are_named_in_the_panel(results):
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_feasibility_shows_assessed_targets_and_peaks_in_years(results, tmp_path, lang):
-    figure = charts.feasibility(tables(results, lang), lang=lang)
+    figure = feasibility.feasibility(tables(results, lang), lang=lang)
     strings = assert_all_text_in_cjk_font(figure)
     levels, peaks = figure.axes
     names = [t.name(lang) for t in TARGETS]
@@ -194,7 +194,7 @@ def test_feasibility_rejects_an_ensemble_table(results):
     table = tables(results, "zh")["基准情景"]
     several = pd.concat([table, table.assign(run=1)])
     with pytest.raises(ValueError, match="probabilities"):
-        charts.feasibility({"a": several})
+        feasibility.feasibility({"a": several})
 
 
 def test_bad_inputs_give_clear_errors(results, tmp_path):

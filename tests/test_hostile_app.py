@@ -86,7 +86,7 @@ def test_a_crafted_lever_spelling_goes_through_slider_validation(query):
 
 
 def test_crafted_url_values_end_in_the_warning_box():
-    at = start(**{"Investment_Rate": "9", "investment_rate": "0.5", "investment-rate": "0.6",
+    at = start(lang="en", **{"Investment_Rate": "9", "investment_rate": "0.5", "investment-rate": "0.6",
                   "coal_share_target": "2015:0.7:1", "r_and_d_intensity_target": "1900:2.0,2025:3.0",
                   "x" * 5000: "1"})
     assert not at.exception
@@ -124,7 +124,7 @@ def test_ensemble_caps_per_session_and_per_server():
 
 
 def test_unknown_tab_comparison_and_indicator_in_a_link_are_reported():
-    at = start(tab="../../etc", cmp="baseline,nope", ind="gdp,zzz")
+    at = start(lang="en", tab="../../etc", cmp="baseline,nope", ind="gdp,zzz")
     assert not at.exception
     warnings = " ".join(w.value for w in at.warning)
     assert "tab=../../etc: unknown tab" in warnings and "cmp=nope" in warnings and "ind=zzz" in warnings

@@ -134,7 +134,7 @@ def small_ensemble():
 def test_every_report_figure_speaks_its_language(lang, small_ensemble):
     """The library's figures (report, ensemble, sensitivity) carry no string in the other script."""
     from simulator.analysis.sensitivity import tornado
-    from simulator.plots import charts, ensembles
+    from simulator.plots import charts, ensembles, feasibility
     from simulator.targets import load_targets
     from simulator.targets.assess import target_table
     from simulator.targets.history import history_frame
@@ -152,7 +152,7 @@ def test_every_report_figure_speaks_its_language(lang, small_ensemble):
     figures = {
         "trajectories": charts.trajectories(frames, shown, chart_labels, history=history_frame(labels),
                                             targets=targets, lang=lang, note=note),
-        "feasibility": charts.feasibility({k: target_table(r, labels, lang) for k, r in results.items()},
+        "feasibility": feasibility.feasibility({k: target_table(r, labels, lang) for k, r in results.items()},
                                           lang=lang, note=note),
         "fans": ensembles.fan_chart(small_ensemble.bands, shown[:3], labels, lang=lang),
         "probabilities": ensembles.probability_bars(

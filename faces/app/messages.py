@@ -17,7 +17,12 @@ PATTERNS = (
     ("range", re.compile(r"^.*?: '(?P<key>[^']+)' = (?P<value>\S+) is outside its range \[(?P<low>[^,]+), "
                          r"(?P<high>[^\]]+)\].*$")),
     ("constant", re.compile(r"^.*?: '(?P<key>[^']+)' is a constant.*$")),
+    ("years", re.compile(r"^.*?: '(?P<key>[^']+)' time path year (?P<value>\S+) is outside the model's years.*$")),
     ("path", re.compile(r"^.*?: '(?P<key>[^']+)' time path.*$")),
+    ("tab", re.compile(r"^tab=(?P<value>.*): unknown tab.*$")),
+    ("compare", re.compile(r"^cmp=(?P<value>.*): unknown scenario$")),
+    ("indicator", re.compile(r"^ind=(?P<value>.*): unknown indicator$")),
+    ("twice", re.compile(r"^(?P<key>[^=]+)=.*: the same lever as (?P<other>.*) \(give it once\)$")),
 )
 
 
@@ -32,5 +37,7 @@ def url_problem(problem: str, lang: str, title=None) -> str:
             if "known" in fields and title:
                 fields["known"] = words["list_sep"].join(title(n.strip()) for n in fields["known"].split(","))
             return words[key].format(**fields)
+    if lang == "en":  # the decoder's own words are English: nothing is lost by showing them as they are
+        return problem
     name = re.match(r"^\W*([\w.-]+)", problem)
     return words["other"].format(key=name.group(1) if name else "?")

@@ -10,7 +10,7 @@ from faces.app import charting, data, export, settings
 from faces.app.format import readable
 from faces.app.text import tr
 from faces.app.widgets import indicator_picker
-from simulator.plots import charts
+from simulator.plots import charts, feasibility
 from simulator.targets.assess import compare_targets, key_indicators
 from simulator.text import catalogue
 
@@ -111,7 +111,8 @@ def render(lang: str) -> None:
     )
     d.download_button(
         words["download_feasibility"],
-        lambda: export.png_bytes(charts.feasibility(tables, lang=lang, note=charts.caption(lang, data.model().sha256))),
+        lambda: export.png_bytes(
+            feasibility.feasibility(tables, lang=lang, note=charts.caption(lang, data.model().sha256))),
         f"compare_targets_{stem}.png",
         "image/png",
         on_click="ignore",

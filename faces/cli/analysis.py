@@ -173,7 +173,7 @@ def cmd_report(args) -> int:
     """Figures and tables into a new folder, written whole (a staging folder renamed at the end): an
     existing folder is refused unless ``--force``, and then replaced only once the new one is complete."""
     from simulator.atomic import new_folder
-    from simulator.plots import charts
+    from simulator.plots import charts, feasibility
     from simulator.targets import load_targets
     from simulator.targets.history import history_frame
 
@@ -201,7 +201,7 @@ def cmd_report(args) -> int:
         figure = charts.trajectories(frames, shown, chart_labels, history=history_frame(labels),
                                      targets=load_targets(), lang=lang, note=note)
         written += charts.save(figure, staging / "trajectories")
-        written += charts.save(charts.feasibility(tables, lang=lang, note=note), staging / "feasibility")
+        written += charts.save(feasibility.feasibility(tables, lang=lang, note=note), staging / "feasibility")
         indicator_table = key_indicators(results, labels, lang)
         target_tables = compare_targets(tables, lang)
         both = {"indicators": indicator_table, "targets": target_tables}

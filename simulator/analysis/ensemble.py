@@ -214,13 +214,11 @@ def run_ensemble(
         path = project.uncertainty_path if uncertainty_path is None else Path(uncertainty_path)
         uncertainty = load_uncertainty(path, model, project.root, posterior_path=posterior_path)
     unc: Uncertainty = uncertainty.without(scen.overrides)
-    samples = unc.sample(n, seed, sampler)
     targets = load_targets() if targets is None else targets
     indicators = api.labels().indicators if indicators is None else indicators
     variables = sorted(set(indicators.values()))
     check_ensemble(n, chunk_size, len(unc.names), len(variables), len(model.years), len(targets), scheduler)
     samples = unc.sample(n, seed, sampler)
-    fixed = {k: v for k, v in fixed.items() if k not in samples.columns}
     stocks = [k for k, e in model.elements.items() if e.kind == "stock"]
     chunks = _chunks(samples, n, chunk_size)
     # an input that acts from a year on keeps, before it, the value the deterministic run has there

@@ -373,8 +373,3 @@ def save(
         figure.savefig(out, format=fmt, dpi=dpi, metadata=metadata[fmt])
         written.append(out)
     return written
-
-
-
-
-from simulator.plots.feasibility import feasibility  # noqa: E402, F401  (charts.feasibility, as before)
