@@ -1,0 +1,368 @@
+"""Generate the compiled kernel of a Plan: one C function, a loop over steps and, inside it, over runs.
+
+The same Plan as the numpy backend (:mod:`simulator.engines.fast.codegen`): the same schedule (what
+the requested outputs need, what moves, what is a run constant), the same expression source and
+the same per-kind templates of :data:`~simulator.engines.fast.statefuls.KINDS`, read by
+:mod:`.to_c` and written as scalar C for one run. Runs are processed in blocks of :data:`BLOCK`
+(one AVX-512 register of doubles per value); within a step every equation is a local scalar of
+the block's loop, so only states, run constants and the saved outputs touch memory. Values that
+depend on time alone (lookups of time, time paths' indices) are computed once per step.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from simulator.engines.fast.ir import TIME, Expr
+from simulator.engines.fast.kernel.to_c import Unsupported, c_literal, statement, to_c
+
+__all__ = ["BLOCK", "generate_c"]
+
+BLOCK = 8  # runs per block: one 512-bit vector of doubles
+PRELUDE = (Path(__file__).with_name("prelude.c")).read_text(encoding="utf-8")
+_PIPE = re.compile(r"^_Pipe\((.*), _dt, (.*), n, _nsteps\)$")
+
+
+def _closure(starts, deps) -> set:
+    seen, stack = set(), list(starts)
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            stack.extend(deps(node))
+    return seen
+
+
+class _Schedule:
+    """What to compute when: the numpy code generator's schedule, for one kernel."""
+
+    def __init__(self, plan, overrides: dict, variables: list):
+        code = plan.code_names
+        self.exprs = {}
+        for name, element in plan.elements.items():
+            kind = overrides.get(name)
+            self.exprs[name] = (element.expr if kind is None else
+                                Expr(f"_path_{code[name]}(t)", frozenset({TIME})) if kind == "path" else
+                                Expr(f"P_{code[name]}"))
+        self.statefuls = {s.key: s for s in plan.statefuls if s.owner not in overrides}
+        exprs, statefuls = self.exprs, self.statefuls
+
+        def dyn_deps(node):
+            deps = exprs[node].deps if node in exprs else statefuls[node].output_deps()
+            return [d for d in deps if d != TIME]
+
+        def init_deps(node):
+            deps = exprs[node].deps if node in exprs else statefuls[node].init_deps()
+            return [d for d in deps if d != TIME]
+
+        def with_rates(node):
+            extra = statefuls[node].rate_deps() if node in statefuls else ()
+            return dyn_deps(node) + [d for d in extra if d != TIME]
+
+        self.dyn_deps = dyn_deps
+        self.needed = _closure(variables, with_rates)
+        self.states = [statefuls[k] for k in plan.dyn_order if k in statefuls and k in self.needed]
+        rate_roots = [d for s in self.states for d in s.rate_deps() if d != TIME]
+        self.core = _closure(rate_roots, dyn_deps)
+        self.init_needed = _closure([s.key for s in self.states], init_deps)
+        self.dynamic = set()
+        for node in plan.dyn_order:
+            if node in exprs:
+                varying = TIME in exprs[node].deps
+            elif node in statefuls:
+                varying = statefuls[node].spec.storage != "none"
+            else:
+                continue
+            if varying or any(d in self.dynamic for d in dyn_deps(node)):
+                self.dynamic.add(node)
+        self.literal = {n for n, e in exprs.items() if e.literal is not None and n not in overrides}
+        self.uniform = set()  # time-varying values equal in every run: computed once per step
+        for node in plan.dyn_order:
+            if node in self.dynamic and node in exprs and node not in overrides and all(
+                    d in self.literal or d in self.uniform for d in dyn_deps(node)):
+                self.uniform.add(node)
+
+
+class _Writer:
+    """Builds the C source; ``names`` maps the plan's identifiers to short C ones."""
+
+    def __init__(self, plan, sched: _Schedule, overrides: dict, variables: list, method: str):
+        self.plan, self.sched, self.method = plan, sched, method
+        self.variables = variables
+        code = plan.code_names
+        self.cname = {}  # numpy-source value name -> C identifier
+        for i, name in enumerate(plan.elements):
+            self.cname[f"v_{code[name]}"] = f"e{i}"
+        self.node_name = {name: f"v_{code[name]}" for name in plan.elements}
+        for s in sched.statefuls.values():
+            self.node_name[s.key] = f"w{s.index}"
+            self.cname[f"w{s.index}"] = f"w{s.index}"
+        self.values = [n for n, k in overrides.items() if k == "value"]
+        self.paths = [n for n, k in overrides.items() if k == "path"]
+        self.param = {f"P_{code[n]}": i for i, n in enumerate(self.values)}
+        self.path = {f"_path_{code[n]}()": i for i, n in enumerate(self.paths)}
+        self.continuous = [s for s in sched.states if s.spec.storage == "continuous"]
+        self.pipes = [s for s in sched.states if s.spec.storage == "pipe"]
+        for s in sched.states:
+            if s.spec.storage not in ("continuous", "pipe", "none"):
+                raise Unsupported(f"stateful storage {s.spec.storage!r}")
+        self.stage = {}
+        for s in self.continuous:
+            for i in range(s.spec.stages(s)):
+                self.stage[f"s{s.index}_{i}"] = len(self.stage)
+        self.pipe_index = {f"p{s.index}.state": i for i, s in enumerate(self.pipes)}
+        self.persist: set = set()  # C names kept per run in c_<name>[j]
+        self.tables = []
+        self.lines: list[str] = []
+        self.local: set = set()
+        self.tvar = "t"
+
+    # -- names -------------------------------------------------------------------------------
+    def ref(self, name: str) -> str:
+        if name == "t":
+            return self.tvar
+        if name in ("_dt", "_t0", "_tfinal"):
+            return {"_dt": "dt", "_t0": "t0", "_tfinal": "tfinal"}[name]
+        if name == "_nsteps":
+            return f"{self.plan.time.n_steps}.0"
+        if name in self.param:
+            return f"P[{self.param[name]}L * n + r]"
+        if name in self.path:
+            i = self.path[name]
+            return (f"(path_rows[{i}] == 1 ? k_interp({self.tvar}, paths[{2 * i}], paths[{2 * i + 1}], "
+                    f"path_len[{i}]) : k_path_row({self.tvar}, paths[{2 * i}], paths[{2 * i + 1}] + "
+                    f"r * path_len[{i}], path_len[{i}]))")
+        if name in self.pipe_index:
+            return f"D[{self.pipe_index[name]}][j]"
+        c = self.cname.get(name, name)
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", c):
+            raise Unsupported(f"name {name!r}")
+        if c in self.local:
+            return c
+        if c in self.persist:
+            return f"c_{c}[j]"
+        if c in self.const_names:
+            return c
+        raise Unsupported(f"{name!r} read before it is computed")
+
+    def table(self, key: str, x: str, extrapolate: bool) -> str:
+        if key not in self.plan.tables:
+            raise Unsupported(f"table {key!r}")
+        if key not in self.tables:
+            self.tables.append(key)
+        i = self.tables.index(key)
+        fn = "k_extrapolate" if extrapolate else "k_interp"
+        return f"{fn}({x}, X{i}, Y{i}, {len(self.plan.tables[key][0])})"
+
+    def c(self, src: str) -> str:
+        return to_c(src, self.ref, self.table)
+
+    def out(self, line: str, level: int):
+        self.lines.append("    " * level + line)
+
+    def define(self, pyname: str, src: str, level: int, keep: bool = False):
+        """Local ``double name = expr;`` (and its per-run copy when it must outlive the loop)."""
+        c = self.cname.get(pyname, pyname)
+        self.out(f"double {c} = {self.c(src)};", level)
+        self.local.add(c)
+        if keep:
+            self.persist.add(c)
+            self.out(f"c_{c}[j] = {c};", level)
+
+    # -- phases ------------------------------------------------------------------------------
+    def init_phase(self, level: int):
+        """The initial time for one run: what the states need, then the run constants."""
+        sched, done = self.sched, set()
+        self.local, self.tvar = set(), "t0"
+        for node in self.plan.init_order:
+            if node in sched.init_needed:
+                self.init_node(node, level)
+                done.add(node)
+        for node in self.plan.dyn_order:
+            if node in sched.needed and node not in sched.dynamic and node not in done:
+                self.value(node, level, keep=True)
+
+    def value(self, node, level: int, keep: bool = False):
+        sched = self.sched
+        if node in sched.exprs:
+            if node in sched.literal:
+                return
+            self.define(self.node_name[node], sched.exprs[node].src, level, keep)
+            return
+        s = sched.statefuls[node]
+        output = s.spec.output(s)
+        if output is not None:
+            self.define(self.node_name[node], output, level, keep)
+
+    def init_node(self, node, level: int):
+        sched = self.sched
+        keep = node not in sched.dynamic
+        if node in sched.exprs:
+            return self.value(node, level, keep)
+        s = sched.statefuls[node]
+        if s.spec.storage == "pipe":
+            return self.init_pipe(s, level)
+        for line in s.spec.init(s):
+            name, src = statement(line)
+            self.define(name, src, level, keep=name not in self.stage)
+            if name in self.stage:
+                self.out(f"S[{self.stage[name]}][j] = {name};", level)
+        if s.spec.storage == "continuous":
+            for i in range(1, s.spec.stages(s)):
+                self.out(f"double s{s.index}_{i} = s{s.index}_0; S[{self.stage[f's{s.index}_{i}']}][j] = "
+                         f"s{s.index}_{i};", level)
+                self.local.add(f"s{s.index}_{i}")
+        return self.value(node, level, keep)
+
+    def init_pipe(self, s, level: int):
+        lines = s.spec.init(s)
+        name, src = statement(lines[0])
+        match = _PIPE.match(src)
+        if match is None or len(lines) != 2:
+            raise Unsupported(f"pipe template {lines[0]!r}")
+        p = self.pipe_index[f"p{s.index}.state"]
+        delay, initial = self.c(match.group(1)), self.c(match.group(2))
+        cap = self.plan.time.n_steps + 1
+        self.out("{", level)
+        self.out(f"double ini = {initial}, ratio = k_max(({delay}) / dt, 1.0);", level + 1)
+        self.out("int bad = !isfinite(ratio);", level + 1)
+        self.out(f"ORD[{p}][j] = (long)rint((bad ? 1.0 : k_min(ratio, {cap}.0)) + K_SMALL);", level + 1)
+        self.out(f"PTR[{p}][j] = 0; BAD[{p}][j] = bad;", level + 1)
+        self.out(f"for (long m = 0; m < {cap}; m++) RING({p}, m, j) = ini;", level + 1)
+        self.out(f"D[{p}][j] = bad ? NAN : ini;", level + 1)
+        self.out("}", level)
+        self.define(f"w{s.index}", f"p{s.index}.state", level)
+
+    def evaluate(self, level: int, time: str, stage_src, slot: int, first: bool, want: bool):
+        """One evaluation of the rates at ``time`` from the stages ``stage_src(i)``, into K<slot>."""
+        sched, order = self.sched, self.plan.dyn_order
+        self.out("{", level)
+        self.out(f"const double tt = {time};", level + 1)
+        self.tvar, self.local = "tt", set()
+        extra = [n for n in order if n in sched.needed and n in sched.dynamic and n not in sched.core]
+        core = [n for n in order if n in sched.core and n in sched.dynamic]
+        todo = core + (extra if want else [])
+        for node in todo:
+            if node in sched.uniform:
+                self.value(node, level + 1)
+        outer = set(self.local)
+        self.out("for (long j = 0; j < nb; j++) {", level + 1)
+        self.out("const long r = b0 + j; (void)r;", level + 2)
+        for name, i in self.stage.items():
+            self.out(f"double {name} = {stage_src(i)};", level + 2)
+            self.local.add(name)
+        for s in self.pipes:
+            self.out(f"double w{s.index} = D[{self.pipe_index[f'p{s.index}.state']}][j];", level + 2)
+            self.local.add(f"w{s.index}")
+        for node in core:
+            if node not in sched.uniform:
+                self.value(node, level + 2)
+        for s in self.continuous:
+            temps, derivatives = s.spec.slopes(s)
+            for line in temps:
+                name, src = statement(line)
+                self.define(name, src, level + 2)
+            for i, derivative in enumerate(derivatives):
+                self.out(f"K{slot}[{self.stage[f's{s.index}_{i}']}][j] = {self.c(derivative)};", level + 2)
+        if first:
+            for p, s in enumerate(self.pipes):
+                self.out(f"DIN[{p}][j] = {self.c(s.args['input'].src)};", level + 2)
+        if want:
+            for node in extra:
+                if node not in sched.uniform:
+                    self.value(node, level + 2)
+            for v, name in enumerate(self.variables):
+                self.out(f"out[({v}L * NT + js) * n + r] = {self.ref(self.node_name[name])};", level + 2)
+        self.out("}", level + 1)
+        self.out("}", level)
+        self.local = outer
+
+    def step(self, level: int):
+        """Advance the block's states by one step (Euler or RK4), clamp, push the pipes."""
+        ns = len(self.stage)
+        if self.method == "rk4":
+            for slot, (time, scale, prev) in enumerate(
+                    [("t + half", "half", 1), ("t + half", "half", 2), ("t + dt", "dt", 3)], start=2):
+                self.evaluate(level, time, lambda i, s=scale, p=prev: f"S[{i}][j] + {s} * K{p}[{i}][j]",
+                              slot, False, False)
+            update = "S[i][j] + dt6 * (((K1[i][j] + 2.0 * K2[i][j]) + 2.0 * K3[i][j]) + K4[i][j])"
+        else:
+            update = "S[i][j] + K1[i][j] * dt"
+        if ns:
+            self.out(f"for (long i = 0; i < {ns}; i++) for (long j = 0; j < nb; j++) S[i][j] = {update};", level)
+        for s in self.continuous:
+            if s.non_negative:
+                i = self.stage[f"s{s.index}_0"]
+                self.out(f"for (long j = 0; j < nb; j++) S[{i}][j] = k_max(S[{i}][j], 0.0);", level)
+        for p in range(len(self.pipes)):
+            self.out("for (long j = 0; j < nb; j++) {", level)
+            self.out(f"RING({p}, PTR[{p}][j], j) = DIN[{p}][j];", level + 1)
+            self.out(f"PTR[{p}][j] = (PTR[{p}][j] + 1) % ORD[{p}][j];", level + 1)
+            self.out(f"D[{p}][j] = BAD[{p}][j] ? NAN : RING({p}, PTR[{p}][j], j);", level + 1)
+            self.out("}", level)
+
+
+def generate_c(plan, overrides: dict, variables: list, method: str) -> str:
+    """C source of ``jsd_kernel`` for these overrides (name -> "value"|"path"), outputs and method.
+
+    Raises :class:`~simulator.engines.fast.kernel.to_c.Unsupported` for anything it cannot write.
+    """
+    if method not in ("euler", "rk4"):
+        raise Unsupported(f"method {method!r}")
+    sched = _Schedule(plan, overrides, variables)
+    w = _Writer(plan, sched, overrides, variables, method)
+    w.const_names = set()
+    consts = []
+    for name in plan.dyn_order:
+        if name in sched.literal and (name in sched.needed or name in sched.init_needed):
+            c = w.cname[w.node_name[name]]
+            consts.append(f"    const double {c} = {c_literal(sched.exprs[name].literal)};")
+            w.const_names.add(c)
+    time = plan.time
+    body_start = len(w.lines)
+    w.out("for (long j = 0; j < nb; j++) {", 2)
+    w.out("const long r = b0 + j; (void)r;", 3)
+    w.init_phase(3)
+    w.out("}", 2)
+    w.out("long js = 0;", 2)
+    w.out("for (long k = 0; ; k++) {", 2)
+    w.out("const double t = t0 + (double)k * dt;", 3)
+    w.out(f"if (k % {time.save_every} == 0) {{", 3)
+    w.evaluate(4, "t", lambda i: f"S[{i}][j]", 1, True, True)
+    w.out("js++;", 4)
+    w.out("} else {", 3)
+    w.evaluate(4, "t", lambda i: f"S[{i}][j]", 1, True, False)
+    w.out("}", 3)
+    w.out(f"if (k == {time.n_steps}) break;", 3)
+    w.step(3)
+    w.out("}", 2)
+    body = w.lines[body_start:]
+    ns, npipe = max(1, len(w.stage)), max(1, len(w.pipes))
+    cap = time.n_steps + 1
+    head = [PRELUDE, f"#define B {BLOCK}", f"#define NT {time.saved_steps().size}L",
+            f"#define RING(p, m, j) ring[(((long)(p)) * {cap}L + (m)) * B + (j)]"]
+    for i, key in enumerate(w.tables):
+        xs, ys = plan.tables[key][0], plan.tables[key][1]
+        head.append(f"static const double X{i}[] = {{{', '.join(c_literal(x) for x in xs)}}};")
+        head.append(f"static const double Y{i}[] = {{{', '.join(c_literal(y) for y in ys)}}};")
+    slots = 4 if method == "rk4" else 1
+    head += [
+        "void jsd_kernel(long n, long lo, long hi, const double *P, const double *const *paths,",
+        "                const long *path_len, const long *path_rows, double *out) {",
+        f"    const double t0 = {c_literal(time.initial)}, dt = {c_literal(time.dt)};",
+        f"    const double tfinal = {c_literal(time.final)};",
+        "    const double half = dt / 2.0, dt6 = dt / 6.0; (void)half; (void)dt6; (void)tfinal;",
+        "    (void)P; (void)paths; (void)path_len; (void)path_rows;",
+        *consts,
+        f"    double *ring = malloc(sizeof(double) * {npipe}L * {cap}L * B);",
+        "    for (long b0 = lo; b0 < hi; b0 += B) {",
+        "        const long nb = hi - b0 < B ? hi - b0 : B;",
+        f"        double S[{ns}][B], D[{npipe}][B], DIN[{npipe}][B];",
+        f"        long PTR[{npipe}][B], ORD[{npipe}][B]; int BAD[{npipe}][B];",
+        "        (void)D; (void)DIN; (void)PTR; (void)ORD; (void)BAD;",
+        *[f"        double K{k}[{ns}][B];" for k in range(1, slots + 1)],
+        *[f"        double c_{name}[B];" for name in sorted(w.persist)],
+    ]
+    tail = ["    }", "    free(ring);", "}", ""]
+    return "\n".join(head + body + tail)
