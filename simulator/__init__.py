@@ -15,6 +15,7 @@ units) -> ``engines`` (fast numpy plan, pysd reference) -> ``scenarios``, ``runn
 """
 
 from simulator._version import __version__
+from simulator.engines.fast.kernel import BACKENDS, DEFAULT_BACKEND
 from simulator.errors import ModelError, ScenarioError, UserError
 from simulator.model import labels, load
 from simulator.project import Project
@@ -34,6 +35,8 @@ from simulator.runner import (
 )
 
 __all__ = [
+    "BACKENDS",
+    "DEFAULT_BACKEND",
     "DEFAULT_ENGINE",
     "ENGINES",
     "Batch",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from faces.cli import analysis as cli_analysis
 from faces.cli import decision as cli_decision
 from faces.cli import ensemble as cli_ensemble
 from faces.cli.calibrate import add_calibrate_parser, run_calibrate
+from simulator.engines.fast.kernel import BACKEND_VARIABLE
 from simulator.errors import UserError
 
 TEXT = {
@@ -62,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     cli_ensemble.add_parsers(sub)
     cli_decision.add_parsers(sub)
     add_calibrate_parser(sub)
+    for name, command in sub.choices.items():  # every command that runs the model takes --backend
+        if name not in ("info", "units"):
+            command.add_argument("--backend", choices=api.BACKENDS, default=None,
+                                 help="fast engine backend (default compiled, numpy when no C compiler)")
     return parser
 
 
@@ -69,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 2 bad input)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = os.environ.get(BACKEND_VARIABLE)
+    if getattr(args, "backend", None):  # the library's default backend, for every analysis and worker
+        os.environ[BACKEND_VARIABLE] = args.backend
     try:
         return COMMANDS[args.command](args)
     except UserError as exc:
@@ -76,8 +85,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         # the reader went away (e.g. `| head`): nothing is lost, stop quietly
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as exc:
@@ -86,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("jinan-sd: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is None:
+            os.environ.pop(BACKEND_VARIABLE, None)
+        else:
+            os.environ[BACKEND_VARIABLE] = previous
 
 
 def cmd_run(args) -> int:
@@ -99,14 +111,14 @@ def cmd_run(args) -> int:
             raise UserError("run: give a SCENARIO or --model PATH, not both")
         model = api.load(args.model)
         result = api.run(api.defaults(model), overrides=parse_set(args.sets), engine=args.engine,
-                         method=args.method, model=model)
+                         method=args.method, model=model, backend=args.backend)
         if args.out:
             print(f"{TEXT[args.lang]['wrote']} {result.to_file(Path(args.out))}")
         else:
             print(result.frame.T.to_string())
         return 0
     result = api.run(args.scenario or "baseline", overrides=parse_set(args.sets), engine=args.engine,
-                     method=args.method)
+                     method=args.method, backend=args.backend)
     labels = api.labels()
     if args.out:
         path = result.to_file(Path(args.out), labels=labels)

@@ -8,15 +8,18 @@ construct it cannot take or a failed compilation — never a different number.
 
 from __future__ import annotations
 
+import os
 import warnings
 
 from simulator.errors import UserError
 
-__all__ = ["BACKENDS", "DEFAULT_BACKEND", "BackendFallbackWarning", "available", "check_backend",
+__all__ = ["BACKEND_VARIABLE", "BACKENDS", "DEFAULT_BACKEND", "BackendFallbackWarning", "available", "check_backend",
            "run_with_backend"]
 
 BACKENDS = ("numpy", "compiled")
 DEFAULT_BACKEND = "compiled"
+#: Environment variable naming the default backend (the CLI's ``--backend`` sets it for every analysis).
+BACKEND_VARIABLE = "JINAN_SD_BACKEND"
 
 
 class BackendFallbackWarning(RuntimeWarning):
@@ -32,7 +35,8 @@ def available() -> bool:
 
 def check_backend(backend: str | None) -> str:
     """The backend name, validated (None -> the default)."""
-    backend = DEFAULT_BACKEND if backend is None else backend
+    if backend is None:
+        backend = os.environ.get(BACKEND_VARIABLE) or DEFAULT_BACKEND
     if backend not in BACKENDS:
         raise UserError(f"unknown backend {backend!r} (use {' or '.join(BACKENDS)})")
     return backend

@@ -15,11 +15,14 @@ import re
 from pathlib import Path
 
 from simulator.engines.fast.ir import TIME, Expr
-from simulator.engines.fast.kernel.to_c import Unsupported, c_literal, statement, to_c
+from simulator.engines.fast.kernel.to_c import ARRAY, SCALAR, Unsupported, c_literal, shape, statement, to_c
 
 __all__ = ["BLOCK", "generate_c"]
 
 BLOCK = 8  # runs per block: one 512-bit vector of doubles
+#: override kinds: "value" (one number for all runs), "array" (one per run), "path" (one time path for
+#: all runs), "rows" (one time path per run); numpy computes differently on scalars and arrays
+PATHS = ("path", "rows")
 PRELUDE = (Path(__file__).with_name("prelude.c")).read_text(encoding="utf-8")
 _PIPE = re.compile(r"^_Pipe\((.*), _dt, (.*), n, _nsteps\)$")
 
@@ -43,7 +46,7 @@ class _Schedule:
         for name, element in plan.elements.items():
             kind = overrides.get(name)
             self.exprs[name] = (element.expr if kind is None else
-                                Expr(f"_path_{code[name]}(t)", frozenset({TIME})) if kind == "path" else
+                                Expr(f"_path_{code[name]}(t)", frozenset({TIME})) if kind in PATHS else
                                 Expr(f"P_{code[name]}"))
         self.statefuls = {s.key: s for s in plan.statefuls if s.owner not in overrides}
         exprs, statefuls = self.exprs, self.statefuls
@@ -98,8 +101,16 @@ class _Writer:
         for s in sched.statefuls.values():
             self.node_name[s.key] = f"w{s.index}"
             self.cname[f"w{s.index}"] = f"w{s.index}"
-        self.values = [n for n, k in overrides.items() if k == "value"]
-        self.paths = [n for n, k in overrides.items() if k == "path"]
+        self.values = [n for n, k in overrides.items() if k not in PATHS]
+        self.paths = [n for n, k in overrides.items() if k in PATHS]
+        self.shapes = {f"P_{code[n]}": SCALAR if k == "value" else ARRAY for n, k in overrides.items()}
+        self.shapes.update({f"_path_{code[n]}()": SCALAR if k == "path" else ARRAY
+                            for n, k in overrides.items()})
+        self.shapes.update({"t": SCALAR, "_dt": SCALAR, "_t0": SCALAR, "_tfinal": SCALAR, "_nsteps": SCALAR})
+        self.sources = {f"v_{code[n]}": e.src for n, e in sched.exprs.items()}
+        for st in sched.statefuls.values():
+            output = st.spec.output(st)
+            self.sources[f"w{st.index}"] = output if output is not None and st.spec.storage == "none" else None
         self.param = {f"P_{code[n]}": i for i, n in enumerate(self.values)}
         self.path = {f"_path_{code[n]}()": i for i, n in enumerate(self.paths)}
         self.continuous = [s for s in sched.states if s.spec.storage == "continuous"]
@@ -146,6 +157,15 @@ class _Writer:
             return c
         raise Unsupported(f"{name!r} read before it is computed")
 
+    def shape_of(self, name: str) -> int:
+        """What numpy holds under ``name`` (SCALAR, ZERO_D or ARRAY), which decides how ``**`` rounds."""
+        if name not in self.shapes:
+            src = self.sources.get(name)
+            self.shapes[name] = ARRAY  # states, pipes, stateful outputs; also guards recursion
+            if src is not None:
+                self.shapes[name] = shape(src, self.shape_of)
+        return self.shapes[name]
+
     def table(self, key: str, x: str, extrapolate: bool) -> str:
         if key not in self.plan.tables:
             raise Unsupported(f"table {key!r}")
@@ -156,7 +176,7 @@ class _Writer:
         return f"{fn}({x}, X{i}, Y{i}, {len(self.plan.tables[key][0])})"
 
     def c(self, src: str) -> str:
-        return to_c(src, self.ref, self.table)
+        return to_c(src, self.ref, self.table, self.shape_of)
 
     def out(self, line: str, level: int):
         self.lines.append("    " * level + line)
@@ -164,6 +184,8 @@ class _Writer:
     def define(self, pyname: str, src: str, level: int, keep: bool = False):
         """Local ``double name = expr;`` (and its per-run copy when it must outlive the loop)."""
         c = self.cname.get(pyname, pyname)
+        if pyname not in self.sources:  # a template's temporary: its shape is its source's
+            self.shapes[pyname] = shape(src, self.shape_of)
         self.out(f"double {c} = {self.c(src)};", level)
         self.local.add(c)
         if keep:
@@ -304,7 +326,8 @@ class _Writer:
 
 
 def generate_c(plan, overrides: dict, variables: list, method: str) -> str:
-    """C source of ``jsd_kernel`` for these overrides (name -> "value"|"path"), outputs and method.
+    """C source of ``jsd_kernel`` for these overrides (name -> a kind of :data:`PATHS` or "value"/"array"),
+    outputs and method.
 
     Raises :class:`~simulator.engines.fast.kernel.to_c.Unsupported` for anything it cannot write.
     """

@@ -7,6 +7,22 @@
 
 #define K_SMALL 1e-6
 
+/* numpy's own float64 ufunc loops (power, exp, log, ...; see to_c.UFUNCS), set once per process
+   by jsd_set_loops: called on one element, they give numpy's bits for any array length. */
+typedef void (*k_loop)(char **, const long *, const long *, void *);
+static k_loop KF[16];
+void jsd_set_loops(void *const *f, long count) { for (long i = 0; i < count && i < 16; i++) KF[i] = (k_loop)f[i]; }
+static inline double k_u1(int i, double x) {
+    double y; char *a[2] = {(char *)&x, (char *)&y}; long n = 1, s[2] = {8, 8};
+    KF[i](a, &n, s, NULL); return y;
+}
+/* sx, sz: the operands' strides as numpy passes them (0 for a scalar operand, which some loops
+   special-case, e.g. power with a scalar exponent). */
+static inline double k_u2(int i, double x, double z, long sx, long sz) {
+    double y; char *a[3] = {(char *)&x, (char *)&z, (char *)&y}; long n = 1, s[3] = {sx, sz, 8};
+    KF[i](a, &n, s, NULL); return y;
+}
+
 static inline double k_min(double a, double b) { return (a <= b || isnan(a)) ? a : b; }
 static inline double k_max(double a, double b) { return (a >= b || isnan(a)) ? a : b; }
 static inline double k_zidz(double a, double b) { return fabs(b) < K_SMALL ? 0.0 : a / b; }

@@ -15,9 +15,10 @@ from functools import lru_cache
 import numpy as np
 
 from simulator.engines.fast.integrate import _normalise
-from simulator.engines.fast.ir import ParameterError, TimePath
+from simulator.engines.fast.ir import ParameterError
 from simulator.engines.fast.kernel.build import load
 from simulator.engines.fast.kernel.codegen_c import BLOCK, generate_c
+from simulator.engines.fast.kernel.ufuncs import set_loops
 
 __all__ = ["kernel_for", "run_compiled", "threads"]
 
@@ -45,6 +46,7 @@ def kernel_for(plan, kinds: dict, variables: list, method: str):
         if len(cache) >= 64:
             cache.clear()
         cache[key] = load(generate_c(plan, dict(sorted(kinds.items())), list(variables), method))
+        set_loops(cache[key])
     return cache[key]
 
 
@@ -59,13 +61,14 @@ def run_compiled(plan, params=None, n=None, variables=None, method="euler"):
     unknown = [v for v in variables if v not in plan.elements]
     if unknown:
         raise ParameterError(f"unknown variables requested: {unknown}")
+    kinds = {name: _kind(kind, values[name]) for name, kind in kinds.items()}
     function = kernel_for(plan, kinds, variables, method)
     names = sorted(kinds)
-    scalars = [name for name in names if kinds[name] == "value"]
+    scalars = [name for name in names if kinds[name] in ("value", "array")]
     P = np.empty((max(1, len(scalars)), n_runs))
     for i, name in enumerate(scalars):
         P[i] = values[name]
-    paths = [values[name] for name in names if kinds[name] == "path"]
+    paths = [values[name] for name in names if kinds[name] in ("path", "rows")]
     keep, pointers = [], (ctypes.POINTER(ctypes.c_double) * max(2, 2 * len(paths)))()
     lengths = np.zeros(max(1, len(paths)), dtype=np.int64)
     rows = np.ones(max(1, len(paths)), dtype=np.int64)
@@ -94,5 +97,8 @@ def run_compiled(plan, params=None, n=None, variables=None, method="euler"):
     return times, {v: block[i].T for i, v in enumerate(variables)}
 
 
-def is_path(value) -> bool:
-    return isinstance(value, TimePath)
+def _kind(kind: str, value) -> str:
+    """The kernel's override kind: numpy computes differently on one number and on one per run."""
+    if kind == "path":
+        return "rows" if np.ndim(value.values) == 2 else "path"
+    return "array" if np.ndim(value) else "value"

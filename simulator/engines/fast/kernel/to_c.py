@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import math
 
-__all__ = ["Unsupported", "c_literal", "to_c"]
+__all__ = ["ARRAY", "SCALAR", "UFUNCS", "ZERO_D", "Unsupported", "c_literal", "shape", "to_c"]
 
 
 class Unsupported(ValueError):
@@ -29,12 +29,14 @@ def c_literal(value: float) -> str:
     return f"({value.hex()})" if value < 0 else value.hex()
 
 
+#: numpy ufuncs whose float64 loop the kernel calls (numpy's own SIMD code, so the bits are numpy's)
+UFUNCS = ("power", "exp", "log", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh")
+_U = {f"np.{name}": i for i, name in enumerate(UFUNCS)}
+
 # numpy function -> C template over the translated arguments
 _CALLS = {
-    "np.abs": "fabs({0})", "np.exp": "exp({0})", "np.log": "log({0})", "np.sqrt": "sqrt({0})",
-    "np.sin": "sin({0})", "np.cos": "cos({0})", "np.tan": "tan({0})", "np.arcsin": "asin({0})",
-    "np.arccos": "acos({0})", "np.arctan": "atan({0})", "np.sinh": "sinh({0})",
-    "np.cosh": "cosh({0})", "np.tanh": "tanh({0})", "np.power": "pow({0}, {1})",
+    "np.abs": "fabs({0})", "np.sqrt": "sqrt({0})",
+    **{name: f"k_u1({i}, {{0}})" for name, i in _U.items() if name != "np.power"},
     "np.minimum": "k_min({0}, {1})", "np.maximum": "k_max({0}, {1})", "np.trunc": "trunc({0})",
     "np.where": "(({0}) != 0.0 ? ({1}) : ({2}))",
     "np.logical_not": "(({0}) == 0.0 ? 1.0 : 0.0)",
@@ -45,6 +47,10 @@ _CALLS = {
     "_ramp": "k_ramp({0}, {1}, {2}, {3})", "_pulse": "k_pulse({0}, {1}, {2})",
     "_pulse_train": "k_pulse_train({0}, {1}, {2}, {3}, {4})", "_f64": "({0})",
 }
+# What numpy hands back, which decides how ``a ** b`` is computed: SCALAR (a numpy or Python
+# scalar: ``**`` is the C library's pow), ZERO_D (a 0-d array, as np.where returns) or ARRAY.
+SCALAR, ZERO_D, ARRAY = 0, 1, 2
+_WHERE_LIKE = {"np.where", "_xidz", "_zidz", "_quantum", "_pulse"}
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _COMPARE = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 _REDUCE = {"_vsum": "k_nanadd", "_vprod": "k_nanmul", "_vmin": "fmin", "_vmax": "fmax"}
@@ -60,8 +66,8 @@ def _dotted(node) -> str:
 
 
 class _Writer:
-    def __init__(self, ref, table):
-        self.ref, self.table = ref, table
+    def __init__(self, ref, table, shape_of):
+        self.ref, self.table, self.shape_of = ref, table, shape_of
 
     def __call__(self, node) -> str:
         method = getattr(self, "_" + type(node).__name__, None)
@@ -93,14 +99,42 @@ class _Writer:
             return f"(({self(node.operand)}) == 0.0 ? 1.0 : 0.0)"
         raise Unsupported(f"unary {type(node.op).__name__}")
 
+    def shape(self, node) -> int:
+        """SCALAR, ZERO_D or ARRAY: what numpy's evaluation of ``node`` yields."""
+        if isinstance(node, ast.Constant):
+            return SCALAR
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            return self.shape_of(_dotted(node))
+        if isinstance(node, ast.Call):
+            name = _dotted(node.func)
+            if name in ("_full", "_last_stage", "_delay_order") or name.startswith("_path_"):
+                return self.shape_of(name + "()") if name.startswith("_path_") else ARRAY
+            if name == "_f64":
+                return SCALAR
+            if name == "np.ndim" or name.endswith(".copy"):
+                return SCALAR if name == "np.ndim" else self.shape(node.func.value)
+            args = [self.shape(a) for a in node.args]
+            if ARRAY in args:
+                return ARRAY
+            return ZERO_D if name in _WHERE_LIKE or (name == "_lookup" and len(node.args) > 3) else SCALAR
+        children = [self.shape(c) for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr)]
+        return ARRAY if ARRAY in children else SCALAR
+
     def _BinOp(self, node):
         left, right = self(node.left), self(node.right)
         if isinstance(node.op, ast.Pow):
-            return f"pow({left}, {right})"
+            if self.shape(node.left) == SCALAR and self.shape(node.right) == SCALAR:
+                return f"pow({left}, {right})"  # numpy scalars: npy_pow, the C library's
+            return self.power(node.left, node.right, left, right)
         op = _BINARY.get(type(node.op))
         if op is None:
             raise Unsupported(f"operator {type(node.op).__name__}")
         return f"({left} {op} {right})"
+
+    def power(self, base, exponent, left: str, right: str) -> str:
+        """numpy's power loop, with numpy's strides (0 for an operand that is not an array)."""
+        strides = ["8L" if self.shape(x) == ARRAY else "0L" for x in (base, exponent)]
+        return f"k_u2({_U['np.power']}, {left}, {right}, {strides[0]}, {strides[1]})"
 
     def _Compare(self, node):
         if len(node.ops) != 1 or type(node.ops[0]) not in _COMPARE:
@@ -145,6 +179,8 @@ class _Writer:
             return self.ref(name + "()")
         if name.endswith(".copy"):
             return self(node.func.value)
+        if name == "np.power":
+            return self.power(*node.args, *(self(a) for a in node.args))
         template = _CALLS.get(name)
         if template is None:
             raise Unsupported(f"function {name}")
@@ -163,7 +199,7 @@ def _unit(name: str) -> str:
     return "0.0" if name == "_vsum" else "1.0"
 
 
-def to_c(src: str, ref, table) -> str:
+def to_c(src: str, ref, table, shape_of=lambda name: ARRAY) -> str:
     """C expression of one numpy-source expression.
 
     Parameters
@@ -175,12 +211,14 @@ def to_c(src: str, ref, table) -> str:
         context (``_path_x()`` for a time path).
     table : callable
         ``table(key, x, extrapolate) -> str``: C expression of a lookup of table ``key`` at ``x``.
+    shape_of : callable
+        ``shape_of(name) -> SCALAR | ZERO_D | ARRAY``: what numpy holds under a name.
     """
     try:
         tree = ast.parse(src.strip(), mode="eval")
     except SyntaxError as error:
         raise Unsupported(f"unparsable source {src[:60]!r}") from error
-    return _Writer(ref, table)(tree)
+    return _Writer(ref, table, shape_of)(tree)
 
 
 def statement(line: str) -> tuple[str, str]:
@@ -191,3 +229,8 @@ def statement(line: str) -> tuple[str, str]:
         raise Unsupported(f"template statement {line.strip()[:60]!r}")
     node = tree.body[0]
     return node.targets[0].id, ast.unparse(node.value)
+
+
+def shape(src: str, shape_of) -> int:
+    """What numpy's evaluation of ``src`` yields (SCALAR, ZERO_D or ARRAY), names looked up by ``shape_of``."""
+    return _Writer(None, None, shape_of).shape(ast.parse(src.strip(), mode="eval").body)
