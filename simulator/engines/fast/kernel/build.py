@@ -25,7 +25,7 @@ from pathlib import Path
 __all__ = ["FLAGS", "BuildError", "compiler", "load"]
 
 # No -ffast-math: every operation is rounded as numpy rounds it; no fused multiply-adds either.
-FLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fPIC", "-shared"]
+FLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math", "-fPIC", "-shared"]
 
 
 class BuildError(RuntimeError):

@@ -123,11 +123,11 @@ class _Writer:
             for i in range(s.spec.stages(s)):
                 self.stage[f"s{s.index}_{i}"] = len(self.stage)
         self.pipe_index = {f"p{s.index}.state": i for i, s in enumerate(self.pipes)}
-        self.persist: set = set()  # C names kept per run in c_<name>[j]
-        self.tables = []
-        self.lines: list[str] = []
-        self.local: set = set()
-        self.tvar = "t"
+        self.pipe_output = {f"w{s.index}": i for i, s in enumerate(self.pipes)}
+        self.arrays: set = set()  # C names of per-run values: one double per lane of the block
+        self.scalars: set = set()  # C names of values equal in every run (time alone), in scope
+        self.tables, self.lines, self.pending = [], [], []
+        self.tvar, self.stage_array, self.counter = "t", "S", 0
 
     # -- names -------------------------------------------------------------------------------
     def ref(self, name: str) -> str:
@@ -138,23 +138,25 @@ class _Writer:
         if name == "_nsteps":
             return f"{self.plan.time.n_steps}.0"
         if name in self.param:
-            return f"P[{self.param[name]}L * n + r]"
+            return f"P[{self.param[name]}L * n + R[j]]"
         if name in self.path:
             i = self.path[name]
             return (f"(path_rows[{i}] == 1 ? k_interp({self.tvar}, paths[{2 * i}], paths[{2 * i + 1}], "
                     f"path_len[{i}]) : k_path_row({self.tvar}, paths[{2 * i}], paths[{2 * i + 1}] + "
-                    f"r * path_len[{i}], path_len[{i}]))")
+                    f"R[j] * path_len[{i}], path_len[{i}]))")
         if name in self.pipe_index:
             return f"D[{self.pipe_index[name]}][j]"
+        if name in self.pipe_output:
+            return f"D[{self.pipe_output[name]}][j]"
+        if name in self.stage:
+            return f"{self.stage_array}[{self.stage[name]}][j]"
         c = self.cname.get(name, name)
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", c):
             raise Unsupported(f"name {name!r}")
-        if c in self.local:
+        if c in self.scalars or c in self.const_names:
             return c
-        if c in self.persist:
-            return f"c_{c}[j]"
-        if c in self.const_names:
-            return c
+        if c in self.arrays:
+            return f"{c}[j]"
         raise Unsupported(f"{name!r} read before it is computed")
 
     def shape_of(self, name: str) -> int:
@@ -175,67 +177,104 @@ class _Writer:
         fn = "k_extrapolate" if extrapolate else "k_interp"
         return f"{fn}({x}, X{i}, Y{i}, {len(self.plan.tables[key][0])})"
 
-    def c(self, src: str) -> str:
-        return to_c(src, self.ref, self.table, self.shape_of)
+    def block_ufunc(self, index: int, args: list, strides: list) -> str:
+        """numpy's loop on the whole block: operands gathered into arrays, one call for B runs."""
+        pointers = []
+        for arg in args:
+            simple = re.fullmatch(r"([A-Za-z_]\w*(?:\[\d+\])?)\[j\]", arg)
+            if simple:
+                pointers.append(simple.group(1))
+                continue
+            tmp = self.temp()
+            self.pending.append(f"for (int j = 0; j < B; j++) {tmp}[j] = {arg};")
+            pointers.append(tmp)
+        result = self.temp()
+        if len(args) == 1:
+            self.pending.append(f"k_v1({index}, {pointers[0]}, {result});")
+        else:
+            self.pending.append(f"k_v2({index}, {pointers[0]}, {pointers[1]}, {result}, "
+                                f"{strides[0]}, {strides[1]});")
+        return f"{result}[j]"
+
+    def temp(self) -> str:
+        name = f"u{self.counter}"
+        self.counter += 1
+        self.arrays.add(name)
+        return name
+
+    def vector(self, src: str, level: int) -> str:
+        """C expression of ``src`` over lane j, after emitting the block calls it needs."""
+        self.pending = []
+        expr = to_c(src, self.ref, self.table, self.shape_of, self.block_ufunc)
+        for line in self.pending:
+            self.out(line, level)
+        return expr
 
     def out(self, line: str, level: int):
         self.lines.append("    " * level + line)
 
-    def define(self, pyname: str, src: str, level: int, keep: bool = False):
-        """Local ``double name = expr;`` (and its per-run copy when it must outlive the loop)."""
+    def assign(self, target: str, src: str, level: int):
+        """``target[j] = src`` for every lane (``target`` a C array or ``S[i]``)."""
+        expr = self.vector(src, level)
+        self.out(f"for (int j = 0; j < B; j++) {target}[j] = {expr};", level)
+
+    def define(self, pyname: str, src: str, level: int, scalar: bool = False):
+        """A value: one per lane (an array of the block), or one per step when ``scalar``."""
         c = self.cname.get(pyname, pyname)
         if pyname not in self.sources:  # a template's temporary: its shape is its source's
             self.shapes[pyname] = shape(src, self.shape_of)
-        self.out(f"double {c} = {self.c(src)};", level)
-        self.local.add(c)
-        if keep:
-            self.persist.add(c)
-            self.out(f"c_{c}[j] = {c};", level)
+        if pyname in self.stage:
+            return self.assign(f"S[{self.stage[pyname]}]", src, level)
+        if scalar:
+            self.out(f"const double {c} = {to_c(src, self.ref, self.table, self.shape_of)};", level)
+            self.scalars.add(c)
+            return None
+        expr = self.vector(src, level)
+        self.arrays.add(c)
+        self.out(f"for (int j = 0; j < B; j++) {c}[j] = {expr};", level)
+        return None
 
     # -- phases ------------------------------------------------------------------------------
     def init_phase(self, level: int):
-        """The initial time for one run: what the states need, then the run constants."""
+        """The initial time for every lane: what the states need, then the run constants."""
         sched, done = self.sched, set()
-        self.local, self.tvar = set(), "t0"
+        self.tvar, self.scalars, self.stage_array = "t0", set(), "S"
         for node in self.plan.init_order:
             if node in sched.init_needed:
                 self.init_node(node, level)
                 done.add(node)
         for node in self.plan.dyn_order:
             if node in sched.needed and node not in sched.dynamic and node not in done:
-                self.value(node, level, keep=True)
+                self.value(node, level)
 
-    def value(self, node, level: int, keep: bool = False):
+    def value(self, node, level: int, scalar: bool = False):
         sched = self.sched
         if node in sched.exprs:
             if node in sched.literal:
                 return
-            self.define(self.node_name[node], sched.exprs[node].src, level, keep)
+            self.define(self.node_name[node], sched.exprs[node].src, level, scalar)
             return
         s = sched.statefuls[node]
         output = s.spec.output(s)
         if output is not None:
-            self.define(self.node_name[node], output, level, keep)
+            self.define(self.node_name[node], output, level, scalar)
 
     def init_node(self, node, level: int):
         sched = self.sched
-        keep = node not in sched.dynamic
         if node in sched.exprs:
-            return self.value(node, level, keep)
+            return self.value(node, level)
         s = sched.statefuls[node]
         if s.spec.storage == "pipe":
             return self.init_pipe(s, level)
         for line in s.spec.init(s):
             name, src = statement(line)
-            self.define(name, src, level, keep=name not in self.stage)
-            if name in self.stage:
-                self.out(f"S[{self.stage[name]}][j] = {name};", level)
+            self.define(name, src, level)
         if s.spec.storage == "continuous":
+            first = self.stage[f"s{s.index}_0"]
             for i in range(1, s.spec.stages(s)):
-                self.out(f"double s{s.index}_{i} = s{s.index}_0; S[{self.stage[f's{s.index}_{i}']}][j] = "
-                         f"s{s.index}_{i};", level)
-                self.local.add(f"s{s.index}_{i}")
-        return self.value(node, level, keep)
+                self.out(f"for (int j = 0; j < B; j++) S[{self.stage[f's{s.index}_{i}']}][j] = S[{first}][j];",
+                         level)
+        return self.value(node, level)
 
     def init_pipe(self, s, level: int):
         lines = s.spec.init(s)
@@ -244,61 +283,58 @@ class _Writer:
         if match is None or len(lines) != 2:
             raise Unsupported(f"pipe template {lines[0]!r}")
         p = self.pipe_index[f"p{s.index}.state"]
-        delay, initial = self.c(match.group(1)), self.c(match.group(2))
+        self.define(f"pd{p}", match.group(1), level)
+        self.define(f"pi{p}", match.group(2), level)
         cap = self.plan.time.n_steps + 1
-        self.out("{", level)
-        self.out(f"double ini = {initial}, ratio = k_max(({delay}) / dt, 1.0);", level + 1)
+        self.out("for (int j = 0; j < B; j++) {", level)
+        self.out(f"double ini = pi{p}[j], ratio = k_max(pd{p}[j] / dt, 1.0);", level + 1)
         self.out("int bad = !isfinite(ratio);", level + 1)
         self.out(f"ORD[{p}][j] = (long)rint((bad ? 1.0 : k_min(ratio, {cap}.0)) + K_SMALL);", level + 1)
         self.out(f"PTR[{p}][j] = 0; BAD[{p}][j] = bad;", level + 1)
         self.out(f"for (long m = 0; m < {cap}; m++) RING({p}, m, j) = ini;", level + 1)
         self.out(f"D[{p}][j] = bad ? NAN : ini;", level + 1)
         self.out("}", level)
-        self.define(f"w{s.index}", f"p{s.index}.state", level)
 
-    def evaluate(self, level: int, time: str, stage_src, slot: int, first: bool, want: bool):
-        """One evaluation of the rates at ``time`` from the stages ``stage_src(i)``, into K<slot>."""
+    def evaluate(self, level: int, time: str, stage_from, slot: int, first: bool, want: bool):
+        """One evaluation of the rates at ``time`` from the stages ``stage_from`` (None: S), into K<slot>."""
         sched, order = self.sched, self.plan.dyn_order
         self.out("{", level)
-        self.out(f"const double tt = {time};", level + 1)
-        self.tvar, self.local = "tt", set()
+        level += 1
+        self.out(f"const double tt = {time};", level)
+        self.tvar, self.scalars = "tt", set()
         extra = [n for n in order if n in sched.needed and n in sched.dynamic and n not in sched.core]
         core = [n for n in order if n in sched.core and n in sched.dynamic]
-        todo = core + (extra if want else [])
-        for node in todo:
+        for node in core + (extra if want else []):
             if node in sched.uniform:
-                self.value(node, level + 1)
-        outer = set(self.local)
-        self.out("for (long j = 0; j < nb; j++) {", level + 1)
-        self.out("const long r = b0 + j; (void)r;", level + 2)
-        for name, i in self.stage.items():
-            self.out(f"double {name} = {stage_src(i)};", level + 2)
-            self.local.add(name)
-        for s in self.pipes:
-            self.out(f"double w{s.index} = D[{self.pipe_index[f'p{s.index}.state']}][j];", level + 2)
-            self.local.add(f"w{s.index}")
+                self.value(node, level, scalar=True)
+        self.stage_array = "S"
+        if stage_from is not None and self.stage:
+            scale, prev = stage_from
+            self.out(f"for (int i = 0; i < {len(self.stage)}; i++) for (int j = 0; j < B; j++) "
+                     f"ST[i][j] = S[i][j] + {scale} * K{prev}[i][j];", level)
+            self.stage_array = "ST"
         for node in core:
             if node not in sched.uniform:
-                self.value(node, level + 2)
+                self.value(node, level)
         for s in self.continuous:
             temps, derivatives = s.spec.slopes(s)
             for line in temps:
                 name, src = statement(line)
-                self.define(name, src, level + 2)
+                self.define(name, src, level)
             for i, derivative in enumerate(derivatives):
-                self.out(f"K{slot}[{self.stage[f's{s.index}_{i}']}][j] = {self.c(derivative)};", level + 2)
+                self.assign(f"K{slot}[{self.stage[f's{s.index}_{i}']}]", derivative, level)
         if first:
             for p, s in enumerate(self.pipes):
-                self.out(f"DIN[{p}][j] = {self.c(s.args['input'].src)};", level + 2)
+                self.assign(f"DIN[{p}]", s.args["input"].src, level)
         if want:
             for node in extra:
                 if node not in sched.uniform:
-                    self.value(node, level + 2)
+                    self.value(node, level)
             for v, name in enumerate(self.variables):
-                self.out(f"out[({v}L * NT + js) * n + r] = {self.ref(self.node_name[name])};", level + 2)
-        self.out("}", level + 1)
-        self.out("}", level)
-        self.local = outer
+                expr = self.vector(self.node_name[name], level)
+                self.out(f"for (int j = 0; j < nb; j++) out[({v}L * NT + js) * n + b0 + j] = {expr};", level)
+        self.out("}", level - 1)
+        self.scalars, self.stage_array = set(), "S"
 
     def step(self, level: int):
         """Advance the block's states by one step (Euler or RK4), clamp, push the pipes."""
@@ -306,19 +342,18 @@ class _Writer:
         if self.method == "rk4":
             for slot, (time, scale, prev) in enumerate(
                     [("t + half", "half", 1), ("t + half", "half", 2), ("t + dt", "dt", 3)], start=2):
-                self.evaluate(level, time, lambda i, s=scale, p=prev: f"S[{i}][j] + {s} * K{p}[{i}][j]",
-                              slot, False, False)
+                self.evaluate(level, time, (scale, prev), slot, False, False)
             update = "S[i][j] + dt6 * (((K1[i][j] + 2.0 * K2[i][j]) + 2.0 * K3[i][j]) + K4[i][j])"
         else:
             update = "S[i][j] + K1[i][j] * dt"
         if ns:
-            self.out(f"for (long i = 0; i < {ns}; i++) for (long j = 0; j < nb; j++) S[i][j] = {update};", level)
+            self.out(f"for (int i = 0; i < {ns}; i++) for (int j = 0; j < B; j++) S[i][j] = {update};", level)
         for s in self.continuous:
             if s.non_negative:
                 i = self.stage[f"s{s.index}_0"]
-                self.out(f"for (long j = 0; j < nb; j++) S[{i}][j] = k_max(S[{i}][j], 0.0);", level)
+                self.out(f"for (int j = 0; j < B; j++) S[{i}][j] = k_max(S[{i}][j], 0.0);", level)
         for p in range(len(self.pipes)):
-            self.out("for (long j = 0; j < nb; j++) {", level)
+            self.out("for (int j = 0; j < B; j++) {", level)
             self.out(f"RING({p}, PTR[{p}][j], j) = DIN[{p}][j];", level + 1)
             self.out(f"PTR[{p}][j] = (PTR[{p}][j] + 1) % ORD[{p}][j];", level + 1)
             self.out(f"D[{p}][j] = BAD[{p}][j] ? NAN : RING({p}, PTR[{p}][j], j);", level + 1)
@@ -344,18 +379,16 @@ def generate_c(plan, overrides: dict, variables: list, method: str) -> str:
             w.const_names.add(c)
     time = plan.time
     body_start = len(w.lines)
-    w.out("for (long j = 0; j < nb; j++) {", 2)
-    w.out("const long r = b0 + j; (void)r;", 3)
-    w.init_phase(3)
-    w.out("}", 2)
+    w.out("for (int j = 0; j < B; j++) R[j] = b0 + (j < nb ? j : nb - 1);", 2)
+    w.init_phase(2)
     w.out("long js = 0;", 2)
     w.out("for (long k = 0; ; k++) {", 2)
     w.out("const double t = t0 + (double)k * dt;", 3)
     w.out(f"if (k % {time.save_every} == 0) {{", 3)
-    w.evaluate(4, "t", lambda i: f"S[{i}][j]", 1, True, True)
+    w.evaluate(4, "t", None, 1, True, True)
     w.out("js++;", 4)
     w.out("} else {", 3)
-    w.evaluate(4, "t", lambda i: f"S[{i}][j]", 1, True, False)
+    w.evaluate(4, "t", None, 1, True, False)
     w.out("}", 3)
     w.out(f"if (k == {time.n_steps}) break;", 3)
     w.step(3)
@@ -363,7 +396,7 @@ def generate_c(plan, overrides: dict, variables: list, method: str) -> str:
     body = w.lines[body_start:]
     ns, npipe = max(1, len(w.stage)), max(1, len(w.pipes))
     cap = time.n_steps + 1
-    head = [PRELUDE, f"#define B {BLOCK}", f"#define NT {time.saved_steps().size}L",
+    head = [f"#define B {BLOCK}", PRELUDE, f"#define NT {time.saved_steps().size}L",
             f"#define RING(p, m, j) ring[(((long)(p)) * {cap}L + (m)) * B + (j)]"]
     for i, key in enumerate(w.tables):
         xs, ys = plan.tables[key][0], plan.tables[key][1]
@@ -381,11 +414,11 @@ def generate_c(plan, overrides: dict, variables: list, method: str) -> str:
         f"    double *ring = malloc(sizeof(double) * {npipe}L * {cap}L * B);",
         "    for (long b0 = lo; b0 < hi; b0 += B) {",
         "        const long nb = hi - b0 < B ? hi - b0 : B;",
-        f"        double S[{ns}][B], D[{npipe}][B], DIN[{npipe}][B];",
+        f"        double S[{ns}][B], ST[{ns}][B], D[{npipe}][B], DIN[{npipe}][B]; long R[B];",
         f"        long PTR[{npipe}][B], ORD[{npipe}][B]; int BAD[{npipe}][B];",
-        "        (void)D; (void)DIN; (void)PTR; (void)ORD; (void)BAD;",
+        "        (void)D; (void)DIN; (void)PTR; (void)ORD; (void)BAD; (void)ST;",
         *[f"        double K{k}[{ns}][B];" for k in range(1, slots + 1)],
-        *[f"        double c_{name}[B];" for name in sorted(w.persist)],
+        *[f"        double {name}[B];" for name in sorted(w.arrays)],
     ]
     tail = ["    }", "    free(ring);", "}", ""]
     return "\n".join(head + body + tail)

@@ -18,6 +18,15 @@ static inline double k_u1(int i, double x) {
 }
 /* sx, sz: the operands' strides as numpy passes them (0 for a scalar operand, which some loops
    special-case, e.g. power with a scalar exponent). */
+/* The same loops on a whole block of B runs (B is defined by the kernel before this prelude). */
+static inline void k_v1(int i, const double *x, double *y) {
+    char *a[2] = {(char *)x, (char *)y}; long n = B, s[2] = {8, 8};
+    KF[i](a, &n, s, NULL);
+}
+static inline void k_v2(int i, const double *x, const double *z, double *y, long sx, long sz) {
+    char *a[3] = {(char *)x, (char *)z, (char *)y}; long n = B, s[3] = {sx, sz, 8};
+    KF[i](a, &n, s, NULL);
+}
 static inline double k_u2(int i, double x, double z, long sx, long sz) {
     double y; char *a[3] = {(char *)&x, (char *)&z, (char *)&y}; long n = 1, s[3] = {sx, sz, 8};
     KF[i](a, &n, s, NULL); return y;

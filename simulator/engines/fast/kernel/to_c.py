@@ -36,7 +36,6 @@ _U = {f"np.{name}": i for i, name in enumerate(UFUNCS)}
 # numpy function -> C template over the translated arguments
 _CALLS = {
     "np.abs": "fabs({0})", "np.sqrt": "sqrt({0})",
-    **{name: f"k_u1({i}, {{0}})" for name, i in _U.items() if name != "np.power"},
     "np.minimum": "k_min({0}, {1})", "np.maximum": "k_max({0}, {1})", "np.trunc": "trunc({0})",
     "np.where": "(({0}) != 0.0 ? ({1}) : ({2}))",
     "np.logical_not": "(({0}) == 0.0 ? 1.0 : 0.0)",
@@ -65,9 +64,16 @@ def _dotted(node) -> str:
     raise Unsupported(f"call of {ast.dump(node)[:60]}")
 
 
+def scalar_ufunc(index: int, args: list, strides: list) -> str:
+    """One call of numpy's loop ``UFUNCS[index]`` on one element."""
+    if len(args) == 1:
+        return f"k_u1({index}, {args[0]})"
+    return f"k_u2({index}, {args[0]}, {args[1]}, {strides[0]}, {strides[1]})"
+
+
 class _Writer:
-    def __init__(self, ref, table, shape_of):
-        self.ref, self.table, self.shape_of = ref, table, shape_of
+    def __init__(self, ref, table, shape_of, ufunc=scalar_ufunc):
+        self.ref, self.table, self.shape_of, self.ufunc = ref, table, shape_of, ufunc
 
     def __call__(self, node) -> str:
         method = getattr(self, "_" + type(node).__name__, None)
@@ -134,7 +140,7 @@ class _Writer:
     def power(self, base, exponent, left: str, right: str) -> str:
         """numpy's power loop, with numpy's strides (0 for an operand that is not an array)."""
         strides = ["8L" if self.shape(x) == ARRAY else "0L" for x in (base, exponent)]
-        return f"k_u2({_U['np.power']}, {left}, {right}, {strides[0]}, {strides[1]})"
+        return self.ufunc(_U["np.power"], [left, right], strides)
 
     def _Compare(self, node):
         if len(node.ops) != 1 or type(node.ops[0]) not in _COMPARE:
@@ -181,6 +187,8 @@ class _Writer:
             return self(node.func.value)
         if name == "np.power":
             return self.power(*node.args, *(self(a) for a in node.args))
+        if name in _U:
+            return self.ufunc(_U[name], [self(a) for a in node.args], ["8L"])
         template = _CALLS.get(name)
         if template is None:
             raise Unsupported(f"function {name}")
@@ -199,7 +207,7 @@ def _unit(name: str) -> str:
     return "0.0" if name == "_vsum" else "1.0"
 
 
-def to_c(src: str, ref, table, shape_of=lambda name: ARRAY) -> str:
+def to_c(src: str, ref, table, shape_of=lambda name: ARRAY, ufunc=scalar_ufunc) -> str:
     """C expression of one numpy-source expression.
 
     Parameters
@@ -213,12 +221,15 @@ def to_c(src: str, ref, table, shape_of=lambda name: ARRAY) -> str:
         ``table(key, x, extrapolate) -> str``: C expression of a lookup of table ``key`` at ``x``.
     shape_of : callable
         ``shape_of(name) -> SCALAR | ZERO_D | ARRAY``: what numpy holds under a name.
+    ufunc : callable
+        ``ufunc(index, args, strides) -> str``: a call of numpy's loop ``UFUNCS[index]`` (the code
+        generator may hoist it out of the expression to call it on a whole block of runs).
     """
     try:
         tree = ast.parse(src.strip(), mode="eval")
     except SyntaxError as error:
         raise Unsupported(f"unparsable source {src[:60]!r}") from error
-    return _Writer(ref, table, shape_of)(tree)
+    return _Writer(ref, table, shape_of, ufunc)(tree)
 
 
 def statement(line: str) -> tuple[str, str]:
