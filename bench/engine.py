@@ -51,8 +51,38 @@ def machine() -> str:
 
 
 def levers(plan) -> dict:
+    """Scalar constants with a Vensim range (a subscripted cell is not a pysd parameter name)."""
     return {name: bounds[:2] for name, bounds in plan.ranges.items()
-            if name in plan.constants and bounds and None not in bounds[:2]}
+            if name in plan.constants and bounds and None not in bounds[:2] and "[" not in name}
+
+
+SUBSCRIPTED = """{{UTF-8}}
+region: (r1-r{size}) ~~|
+growth rate[region] = 0.02 ~ 1/Year [0, 0.1] ~|
+initial[region] = 100 ~ people ~|
+population[region] = INTEG(births[region] - deaths[region] + migration[region], initial[region])
+    ~ people ~|
+births[region] = population[region] * growth rate[region] ~ people/Year ~|
+deaths[region] = population[region] / lifetime ~ people/Year ~|
+lifetime = 70 ~ Year [50, 90] ~|
+total = SUM(population[region!]) ~ people ~|
+migration[region] = (total / {size} - population[region]) * mobility ~ people/Year ~|
+mobility = 0.01 ~ 1/Year [0, 0.05] ~|
+perceived[region] = SMOOTH(population[region], perception time) ~ people ~|
+perception time = 3 ~ Year [1, 5] ~|
+largest = VMAX(perceived[region!]) ~ people ~|
+INITIAL TIME = 0 ~ Year ~|
+FINAL TIME = 50 ~ Year ~|
+TIME STEP = 0.25 ~ Year ~|
+SAVEPER = 1 ~ Year ~|
+"""
+
+
+def subscripted_model(folder: Path, size: int) -> Path:
+    """A 1-D subscripted benchmark model: ``size`` regions with stocks, flows, SUM, SMOOTH, VMAX."""
+    path = folder / f"regions_{size}.mdl"
+    path.write_text(SUBSCRIPTED.format(size=size), encoding="utf-8")
+    return path
 
 
 def draw(bounds: dict, n: int, rng: np.random.Generator) -> dict:
@@ -174,7 +204,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--backends-only", action="store_true",
                         help="only the compiled-vs-numpy section (skip the numpy table and memory)")
+    parser.add_argument("--subscripted", type=int, default=0, metavar="SIZE",
+                        help="benchmark a generated 1-D subscripted model of SIZE regions instead")
     args = parser.parse_args()
+    if args.subscripted:
+        args.model = subscripted_model(Path(tempfile.mkdtemp()), args.subscripted)
     rng = np.random.default_rng(args.seed)
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -184,7 +218,7 @@ def main() -> None:
     bounds = levers(plan)
     steps, saved = plan.time.n_steps, plan.time.n_steps // plan.time.save_every + 1
     print(f"Machine: {machine()}\n")
-    print(f"Model: {args.model.name}: {len(plan.names)} variables, {len(plan.stocks)} stocks, "
+    print(f"Model: {args.model.name}: {len(plan.names)} variables (cells), {len(plan.stocks)} stocks, "
           f"{len(bounds)} levers sampled in their ranges; {plan.time.initial:g}-"
           f"{plan.time.final:g}, dt {plan.time.dt:g} ({steps} steps), {saved} saved points; "
           f"seed {args.seed}.\n")

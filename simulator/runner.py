@@ -127,14 +127,18 @@ def run(
         Annual rows x every variable, with units and provenance.
     """
     model, scen = _prepare(scen, model, project)
-    own_defaults = scen.path is None and not scen.use_calibration and not scen.overrides
+    # A model's own defaults with overrides that are not all plain levers (any Vensim model: constants
+    # without ranges, subscripted cells): validated as constants, no policy timing.
+    own_defaults = scen.path is None and not scen.use_calibration and not scen.overrides and any(
+        isinstance(v, dict) or "[" in k or not getattr(model.elements.get(k), "is_lever", False)
+        for k, v in (overrides or {}).items())
     if overrides and not own_defaults:
         scen = scen.with_overrides(model, overrides)
     backend = check_backend(backend)
     if engine not in ENGINES:
         raise UserError(f"unknown engine '{engine}' (use {' or '.join(ENGINES)})")
-    if own_defaults:  # any Vensim model on its own defaults: any constant may be set, no policy timing
-        params, cal_sha = model.constant_overrides(overrides or {}), ""
+    if own_defaults:
+        params, cal_sha = model.constant_overrides(overrides), ""
     else:
         params, cal_sha = resolve_overrides(model, scen, project)
     if engine == "pysd":

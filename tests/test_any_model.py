@@ -111,7 +111,7 @@ def test_overrides_of_subscripted_constants(tmp_path):
 @pytest.mark.parametrize("body, construct", [
     ("y = 1 ~~|\nx = VECTOR SELECT(y, y, y, 0, 0) ~~|\n", "'x': unsupported construct function VECTOR SELECT"),
     ("region: a, b ~~|\nx[region] = 1, 2 ~~|\ny = x ~~|\n", "'y': unsupported construct subscripted variable"),
-    (":MACRO: double(v)\ndouble = 2 * v ~~|\n:END OF MACRO:\nx = double(1) ~~|\n", "macro 'double'"),
+    ("y = 1 ~~|\nx = GET TIME VALUE(0, 0, 0) * y ~~|\n", "'x': unsupported construct function GET TIME VALUE"),
 ])
 def test_refusal_is_one_line_from_library_and_cli(tmp_path, capsys, body, construct):
     path = write(tmp_path, body)
@@ -122,6 +122,16 @@ def test_refusal_is_one_line_from_library_and_cli(tmp_path, capsys, body, constr
     assert main(["--lang", "en", "run", "--model", str(path), "--out", str(tmp_path / "out.csv")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("jinan-sd: error: model.mdl:") and construct in err and "\n" not in err
+
+
+def test_macros_are_inlined_per_call(tmp_path):
+    body = (":MACRO: GROWN(v, rate)\nGROWN = INTEG(v * rate, v) ~~|\n:END OF MACRO:\n"
+            "a = GROWN(1, 0.1) ~~|\nb = GROWN(2, 0.2) + GROWN(a, 0.1) ~~|\n")
+    path = write(tmp_path, body, final="3", dt="0.5")
+    actual = fast(path)
+    assert [c for c in actual.columns if "macro" in c] == []  # a call's copy is not a result
+    expected = PysdModel(path, tmp_path / "cache").run()
+    assert_results_close(actual[expected.columns], expected, 1e-9, 1e-12)
 
 
 def test_cli_runs_any_model_on_both_engines_and_lists_constants(tmp_path, capsys):

@@ -52,7 +52,10 @@ smooth = SMOOTH3(x, smooth time) + SMOOTHI(x, smooth time, 2.5) + SMOOTH N(x, sm
 delayed = DELAY3(x, delay time) + DELAY1I(x, delay time, 1.5) + DELAY FIXED(x, delay time, 0.5) ~~|
 trend = TREND(x + 1, 2, 0.1) ~~|
 frozen = INITIAL(x * 2) ~~|
-stock = INTEG(looked + extra + ratios + pulses + shapes + trig + logic + smooth + delayed + trend - stock, frozen) ~~|
+held = SAMPLE IF TRUE(x > 0.1, x * 2, 7.5) ~~|
+forecast = FORECAST(x + 2, 1.5, 2) ~~|
+stock = INTEG(looked + extra + ratios + pulses + shapes + trig + logic + smooth + delayed + trend + held
+    + forecast - stock, frozen) ~~|
 bounded = INTEG(-stock, 0.5) ~~|
 FINAL TIME = 5 ~ Year ~ |
 INITIAL TIME = 0 ~ Year ~ |

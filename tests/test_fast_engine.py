@@ -279,7 +279,7 @@ def test_compiling_writes_no_file(tmp_path):
 @pytest.mark.parametrize("body, message", [
     ("x = RANDOM UNIFORM(0, 1, 0) ~~|\n", r"'x'.*RANDOM UNIFORM"),
     ("y = 1 ~~|\nx = DELAY N(y, 2, 0, 3) ~~|\n", r"'x'.*DELAY N"),
-    ("y = 1 ~~|\nx = SAMPLE IF TRUE(Time > 1, y, 0) ~~|\n", r"'x'.*SAMPLE IF TRUE"),
+    ("y = 1 ~~|\nx = GET TIME VALUE(0, 0, 0) + y ~~|\n", r"'x'.*GET TIME VALUE"),
     ("t(\n[(0,0)-(1,1)],(0,0),(1,1)) ~~|\nx = LOOKUP EXTRAPOLATE(t, 2) ~~|\n",
      r"'x'.*LOOKUP EXTRAPOLATE"),
     ("region: north, south ~~|\nx[region] = 1, 2 ~~|\ny = x ~~|\n",

@@ -23,6 +23,7 @@ from simulator.errors import UserError
 from simulator.model.naming import canonical_id
 
 _ROOT_LINE = "_root = Path(__file__).parent"
+_DATA_SUFFIXES = {".xls", ".xlsx", ".xlsm", ".ods", ".csv", ".tab", ".txt", ".dat"}
 
 
 def cache_dir() -> Path:
@@ -42,7 +43,7 @@ def translate(mdl_path: Path, sha256: str | None = None, cache: Path | None = No
     mdl_path = Path(mdl_path).resolve()
     content = mdl_path.read_bytes()
     sha256 = sha256 or hashlib.sha256(content).hexdigest()
-    key = hashlib.sha256(f"{sha256}|{mdl_path.parent}|{pysd.__version__}".encode()).hexdigest()
+    key = hashlib.sha256(f"{sha256}|{mdl_path.parent}|{pysd.__version__}|3".encode()).hexdigest()
     base = Path(cache or cache_dir()) / "pysd"
     folder = base / key[:16]
     py_file = folder / (mdl_path.stem + ".py")
@@ -53,12 +54,22 @@ def translate(mdl_path: Path, sha256: str | None = None, cache: Path | None = No
     try:
         staged = staging / mdl_path.name
         staged.write_bytes(content)
+        # pysd reads GET XLS/DIRECT SUBSCRIPT files while translating, beside the .mdl it is
+        # given: link the model's data files into the staging folder for that moment only
+        links = []
+        for source in mdl_path.parent.iterdir():
+            if source.is_file() and source.suffix.lower() in _DATA_SUFFIXES:
+                links.append(staging / source.name)
+                links[-1].symlink_to(source)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pysd.read_vensim(str(staged), initialize=False)
+        for link in links:
+            link.unlink()
         for generated in staging.glob("*.py"):
             text = generated.read_text(encoding="utf-8")
-            if _ROOT_LINE in text:
+            if _ROOT_LINE in text:  # data files beside the model; macro modules beside the translation
+                text = text.replace("_root.joinpath(", "Path(__file__).parent.joinpath(")
                 generated.write_text(text.replace(_ROOT_LINE, f"_root = Path({str(mdl_path.parent)!r})"),
                                      encoding="utf-8")
         try:

@@ -166,6 +166,23 @@ class Pipe:
         return self.state
 
 
+class Held:
+    """SAMPLE IF TRUE's held value for a batch (``pysd.py_backend.statefuls.SampleIfTrue``).
+
+    ``state`` is the value held since the condition was last true (the initial value before);
+    :meth:`push` stores the step's output, ``where(condition, input, state)``.
+    """
+
+    def __init__(self, initial, n: int):
+        self.n = n
+        self.state = full(n, initial)
+
+    def push(self, value) -> np.ndarray:
+        """Hold this step's output for the next step."""
+        self.state = full(self.n, value)
+        return self.state
+
+
 class PathInterpolator:
     """Linear interpolation of a time path, flat beyond the ends, for one chunk of runs.
 
@@ -214,5 +231,49 @@ def vmax(*values):
     return np.fmax.reduce(_stack(values), axis=0)
 
 
+def data_value(t, times, values, method: str):
+    """A data variable at time t, as ``pysd.py_backend.data.Data.__call__``.
+
+    A time listed in the data gives its value; otherwise ``raw`` gives NaN, times beyond the
+    ends the end values, ``interpolate`` linear interpolation, ``look_forward`` the next value
+    and ``hold_backward`` the previous one.
+    """
+    i = int(np.searchsorted(times, t))
+    if i < times.size and times[i] == t:
+        return values[i]
+    if method == "raw":
+        return np.nan
+    if t > times[-1]:
+        return values[-1]
+    if t < times[0]:
+        return values[0]
+    if method == "interpolate":
+        return np.interp(t, times, values)
+    return values[i] if method == "look_forward" else values[i - 1]
+
+
+def _order(direction, values) -> np.ndarray:
+    order = np.argsort(_stack(values), axis=0)  # pysd: vector.argsort() on the last axis
+    return np.flip(order, axis=0) if direction <= 0 else order
+
+
+def sort_order(position: int, direction, *values):
+    """VECTOR SORT ORDER at one position: the index (0-based) of the element sorted there."""
+    return _order(direction, values)[position].astype(np.float64)
+
+
+def rank(position: int, direction, *values):
+    """VECTOR RANK at one position: pysd's ``sort_order.argsort() + 1``."""
+    return (np.argsort(_order(direction, values), axis=0)[position] + 1).astype(np.float64)
+
+
+def reorder(position: int, index, *values):
+    """VECTOR REORDER at one position: ``vector[svector[position]]`` along the last axis."""
+    stacked = _stack(values)
+    picks = np.broadcast_to(np.asarray(index).astype(np.int64), stacked.shape[1:])
+    return np.take_along_axis(stacked, picks[None, ...], axis=0)[0]
+
+
 #: further builtins exposed to generated code, by their kernel name
-EXTRA = {"_vsum": vsum, "_vprod": vprod, "_vmin": vmin, "_vmax": vmax}
+EXTRA = {"_sort_order": sort_order, "_rank": rank, "_reorder": reorder, "_data": data_value,
+         "_vsum": vsum, "_vprod": vprod, "_vmin": vmin, "_vmax": vmax}

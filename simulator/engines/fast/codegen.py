@@ -25,7 +25,7 @@ def namespace(tables: dict, time) -> dict:
         "_full": bi.full, "_xidz": bi.xidz, "_zidz": bi.zidz, "_modulo": bi.modulo,
         "_quantum": bi.quantum, "_step": bi.step, "_ramp": bi.ramp, "_pulse": bi.pulse,
         "_pulse_train": bi.pulse_train, "_lookup": bi.lookup, "_delay_order": bi.delay_order,
-        "_last_stage": bi.last_stage, "_Pipe": bi.Pipe,
+        "_last_stage": bi.last_stage, "_Pipe": bi.Pipe, "_Held": bi.Held,
     }
     ns.update(bi.EXTRA)
     if time is not None:
@@ -125,7 +125,7 @@ def generate(plan, overrides: dict, variables: list) -> str:
         if node in needed and node not in dynamic and node not in done:
             _emit_value(out, node, exprs, statefuls, 1, code)
     continuous = [s for s in states if s.spec.storage == "continuous"]
-    pipes = [s for s in states if s.spec.storage == "pipe"]
+    pipes = [s for s in states if s.spec.storage == "discrete"]
     state_vars = [f"s{s.index}_{i}" for s in continuous for i in range(s.spec.stages(s))]
     out(f"S = [{', '.join(state_vars)}]")
     out(f"D = [{', '.join(f'p{s.index}.state' for s in pipes)}]")
@@ -137,7 +137,7 @@ def generate(plan, overrides: dict, variables: list) -> str:
     if state_vars:
         out(f"{', '.join(state_vars)}, = S", 2)
     if pipes:
-        out(f"{', '.join(f'w{s.index}' for s in pipes)}, = D", 2)
+        out(f"{', '.join(f'z{s.index}' for s in pipes)}, = D", 2)
     for node in plan.dyn_order:
         if node in core and node in dynamic:
             _emit_value(out, node, exprs, statefuls, 2, code)
@@ -148,7 +148,7 @@ def generate(plan, overrides: dict, variables: list) -> str:
             out(line, 2)
         slopes.extend(derivatives)
     out(f"dS = ({''.join(x + ', ' for x in slopes)})", 2)
-    out(f"dIn = ({''.join(s.args['input'].src + ', ' for s in pipes)})", 2)
+    out(f"dIn = ({''.join(s.spec.next(s) + ', ' for s in pipes)})", 2)
     out("if want:", 2)
     for node in plan.dyn_order:
         if node in needed and node in dynamic and node not in core:
@@ -167,9 +167,7 @@ def _emit_value(out, node, exprs, statefuls, level, code):
         out(f"v_{code[node]} = {src}", level)
         return
     s = statefuls[node]
-    output = s.spec.output(s)
-    if output is not None:  # a pipe's output is unpacked from D at the top of rates()
-        out(f"w{s.index} = {output}", level)
+    out(f"w{s.index} = {s.spec.output(s)}", level)
 
 
 def _emit_init(out, node, exprs, statefuls, code):

@@ -79,14 +79,15 @@ _FUNCTIONS = {
 }
 _TIME_FUNCTIONS = {"step", "ramp", "pulse", "pulse_train"}
 _UNSUPPORTED = {
-    ae.DelayNStructure: "DELAY N", ae.ForecastStructure: "FORECAST",
-    ae.SampleIfTrueStructure: "SAMPLE IF TRUE", ae.AllocateAvailableStructure: "ALLOCATE AVAILABLE",
+    ae.DelayNStructure: "DELAY N", ae.AllocateAvailableStructure: "ALLOCATE AVAILABLE",
     ae.AllocateByPriorityStructure: "ALLOCATE BY PRIORITY", ae.DataStructure: "data (:=)",
     ae.GetLookupsStructure: "GET LOOKUPS", ae.GetDataStructure: "GET DATA",
     ae.GetConstantsStructure: "GET CONSTANTS", ae.SubscriptsReferenceStructure: "subscripts",
 }
 
 
+_VECTOR = {"vector_sort_order": "_sort_order", "vector_rank": "_rank",
+           "vector_reorder": "_reorder"}
 _AGGREGATIONS = {"sum": "_vsum", "prod": "_vprod", "vmin": "_vmin", "vmax": "_vmax"}
 
 
@@ -118,6 +119,19 @@ class Translator:
         self.bang: dict = {}  # range -> element, inside an aggregation over ``range!``
         self.array_index: tuple | None = None  # position of the cell in an array constant
         self.array_shape: tuple | None = None
+        self.macros: dict = {}  # cleaned macro name -> macros.Macro
+        self.scopes: list = []  # inside a macro call: cleaned name -> Expr (params, locals)
+        self.extra: dict = {}  # elements added by macro calls
+        self.orders: list = []  # (stateful index, order Expr, construct) fixed at load time
+        self.calls = 0
+
+    def save(self) -> tuple:
+        return (self.element, self.owner, self.binding, self.bang, self.array_index,
+                self.array_shape)
+
+    def restore(self, saved: tuple) -> None:
+        (self.element, self.owner, self.binding, self.bang, self.array_index,
+         self.array_shape) = saved
 
     def at(self, element: str, owner: str, binding=(), index=None, shape=None):
         """Set the cell about to be translated (for messages, statefuls, references)."""
@@ -186,6 +200,13 @@ class Translator:
         return handler(ast)
 
     def _ReferenceStructure(self, ast) -> Expr:
+        if self.scopes:  # inside a macro: only its parameters, its own elements and Time
+            found = self.scopes[-1].get(ast.reference)
+            if found is not None and ast.subscripts is None:
+                return found
+            if ast.reference != "time":
+                raise self.fail(f"reference {ast.reference!r} that is not a macro parameter "
+                                "or element")
         name = self.cleanspace.get(ast.reference)
         if name is None and ast.subscripts is None and self.ranges.knows(ast.reference):
             try:  # a subscript used as a number: its position in its main range
@@ -204,6 +225,38 @@ class Translator:
         if key in self.lookup_names:
             raise CompileError(f"{self.element!r}: lookup {name!r} used without an argument")
         return Expr(f"v_{self.code[key]}", frozenset({key}))
+
+    def _along_last(self, ast) -> tuple[list, int]:
+        """A reference's values along its last subscript, and this cell's position on it."""
+        if not isinstance(ast, ae.ReferenceStructure) or ast.subscripts is None:
+            raise self.fail("a vector function of something other than a subscripted variable")
+        subs = list(ast.subscripts.subscripts)
+        last = subs[-1]
+        try:
+            (mine,) = self.ranges.resolve(last, self.binding, self.bang)
+            axis = self.ranges.of(last)
+        except (SubscriptError, ValueError) as error:
+            raise self.fail(f"vector function over {last!r}: {error}") from None
+        iterated = ae.ReferenceStructure(ast.reference,
+                                         ae.SubscriptsReferenceStructure(subs[:-1] + [last + "!"]))
+        saved, values = dict(self.bang), []
+        for element in axis:
+            self.bang = {**saved, norm(last): element}
+            values.append(self(iterated))
+        self.bang = saved
+        return values, axis.index(mine)
+
+    def _vector(self, function: str, args) -> Expr:
+        """VECTOR SORT ORDER / RANK / REORDER along the last subscript (pysd's functions)."""
+        if len(args) != 2:
+            raise self.fail(f"{function.upper()} with {len(args)} arguments")
+        values, position = self._along_last(args[0])
+        second = self(args[1])
+        if function != "vector_reorder" and second.literal is None:
+            name = function.upper().replace("_", " ")
+            raise self.fail(f"{name} with a direction that is not a number")
+        src = f"{_VECTOR[function]}({position}, {_num(second)}, {', '.join(_num(v) for v in values)})"
+        return Expr(src, _join(second, *values))
 
     def _aggregate(self, function: str, args) -> Expr:
         if len(args) != 1:
@@ -286,6 +339,10 @@ class Translator:
 
     def _CallStructure(self, ast) -> Expr:
         function = ast.function.reference
+        if function in self.macros and ast.function.subscripts is None:
+            from simulator.engines.fast.macros import expand
+
+            return expand(self, self.macros[function], ast.arguments)
         target = self.cleanspace.get(function)
         if target in self.cells:
             target = self.key_of(target, ast.function.subscripts)
@@ -293,6 +350,8 @@ class Translator:
             raise self.fail(f"subscripted function {function!r}")
         if function in _AGGREGATIONS and target not in self.lookup_names:
             return self._aggregate(function, ast.arguments)
+        if function in _VECTOR:
+            return self._vector(function, ast.arguments)
         if function == "elmcount" and len(ast.arguments) == 1 and isinstance(
                 ast.arguments[0], ae.ReferenceStructure) and self.ranges.is_range(
                 ast.arguments[0].reference):
@@ -346,10 +405,12 @@ class Translator:
                               smooth_time=ast.smooth_time, initial=ast.initial)
 
     def _SmoothNStructure(self, ast) -> Expr:
-        order = self(ast.order).literal
-        if order is None or order != int(order) or order < 1:
-            raise self.fail("SMOOTH N with an order that is not a positive integer literal")
-        return self._stateful("smooth", int(order), input=ast.input,
+        order = self(ast.order)
+        if order.literal is None:  # fixed once the model's constants are known (see translate)
+            self.orders.append((len(self.statefuls), order, "SMOOTH N"))
+        elif order.literal != int(order.literal) or order.literal < 1:
+            raise self.fail("SMOOTH N with an order that is not a positive integer")
+        return self._stateful("smooth", int(order.literal or 1), input=ast.input,
                               smooth_time=ast.smooth_time, initial=ast.initial)
 
     def _DelayStructure(self, ast) -> Expr:
@@ -363,6 +424,14 @@ class Translator:
     def _TrendStructure(self, ast) -> Expr:
         return self._stateful("trend", input=ast.input, average_time=ast.average_time,
                               initial_trend=ast.initial_trend)
+
+    def _SampleIfTrueStructure(self, ast) -> Expr:
+        return self._stateful("sample_if_true", condition=ast.condition, input=ast.input,
+                              initial=ast.initial)
+
+    def _ForecastStructure(self, ast) -> Expr:
+        return self._stateful("forecast", input=ast.input, average_time=ast.average_time,
+                              horizon=ast.horizon, initial_trend=ast.initial_trend)
 
     def _InitialStructure(self, ast) -> Expr:
         return self._stateful("initial", initial=ast.initial)

@@ -88,6 +88,9 @@ def _normalise(plan, params: dict | None, n: int | None):
             known = "an element" if element is None else "overridable (time settings are fixed)"
             raise ParameterError(f"parameter {name!r} is not {known} of the model"
                                  f"{_suggest(name, plan.elements) if element is None else ''}")
+        if name in getattr(plan, "fixed", {}):
+            raise ParameterError(f"parameter {name!r} fixes {plan.fixed[name]} (its number of "
+                                 "stages); it cannot be overridden")
         if hasattr(value, "index") and hasattr(value, "to_numpy"):  # a pandas Series
             value = TimePath(np.asarray(value.index, dtype=np.float64), value.to_numpy())
         if isinstance(value, TimePath):

@@ -43,11 +43,12 @@ class Plan:
         self.time, self.elements, self.statefuls, self.tables = time, elements, statefuls, tables
         self.units, self.docs, self.ranges, self.lookups = metadata
         self.dyn_order, self.init_order = orders
-        self.names = list(elements)
+        self.names = [n for n in elements if not n.startswith("_macro")]  # macro copies are hidden
         self.stocks = [n for n, x in elements.items() if x.kind == "stock"]
         self.constants = {n: x.expr.literal for n, x in elements.items() if x.kind == "constant"}
         self.code_names = code_names or {n: n for n in elements}  # element -> kernel identifier
         self.groups: dict = {}  # subscripted id -> {cell (element names): cell key}
+        self.fixed: dict = {}  # element -> why it cannot be overridden (it fixes a structure)
         self._kernels: dict = {}
 
     def source(self, overrides: dict | None = None, variables=None) -> str:

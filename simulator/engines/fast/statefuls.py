@@ -39,14 +39,17 @@ class Kind:
     init_args, rate_args, output_args : tuple of str
         Arguments read at initialisation, by the derivative (or the discrete update) and
         by the output at every step.
-    storage : {"continuous", "pipe", "none"}
-        Integrated stages, a DELAY FIXED ring buffer advanced once per step, or nothing
-        (the output is fixed at initialisation).
+    storage : {"continuous", "discrete", "none"}
+        Integrated stages; a discrete state ``p{k}`` (DELAY FIXED's ring buffer, SAMPLE IF
+        TRUE's held value) whose ``state`` is ``z{k}`` and which is pushed ``next(s)`` once
+        per step, after the step's values are computed; or nothing (fixed at initialisation).
     init : callable
-        ``init(s) -> list[str]``: statements that create stage 0 (``s{k}_0``) or the pipe.
+        ``init(s) -> list[str]``: statements that create stage 0 (``s{k}_0``) or ``p{k}``
+        and ``z{k}``.
     output : callable
-        ``output(s) -> str | None``: the expression of ``w{k}`` from the stages; None when
-        the storage provides it.
+        ``output(s) -> str``: the expression of ``w{k}`` from the stages or ``z{k}``.
+    next : callable
+        ``next(s) -> str``: for a discrete state, the value pushed at the end of a step.
     slopes : callable
         ``slopes(s) -> (list[str], list[str])``: temporaries, then one derivative per stage.
     stages : callable
@@ -62,12 +65,17 @@ class Kind:
     output: Callable
     slopes: Callable = lambda s: ([], [])
     stages: Callable = lambda s: 1
+    next: Callable = lambda s: None
 
 
 def _last(s) -> str:
     k = s.index
     stages = [f"s{k}_{i}" for i in range(s.order)]
     return f"({stages[-1]} if f{k} else _last_stage(o{k}, ({', '.join(stages)},)))"
+
+
+def _sample(s) -> str:
+    return f"np.where({s.args['condition'].src}, {_num(s, 'input')}, z{s.index})"
 
 
 def _smooth_slopes(s):
@@ -119,10 +127,29 @@ KINDS = {kind.name: kind for kind in (
          slopes=lambda s: ([], [f"({_num(s, 'input')} - s{s.index}_0) / "
                                 f"{_src(s, 'average_time')}"])),
     Kind("delay_fixed", init_args=("initial", "delay_time"), rate_args=("input",),
-         output_args=(), storage="pipe",
+         output_args=(), storage="discrete",
          init=lambda s: [f"p{s.index} = _Pipe({_src(s, 'delay_time')}, _dt, "
-                         f"{_num(s, 'initial')}, n, _nsteps)", f"w{s.index} = p{s.index}.state"],
-         output=lambda s: None),
+                         f"{_num(s, 'initial')}, n, _nsteps)", f"z{s.index} = p{s.index}.state"],
+         output=lambda s: f"z{s.index}", next=lambda s: _num(s, "input")),
+    # pysd's SampleIfTrue: output where(condition, input, held); the held value takes the
+    # output's value at the end of each step.
+    Kind("sample_if_true", init_args=("initial", "condition", "input"), rate_args=("condition", "input"),
+         output_args=("condition", "input"), storage="discrete",
+         init=lambda s: [f"p{s.index} = _Held({_num(s, 'initial')}, n)",
+                         f"z{s.index} = p{s.index}.state"],
+         output=lambda s: _sample(s), next=lambda s: _sample(s)),
+    # pysd's Forecast: state starts at input / (1 + initial_trend) (no average time, unlike
+    # TREND) and smooths the input; output input * (1 + zidz(input - state,
+    # average_time * state) * horizon).
+    Kind("forecast", init_args=("input", "initial_trend", "average_time", "horizon"),
+         rate_args=("input", "average_time"), output_args=("input", "average_time", "horizon"),
+         storage="continuous",
+         init=lambda s: [f"s{s.index}_0 = _full(n, {_num(s, 'input')} / "
+                         f"(1 + {_num(s, 'initial_trend')}))"],
+         output=lambda s: (f"{_num(s, 'input')} * (1 + _zidz({_num(s, 'input')} - s{s.index}_0, "
+                           f"{_src(s, 'average_time')} * s{s.index}_0) * {_num(s, 'horizon')})"),
+         slopes=lambda s: ([], [f"({_num(s, 'input')} - s{s.index}_0) / "
+                                f"{_src(s, 'average_time')}"])),
     Kind("initial", init_args=("initial",), rate_args=(), output_args=(), storage="none",
          init=lambda s: [], output=lambda s: _src(s, "initial")),
 )}

@@ -34,32 +34,21 @@ class Ranges:
 
     Parameters
     ----------
-    subscripts : sequence of pysd AbstractSubscriptRange
+    subscripts : dict
+        Range name -> element names, as pysd's ``SubscriptManager.subscripts`` resolves them
+        (ranges listing ranges, copies, GET XLS/DIRECT SUBSCRIPT).
+    mapping : dict, optional
+        Range name -> ranges it maps to (``SubscriptManager.mapping``).
+    main : dict, optional
+        Main range -> its subranges (``SubscriptManager.subranges``).
     """
 
-    def __init__(self, subscripts, main: dict | None = None):
+    def __init__(self, subscripts: dict, mapping: dict | None = None, main: dict | None = None):
         self.elements: dict[str, list[str]] = {}  # normalised range -> element names
         self.names: dict[str, str] = {}  # normalised range -> name as written
         self.maps: dict[str, set] = {}  # normalised range -> ranges it maps to
-        pending = list(subscripts)
-        for _ in range(len(pending) + 1):  # copies (B <-> A) may precede their source
-            later = []
-            for rng in pending:
-                values = rng.subscripts
-                if isinstance(values, dict):
-                    raise SubscriptError(f"subscript range {rng.name!r} read from a spreadsheet "
-                                         "(GET XLS/DIRECT SUBSCRIPT)")
-                if isinstance(values, str):
-                    if norm(values) not in self.elements:
-                        later.append(rng)
-                        continue
-                    values = self.elements[norm(values)]
-                self._add(rng.name, list(values), rng.mapping)
-            pending = later
-            if not pending:
-                break
-        if pending:
-            raise SubscriptError(f"subscript range {pending[0].name!r} copies an unknown range")
+        for name, values in subscripts.items():
+            self._add(name, list(values), (mapping or {}).get(name, ()))
         self.element_names = {norm(e): e for values in self.elements.values() for e in values}
         # pysd's "main" ranges (SubscriptManager.subranges): a subscript's numeric value is its
         # position in the main range of its family.
@@ -84,10 +73,7 @@ class Ranges:
         return float(self.elements[main].index(element) + 1)
 
     def _add(self, name, values, mapping):
-        expanded = []
-        for value in values:  # a range may list other ranges' names
-            expanded.extend(self.elements.get(norm(value), [value]))
-        self.elements[norm(name)] = expanded
+        self.elements[norm(name)] = values
         self.names[norm(name)] = name
         for target in mapping or ():
             if not isinstance(target, str):

@@ -31,8 +31,11 @@ with warnings.catch_warnings():
     from pysd.translators.vensim.vensim_file import VensimFile
 
 from simulator.engines.fast.codegen import namespace
-from simulator.engines.fast.expressions import CompileError, Translator
+from simulator.engines.fast.expressions import CompileError, Translator, _number
+from simulator.engines.fast.external import ExternalError
+from simulator.engines.fast.external import load as load_external
 from simulator.engines.fast.ir import TIME, Element, Expr, Stateful, TimePath, TimeSettings
+from simulator.engines.fast.macros import macros_of
 from simulator.engines.fast.plan import Plan
 from simulator.engines.fast.subscripts import Ranges, SubscriptError, cell_key
 from simulator.model.naming import canonical_id
@@ -114,9 +117,12 @@ def _range(limits) -> tuple | None:
     return None if all(x is None for x in limits) else limits
 
 
-def _evaluate(name: str, elements: dict, tables: dict, code: dict) -> float:
-    """Value of a constant expression at compile time (for the time settings)."""
-    scope, values = namespace(tables, None), {}
+def _evaluate(name: str, elements: dict, tables: dict, code: dict, time=None) -> float:
+    """Value of an expression at compile time: the time settings (constants only) or, given the
+    ``time`` settings, an expression evaluated once at the initial time (a SMOOTH N order)."""
+    scope, values = namespace(tables, time), {}
+    if time is not None:
+        scope["t"] = values[TIME] = np.float64(time.initial)
 
     def value(node):
         if node not in values:
@@ -128,7 +134,7 @@ def _evaluate(name: str, elements: dict, tables: dict, code: dict) -> float:
                                    f"setting that {changing} (it must be a constant expression)")
             for dep in element.expr.deps:
                 values.setdefault(dep, value(dep))
-            local = {f"v_{code[d]}": values[d] for d in element.expr.deps}
+            local = {f"v_{code[d]}": values[d] for d in element.expr.deps if d != TIME}
             with np.errstate(all="ignore"):
                 values[node] = float(eval(element.expr.src, scope, local))
         return values[node]
@@ -194,17 +200,20 @@ def compile_model(source) -> Plan:
 
 
 def _compile(model) -> Plan:
-    macros = [s.name for s in model.sections if s.type != "main"]
-    if macros:
-        raise CompileError(f"unsupported construct macro {macros[0]!r} (macros)")
+    others = [s.name for s in model.sections if s.type not in ("main", "macro")]
+    if others:
+        raise CompileError(f"unsupported construct model section {others[0]!r} ({model.sections[1].type})")
     section = model.sections[0]
     try:
-        main = SubscriptManager(section.subscripts, Path(str(model.original_path)).parent).subranges \
-            if section.subscripts and all(isinstance(r.subscripts, (list, str)) for r in section.subscripts) \
-            else {}
-        ranges = Ranges(section.subscripts, main)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            manager = SubscriptManager(section.subscripts, Path(str(model.original_path)).parent)
+        ranges = Ranges(manager.subscripts, manager.mapping, manager.subranges)
     except SubscriptError as error:
         raise CompileError(f"unsupported construct {error}") from None
+    except Exception as error:  # pysd's reader of GET XLS SUBSCRIPT raises many kinds
+        raise CompileError(f"unsupported construct subscript ranges pysd cannot read "
+                           f"({type(error).__name__}: {error})") from None
 
     def fail(name, construct):
         return CompileError(f"{name!r}: unsupported construct {construct}")
@@ -233,18 +242,41 @@ def _compile(model) -> Plan:
                for e in section.elements for c, cell, *_ in entries[py[e.name]]
                if isinstance(c, AbstractLookup)}
     translate = Translator(cleanspace, lookups, cells, code, ranges)
+    translate.macros = macros_of(model)
+    root = Path(str(model.original_path)).parent
+    loaded: dict = {}  # id(component) -> cell reader of its GET ... (read once per equation)
+
+    def external(element, component, cell, kind):
+        if id(component) not in loaded:
+            try:
+                loaded[id(component)] = load_external(
+                    kind, component.ast, list(component.subscripts[0]), ranges, root,
+                    getattr(component, "keyword", None))
+            except (ExternalError, SubscriptError) as error:
+                raise fail(element.name, f"GET {kind.upper()}: {error}") from None
+        try:
+            return loaded[id(component)](cell)
+        except (ExternalError, KeyError, ValueError) as error:
+            raise fail(element.name, f"GET {kind.upper()} cell {list(cell)}: {error}") from None
+
     for element in section.elements:
         for component, cell, binding, index, shape in entries[py[element.name]]:
-            if component.type == "Data" or isinstance(component.ast, ae.DataStructure):
-                raise fail(element.name, "data variable (:=)")
             key = cells[py[element.name]][cell]
+            if (component.type == "Data" or isinstance(component.ast, ae.DataStructure)) and \
+                    not isinstance(component.ast, ae.GetDataStructure):
+                raise fail(element.name, "data variable (:=) not read by GET DATA")
             if key in lookups:
+                if isinstance(component.ast, ae.GetLookupsStructure):
+                    xs, ys = external(element, component, cell, "lookup")
+                    translate.tables[f"L_{code[key]}"] = (xs, ys, False)
+                    continue
                 if not isinstance(component.ast, ae.LookupsStructure):
                     raise fail(element.name, type(component.ast).__name__)
                 translate.at(element.name, key, binding, index, shape)
                 translate.table(component.ast, f"L_{code[key]}")
 
     elements, units, docs, limits = {}, {}, {}, {}
+    data_elements: list = []
     for element in section.elements:
         name = py[element.name]
         for component, cell, binding, index, shape in entries[name]:
@@ -255,12 +287,22 @@ def _compile(model) -> Plan:
                 continue
             original = f"{element.name}[{', '.join(cell)}]" if cell else element.name
             translate.at(original, key, binding, index, shape)
-            expr = translate(component.ast)
+            if isinstance(component.ast, ae.GetConstantsStructure):
+                expr = _number(external(element, component, cell, "constant"), bare=True)
+            elif isinstance(component.ast, ae.GetDataStructure):
+                times, values, method = external(element, component, cell, "data")
+                translate.tables[f"D_{code[key]}"] = (times, values)
+                expr = Expr(f"_data(t, _X_D_{code[key]}, _Y_D_{code[key]}, {method!r})",
+                            frozenset({TIME}))
+                data_elements.append(original)
+            else:
+                expr = translate(component.ast)
             kind = ("control" if isinstance(element, AbstractControlElement) else
                     "constant" if expr.literal is not None else
                     "stock" if isinstance(component.ast, ae.IntegStructure) else "aux")
             elements[key] = Element(key, original, kind, expr)
 
+    elements.update(translate.extra)
     by_key = {s.key: s for s in translate.statefuls}
 
     def describe(node):
@@ -276,12 +318,52 @@ def _compile(model) -> Plan:
         nodes, lambda x: elements[x].expr.deps if x in elements else by_key[x].init_deps(),
         describe, "initialisation loop (initial values depend on each other)")
     time = _time_settings(elements, translate.tables, code)
+    fixed = _fix_orders(translate, elements, code, time)
+    if data_elements and not all(_dyadic(x) for x in (time.initial, time.dt)):
+        # pysd matches data times exactly on its accumulated clock; only binary fractions
+        # make that clock equal t0 + k*dt
+        raise fail(data_elements[0], f"data variable with TIME STEP {time.dt:g} or INITIAL TIME "
+                                     f"{time.initial:g} that is not a binary fraction")
     tables = {n: translate.tables[f"L_{code[n]}"][:2] for n in sorted(lookups)}
     plan = Plan(time, elements, translate.statefuls, translate.tables,
                 (units, docs, limits, tables), (dyn_order, init_order), code)
     plan.groups = {name: {cell: key for cell, key in by_cell.items() if key in elements}
                    for name, by_cell in cells.items() if () not in by_cell}
+    plan.fixed = fixed
     return plan
+
+
+def _fix_orders(translate, elements: dict, code: dict, time) -> dict:
+    """Evaluate SMOOTH N orders once at the initial time, as pysd does at initialisation.
+
+    Returns element -> reason for the constants an order depends on: they cannot be
+    overridden, since the number of stages is fixed in the compiled plan.
+    """
+    fixed = {}
+    for index, order, construct in translate.orders:
+        stateful = translate.statefuls[index]
+        owner = elements[stateful.owner].original
+        probe = {**elements, "_order": Element("_order", owner, "aux", order)}
+        try:
+            value = _evaluate("_order", probe, translate.tables, code, time)
+        except CompileError:
+            raise CompileError(f"{owner!r}: unsupported construct {construct} whose order depends "
+                               "on a state") from None
+        if value != int(value) or value < 1:
+            raise CompileError(f"{owner!r}: unsupported construct {construct} of order {value:g}")
+        stateful.order = int(value)
+        stack = list(order.deps)
+        while stack:
+            dep = stack.pop()
+            if dep in elements and dep not in fixed:
+                fixed[dep] = f"the order of {construct} in {owner!r}"
+                stack.extend(elements[dep].expr.deps)
+    return fixed
+
+
+def _dyadic(x: float) -> bool:
+    """True when x is exactly k / 2**20 (sums of such steps are exact in floating point)."""
+    return float(x * 2**20).is_integer()
 
 
 def _time_settings(elements: dict, tables: dict, code: dict) -> TimeSettings:

@@ -25,6 +25,7 @@ BLOCK = 8  # runs per block: one 512-bit vector of doubles
 PATHS = ("path", "rows")
 PRELUDE = (Path(__file__).with_name("prelude.c")).read_text(encoding="utf-8")
 _PIPE = re.compile(r"^_Pipe\((.*), _dt, (.*), n, _nsteps\)$")
+_HELD = re.compile(r"^_Held\((.*), n\)$")
 
 
 def _closure(starts, deps) -> set:
@@ -110,20 +111,21 @@ class _Writer:
         self.sources = {f"v_{code[n]}": e.src for n, e in sched.exprs.items()}
         for st in sched.statefuls.values():
             output = st.spec.output(st)
-            self.sources[f"w{st.index}"] = output if output is not None and st.spec.storage == "none" else None
+            self.sources[f"w{st.index}"] = output if st.spec.storage != "continuous" else None
         self.param = {f"P_{code[n]}": i for i, n in enumerate(self.values)}
         self.path = {f"_path_{code[n]}()": i for i, n in enumerate(self.paths)}
         self.continuous = [s for s in sched.states if s.spec.storage == "continuous"]
-        self.pipes = [s for s in sched.states if s.spec.storage == "pipe"]
+        self.pipes = [s for s in sched.states if s.spec.storage == "discrete"]
+        self.held: set = set()  # discrete states that hold a value (SAMPLE IF TRUE), not a ring buffer
         for s in sched.states:
-            if s.spec.storage not in ("continuous", "pipe", "none"):
+            if s.spec.storage not in ("continuous", "discrete", "none"):
                 raise Unsupported(f"stateful storage {s.spec.storage!r}")
         self.stage = {}
         for s in self.continuous:
             for i in range(s.spec.stages(s)):
                 self.stage[f"s{s.index}_{i}"] = len(self.stage)
         self.pipe_index = {f"p{s.index}.state": i for i, s in enumerate(self.pipes)}
-        self.pipe_output = {f"w{s.index}": i for i, s in enumerate(self.pipes)}
+        self.pipe_output = {f"z{s.index}": i for i, s in enumerate(self.pipes)}
         self.arrays: set = set()  # C names of per-run values: one double per lane of the block
         self.scalars: set = set()  # C names of values equal in every run (time alone), in scope
         self.tables, self.lines, self.pending = [], [], []
@@ -264,8 +266,9 @@ class _Writer:
         if node in sched.exprs:
             return self.value(node, level)
         s = sched.statefuls[node]
-        if s.spec.storage == "pipe":
-            return self.init_pipe(s, level)
+        if s.spec.storage == "discrete":
+            self.init_pipe(s, level)
+            return self.value(node, level)
         for line in s.spec.init(s):
             name, src = statement(line)
             self.define(name, src, level)
@@ -280,9 +283,14 @@ class _Writer:
         lines = s.spec.init(s)
         name, src = statement(lines[0])
         match = _PIPE.match(src)
-        if match is None or len(lines) != 2:
-            raise Unsupported(f"pipe template {lines[0]!r}")
         p = self.pipe_index[f"p{s.index}.state"]
+        held = _HELD.match(src)
+        if len(lines) != 2 or lines[1].strip() != f"z{s.index} = p{s.index}.state" or not (match or held):
+            raise Unsupported(f"discrete state template {lines[0]!r}")
+        if held:
+            self.held.add(p)
+            self.assign(f"D[{p}]", held.group(1), level)
+            return
         self.define(f"pd{p}", match.group(1), level)
         self.define(f"pi{p}", match.group(2), level)
         cap = self.plan.time.n_steps + 1
@@ -325,7 +333,7 @@ class _Writer:
                 self.assign(f"K{slot}[{self.stage[f's{s.index}_{i}']}]", derivative, level)
         if first:
             for p, s in enumerate(self.pipes):
-                self.assign(f"DIN[{p}]", s.args["input"].src, level)
+                self.assign(f"DIN[{p}]", s.spec.next(s), level)
         if want:
             for node in extra:
                 if node not in sched.uniform:
@@ -353,6 +361,9 @@ class _Writer:
                 i = self.stage[f"s{s.index}_0"]
                 self.out(f"for (int j = 0; j < B; j++) S[{i}][j] = k_max(S[{i}][j], 0.0);", level)
         for p in range(len(self.pipes)):
+            if p in self.held:
+                self.out(f"for (int j = 0; j < B; j++) D[{p}][j] = DIN[{p}][j];", level)
+                continue
             self.out("for (int j = 0; j < B; j++) {", level)
             self.out(f"RING({p}, PTR[{p}][j], j) = DIN[{p}][j];", level + 1)
             self.out(f"PTR[{p}][j] = (PTR[{p}][j] + 1) % ORD[{p}][j];", level + 1)
