@@ -268,7 +268,9 @@ def test_peer_models_equal_numpy(case):
 
     from peers import PEERS
 
-    plan = compile_model(PEERS / case)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # pysd's notes on :CONSTRAINT: and the like
+        plan = compile_model(PEERS / case)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", BackendFallbackWarning)
         used = run_with_backend(plan, backend="compiled")[2]
