@@ -147,3 +147,38 @@ def test_cli_runs_any_model_on_both_engines_and_lists_constants(tmp_path, capsys
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".py") == []  # nothing beside the model
     assert main(["info", "--model", str(path)]) == 0
     assert "growth[region]" in capsys.readouterr().out
+
+
+def test_sample_if_true_forecast_and_smooth_n_equal_pysd(tmp_path):
+    body = ("x = 1 + Time * Time / 10 + STEP(2, 1.5) ~~|\n"
+            "held = SAMPLE IF TRUE(MODULO(Time, 1) = 0 :AND: Time > 0.5, x, -1) ~~|\n"
+            "ahead = FORECAST(x, 2, 1.5) ~~|\norder = 2 + STEP(1, 1) ~~|\n"
+            "smoothed = SMOOTH N(x, 1.5, 0, order) ~~|\n")
+    path = write(tmp_path, body, final="4", dt="0.25")
+    actual = fast(path)
+    expected = PysdModel(path, tmp_path / "cache").run()
+    assert_results_close(actual[expected.columns], expected, 1e-9, 1e-12)
+
+
+def test_a_constant_that_fixes_an_order_cannot_be_overridden(tmp_path):
+    body = "x = Time ~~|\norder = 3 ~~|\nsmoothed = SMOOTH N(x, 1.5, 0, order) ~~|\n"
+    plan = compile_model(write(tmp_path, body))
+    with pytest.raises(UserError, match=r"'order' fixes the order of SMOOTH N in 'smoothed'"):
+        plan.run({"order": 2.0})
+    with pytest.raises(UserError, match=r"'ordr' is not an element.*did you mean: order"):
+        plan.run({"ordr": 2.0})
+
+
+def test_vector_functions_and_invert_matrix_equal_pysd(tmp_path):
+    body = ("item: i1, i2, i3 ~~|\nrow: r1, r2 ~~|\ncol: c1, c2 ~~|\n"
+            "value[i1] = 3 + Time ~~|\nvalue[i2] = 1 - Time ~~|\nvalue[i3] = 2 ~~|\n"
+            "order[item] = VECTOR SORT ORDER(value[item], 1) ~~|\n"
+            "rank[item] = VECTOR RANK(value[item], 0) ~~|\n"
+            "sorted[item] = VECTOR REORDER(value[item], order[item]) ~~|\n"
+            "base[row, col] = 4, 7; 2, 6; ~~|\nmatrix[row, col] = base[row, col] + Time ~~|\n"
+            "inverse[row, col] = INVERT MATRIX(matrix[row, col], 2) ~~|\n")
+    path = write(tmp_path, body, final="3", dt="0.5")
+    actual = fast(path)
+    expected = PysdModel(path, tmp_path / "cache").run()
+    expected.columns = [simulator.engines.pysd.column_id(c) for c in expected.columns]
+    assert_results_close(actual[expected.columns], expected, 1e-9, 1e-12)

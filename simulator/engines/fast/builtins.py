@@ -9,6 +9,8 @@ engine must agree with PySD to 1e-9.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 SMALL_VENSIM = 1e-6  # PySD's "zero" for XIDZ/ZIDZ/QUANTUM and its PULSE/RAMP time tolerance
@@ -274,6 +276,19 @@ def reorder(position: int, index, *values):
     return np.take_along_axis(stacked, picks[None, ...], axis=0)[0]
 
 
+def invert(i: int, j: int, size: int, *values):
+    """Element (i, j) of the inverse of each run's ``size x size`` matrix (``np.linalg.inv``)."""
+    matrices = np.moveaxis(_stack(values).reshape((size, size, -1)), -1, 0)
+    try:
+        return np.linalg.inv(matrices)[:, i, j]
+    except np.linalg.LinAlgError:  # a singular matrix: NaN in its own run only (pysd would stop)
+        out = np.full(matrices.shape[0], np.nan)
+        for run, matrix in enumerate(matrices):
+            with contextlib.suppress(np.linalg.LinAlgError):
+                out[run] = np.linalg.inv(matrix)[i, j]
+        return out
+
+
 #: further builtins exposed to generated code, by their kernel name
-EXTRA = {"_sort_order": sort_order, "_rank": rank, "_reorder": reorder, "_data": data_value,
+EXTRA = {"_invert": invert, "_sort_order": sort_order, "_rank": rank, "_reorder": reorder, "_data": data_value,
          "_vsum": vsum, "_vprod": vprod, "_vmin": vmin, "_vmax": vmax}

@@ -226,31 +226,45 @@ class Translator:
             raise CompileError(f"{self.element!r}: lookup {name!r} used without an argument")
         return Expr(f"v_{self.code[key]}", frozenset({key}))
 
-    def _along_last(self, ast) -> tuple[list, int]:
-        """A reference's values along its last subscript, and this cell's position on it."""
-        if not isinstance(ast, ae.ReferenceStructure) or ast.subscripts is None:
+    def _along_last(self, ast, count: int = 1) -> tuple[list, tuple]:
+        """A reference's values over its last ``count`` subscripts (C order), and this cell's
+        position on each of them."""
+        if not isinstance(ast, ae.ReferenceStructure) or ast.subscripts is None or \
+                len(ast.subscripts.subscripts) < count:
             raise self.fail("a vector function of something other than a subscripted variable")
         subs = list(ast.subscripts.subscripts)
-        last = subs[-1]
+        lasts = subs[-count:]
+        if len({norm(s) for s in lasts}) != count:
+            raise self.fail(f"a vector function over the repeated subscripts {lasts}")
         try:
-            (mine,) = self.ranges.resolve(last, self.binding, self.bang)
-            axis = self.ranges.of(last)
+            mine = [self.ranges.resolve(s, self.binding, self.bang) for s in lasts]
+            axes = [self.ranges.of(s) for s in lasts]
+            position = tuple(axis.index(m) for axis, (m,) in zip(axes, mine, strict=True))
         except (SubscriptError, ValueError) as error:
-            raise self.fail(f"vector function over {last!r}: {error}") from None
-        iterated = ae.ReferenceStructure(ast.reference,
-                                         ae.SubscriptsReferenceStructure(subs[:-1] + [last + "!"]))
+            raise self.fail(f"vector function over {lasts}: {error}") from None
+        iterated = ae.ReferenceStructure(ast.reference, ae.SubscriptsReferenceStructure(
+            subs[:-count] + [s + "!" for s in lasts]))
         saved, values = dict(self.bang), []
-        for element in axis:
-            self.bang = {**saved, norm(last): element}
+        for combination in itertools.product(*axes):
+            self.bang = {**saved, **{norm(s): e for s, e in zip(lasts, combination, strict=True)}}
             values.append(self(iterated))
         self.bang = saved
-        return values, axis.index(mine)
+        return values, position
+
+    def _invert_matrix(self, args) -> Expr:
+        """INVERT MATRIX over the last two subscripts: pysd's ``np.linalg.inv``."""
+        values, (i, j) = self._along_last(args[0], 2)
+        size = math.isqrt(len(values))
+        if size * size != len(values):
+            raise self.fail("INVERT MATRIX of a matrix that is not square")
+        return Expr(f"_invert({i}, {j}, {size}, {', '.join(_num(v) for v in values)})",
+                    _join(*values))
 
     def _vector(self, function: str, args) -> Expr:
         """VECTOR SORT ORDER / RANK / REORDER along the last subscript (pysd's functions)."""
         if len(args) != 2:
             raise self.fail(f"{function.upper()} with {len(args)} arguments")
-        values, position = self._along_last(args[0])
+        values, (position,) = self._along_last(args[0])
         second = self(args[1])
         if function != "vector_reorder" and second.literal is None:
             name = function.upper().replace("_", " ")
@@ -352,6 +366,8 @@ class Translator:
             return self._aggregate(function, ast.arguments)
         if function in _VECTOR:
             return self._vector(function, ast.arguments)
+        if function == "invert_matrix" and ast.arguments:
+            return self._invert_matrix(ast.arguments)
         if function == "elmcount" and len(ast.arguments) == 1 and isinstance(
                 ast.arguments[0], ae.ReferenceStructure) and self.ranges.is_range(
                 ast.arguments[0].reference):

@@ -125,9 +125,11 @@ class Ranges:
         key = norm(subscript)
         if key not in self.elements:
             return self.of(subscript)  # an element name
-        for lhs, element in binding:  # the same range as the left-hand side
-            if lhs == key:
-                return [element]
+        same = [element for lhs, element in binding if lhs == key]  # the same range as the LHS
+        if len(same) > 1:
+            raise SubscriptError(f"subscript {subscript!r} repeated on the left-hand side")
+        if same:
+            return same
         mapped = [(lhs, e) for lhs, e in binding
                   if lhs in self.elements and (lhs in self.maps.get(key, ()) or
                                                key in self.maps.get(lhs, ()))]

@@ -1,11 +1,13 @@
 """Compile a Vensim model, through PySD's translator, into an ordered vectorised Plan.
 
-Parse -> compile -> run: PySD's ``VensimFile`` gives the abstract syntax tree; this module
-turns every equation into a numpy expression over whole batches of runs, pulls stateful
-builtins (INTEG, SMOOTH, DELAY, TREND, INITIAL, DELAY FIXED) out into explicit states,
-orders the equations from the dependency graph and rejects, at load time and with the
-element's name, anything it cannot compute exactly as PySD does. :mod:`codegen` writes
-the kernel and :mod:`integrate` steps it.
+Parse -> compile -> run: the Model's already parsed AbstractModel (pysd's ``VensimFile``) is
+the input; this module expands subscripted equations into cells (:mod:`subscripts`),
+translates every cell into a numpy expression over whole batches of runs (:mod:`expressions`,
+with macros inlined by :mod:`macros` and GET XLS/DIRECT data read by :mod:`external`), pulls
+stateful builtins out into explicit states (:mod:`statefuls`), orders the equations from the
+dependency graph and evaluates the control section once. Anything it cannot compute exactly as
+PySD does is refused at load time, naming the file, the element and the construct.
+:mod:`codegen` writes the kernel and :mod:`integrate` steps it.
 """
 
 from __future__ import annotations
