@@ -1,12 +1,13 @@
-"""Generate the compiled kernel of a Plan: one C function, a loop over steps and, inside it, over runs.
+"""Generate the compiled kernel of a Plan: one C function; per block of runs, a loop over steps, inside it the lanes.
 
 The same Plan as the numpy backend (:mod:`simulator.engines.fast.codegen`): the same schedule (what
 the requested outputs need, what moves, what is a run constant), the same expression source and
 the same per-kind templates of :data:`~simulator.engines.fast.statefuls.KINDS`, read by
-:mod:`.to_c` and written as scalar C for one run. Runs are processed in blocks of :data:`BLOCK`
-(one AVX-512 register of doubles per value); within a step every equation is a local scalar of
-the block's loop, so only states, run constants and the saved outputs touch memory. Values that
-depend on time alone (lookups of time, time paths' indices) are computed once per step.
+:mod:`.to_c` and written as C. Runs are processed in blocks of :data:`BLOCK` lanes (one AVX-512
+register of doubles): every per-run value is a block array that stays in L1 or registers, each
+equation one loop over the lanes that the compiler vectorises, numpy's pow/exp loops called once per
+block; only the saved points of the requested variables are written. Values that depend on time
+alone (lookups of time) are computed once per step.
 """
 
 from __future__ import annotations
