@@ -198,7 +198,7 @@ def test_same_seed_same_backend_same_bytes():
 def test_unsupported_construct_falls_back_with_one_warning(tmp_path, monkeypatch):
     from simulator.engines.fast.kernel import to_c
 
-    monkeypatch.delitem(to_c._CALLS, "np.exp")
+    monkeypatch.delitem(to_c._U, "np.exp")
     plan = compile_model(REFERENCE / "exponential_growth" / "model.mdl")
     if "np.exp" not in "".join(e.expr.src for e in plan.elements.values()):
         mdl = tmp_path / "m.mdl"
