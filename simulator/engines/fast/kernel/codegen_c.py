@@ -20,7 +20,7 @@ from simulator.engines.fast.kernel.to_c import ARRAY, SCALAR, Unsupported, c_lit
 
 __all__ = ["BLOCK", "generate_c"]
 
-BLOCK = 8  # runs per block: one 512-bit vector of doubles
+BLOCK = 16  # runs per block: two 512-bit vectors of doubles (amortises the calls of numpy's loops)
 #: override kinds: "value" (one number for all runs), "array" (one per run), "path" (one time path for
 #: all runs), "rows" (one time path per run); numpy computes differently on scalars and arrays
 PATHS = ("path", "rows")
