@@ -15,6 +15,7 @@ output is Markdown, ready for bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import platform
 import resource
@@ -118,12 +119,91 @@ def time_fast(plan, bounds, n, variables, rng, repeats) -> float:
     return best
 
 
+def best_of(function, repeats: int) -> float:
+    """Best wall time [s] of ``repeats`` calls (the machine is shared: the best is the least disturbed)."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def compare_backends(plan, bounds, rng, pysd_run: float, large: int) -> None:
+    """The compiled backend against the numpy backend, PySD and the floor, all timed in this process."""
+    import simulator
+    from bench.floor import floor_source, operation_mix
+    from simulator.engines.fast.kernel import run as kernel_run
+    from simulator.engines.fast.kernel import run_with_backend
+    from simulator.engines.fast.kernel.build import load
+
+    def run(backend, params=None, n=None, variables=None):
+        return lambda: run_with_backend(plan, params, n, variables, backend=backend)
+
+    run("compiled", n=1)()
+    one = {b: best_of(run(b, n=1), 30 if b == "numpy" else 300) for b in ("numpy", "compiled")}
+    kernel = plan.__dict__["_compiled_kernels"]
+    function = next(iter(kernel.values()))
+    block = np.empty((len(plan.names), plan.time.saved_steps().size, 1))
+    zero = np.zeros(1)
+    pointer = zero.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+    paths = (ctypes.POINTER(ctypes.c_double) * 2)()
+    longs = np.zeros(1, dtype=np.int64).ctypes.data_as(ctypes.POINTER(ctypes.c_long))
+    out = block.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+    bare = best_of(lambda: function(1, 0, 1, pointer, paths, longs, longs, out), 300)
+    simulator.run("baseline", backend="compiled")
+    whole = {b: best_of(lambda b=b: simulator.run("baseline", backend=b), 30) for b in ("numpy", "compiled")}
+    print("\n### Compiled backend against the numpy backend (same process, best of repeats)\n")
+    print("| measure | numpy backend | compiled backend | ratio |\n|---|---:|---:|---:|")
+    print(f"| one run, all variables (`Plan` level) | {one['numpy'] * 1e3:.2f} ms | {one['compiled'] * 1e6:.0f} µs "
+          f"| {one['numpy'] / one['compiled']:,.0f}x |")
+    print(f"| one run, the kernel call alone | | {bare * 1e6:.0f} µs | {one['numpy'] / bare:,.0f}x |")
+    print(f"| `simulator.run(\"baseline\")` | {whole['numpy'] * 1e3:.2f} ms | {whole['compiled'] * 1e3:.2f} ms "
+          f"| {whole['numpy'] / whole['compiled']:,.1f}x |")
+    for n in (10_000, large):
+        params = draw(bounds, n, rng)
+        run("compiled", params, variables=plan.stocks)()
+        compiled = best_of(run("compiled", params, variables=plan.stocks), 3)
+        saved = kernel_run.threads
+        kernel_run.threads = lambda: 1
+        single = best_of(run("compiled", params, variables=plan.stocks), 2)
+        kernel_run.threads = saved
+        numpy_time = best_of(run("numpy", params, variables=plan.stocks), 1 if n > 10_000 else 2)
+        print(f"| N = {n:,}, stocks, {kernel_run.threads()} threads | {numpy_time:.2f} s | {compiled:.3f} s "
+              f"({compiled / n * 1e6:.2f} µs/run; 1 thread {single:.3f} s) | {numpy_time / compiled:,.1f}x |")
+        if n == 10_000:
+            print(f"| PySD at N = 10,000 ({pysd_run * 1e3:.0f} ms per run) | {pysd_run * n / numpy_time:,.0f}x "
+                  f"| {pysd_run * n / compiled:,.0f}x | |")
+    mix = operation_mix(plan, plan.stocks)
+    floor = load(floor_source(mix, plan.time.n_steps))
+    from simulator.engines.fast.kernel.ufuncs import set_loops
+
+    set_loops(floor)
+    sink = np.empty(large)
+    sink_pointer = sink.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+    per = -(-large // kernel_run.threads())
+
+    def floor_run():
+        futures = [kernel_run._pool(kernel_run.threads()).submit(floor, large, lo, min(lo + per, large), pointer,
+                                                                  paths, longs, longs, sink_pointer)
+                   for lo in range(0, large, per)]
+        for future in futures:
+            future.result()
+
+    floor_time = best_of(floor_run, 3)
+    print(f"\nFloor (bench/floor.py: the model's operation mix per step and run, {mix}, fused, "
+          f"{kernel_run.threads()} threads): {floor_time:.3f} s at N = {large:,} "
+          f"({floor_time / large * 1e6:.2f} µs/run); the compiled backend is {compiled / floor_time:.2f}x the floor.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "jinan.mdl")
     parser.add_argument("--pysd-runs", type=int, default=20)
     parser.add_argument("--sizes", default="1,100,10000,100000")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--backends-only", action="store_true",
+                        help="only the compiled-vs-numpy section (skip the numpy table and memory)")
     parser.add_argument("--subscripted", type=int, default=0, metavar="SIZE",
                         help="benchmark a generated 1-D subscripted model of SIZE regions instead")
     args = parser.parse_args()
@@ -147,6 +227,9 @@ def main() -> None:
           f"(mean of {args.pysd_runs} runs, {1 / pysd_run:.1f} runs/s).")
     print(f"Fast engine: parse + compile {compile_seconds:.2f} s (kernel generation is "
           f"cached per set of outputs).\n")
+    if args.backends_only:
+        compare_backends(plan, bounds, rng, pysd_run, max(sizes))
+        return
     print("| N | outputs | wall time [s] | runs/s | speed-up vs PySD |")
     print("|---:|---|---:|---:|---:|")
     for n in sizes:
@@ -167,6 +250,7 @@ def main() -> None:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    compare_backends(plan, bounds, rng, pysd_run, max(sizes))
     print(f"\nPeak memory at N = {n:,} (stocks): {peak / 2**20:,.0f} MiB allocated during "
           f"the run (tracemalloc; output {len(plan.stocks) * saved * n * 8 / 2**20:,.0f} MiB); "
           f"process peak RSS over the whole benchmark {rss:,.0f} MiB.")

@@ -17,6 +17,7 @@ units) -> ``engines`` (fast numpy plan, pysd reference) -> ``scenarios``, ``runn
 from simulator._version import __version__
 from simulator.analysis.levers import Lever
 from simulator.engines.fast import TimePath
+from simulator.engines.fast.kernel import BACKENDS, DEFAULT_BACKEND
 from simulator.errors import ModelError, ScenarioError, UserError
 from simulator.model import labels
 from simulator.project import Project
@@ -37,6 +38,8 @@ from simulator.runner import (
 )
 
 __all__ = [
+    "BACKENDS",
+    "DEFAULT_BACKEND",
     "DEFAULT_ENGINE",
     "ENGINES",
     "Batch",

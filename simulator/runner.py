@@ -20,6 +20,8 @@ import pandas as pd
 from simulator import tomlfile
 from simulator._version import __version__
 from simulator.engines.fast.adapter import run_batch_arrays, run_fast
+from simulator.engines.fast.kernel import available as compiled_available
+from simulator.engines.fast.kernel import check_backend
 from simulator.errors import ModelError, UserError
 from simulator.model.labels import labels
 from simulator.model.mdl import Model
@@ -141,6 +143,7 @@ def run(
     model: Model | None = None,
     *,
     project: Project | None = None,
+    backend: str | None = None,
 ) -> Result:
     """Run one scenario on one engine.
 
@@ -156,6 +159,8 @@ def run(
         Integration method; pysd offers only Euler.
     project : Project, optional
         Where the model, scenarios and calibration live (default: this repository).
+    backend : {"compiled", "numpy"}, optional
+        The fast engine's backend (default compiled, falling back to numpy with one warning).
 
     Returns
     -------
@@ -170,6 +175,7 @@ def run(
         for k, v in (overrides or {}).items())
     if overrides and not own_defaults:
         scen = scen.with_overrides(model, overrides)
+    backend = check_backend(backend)
     if engine not in ENGINES:
         raise UserError(f"unknown engine '{engine}' (use {' or '.join(ENGINES)})")
     if own_defaults:
@@ -184,7 +190,9 @@ def run(
         frame = _run_pysd_checked(load_pysd(model.path, model.sha256), params, model, run_pysd)
         frame = frame[[c for c in frame.columns if c.partition("[")[0] in model.elements]].astype(float)
     else:
-        frame = run_fast(model, params, method=method)
+        used = {}
+        frame = run_fast(model, params, method=method, backend=backend, used=used)
+        backend = used["backend"]
     check_finite(frame, model, scen.name)
     frame.index = pd.Index(_labels(frame.index), name="year")
     provenance = {
@@ -194,13 +202,14 @@ def run(
         "scenario_sha256": scen.sha256,
         "calibration_sha256": cal_sha,
         "engine": engine,
+        "backend": backend if engine == "fast" else None,
         "method": method,
         "time_step": model.time["time_step"],
         "package_version": __version__,
         "overrides": {k: v for k, v in (overrides or {}).items()},
     }
-    units = {k: model.elements[k.partition("[")[0]].units for k in frame.columns
-             if k.partition("[")[0] in model.elements}
+    elements = model.elements  # a list of names: iterating pandas' string columns costs a millisecond
+    units = {k: elements[base].units for k in frame.columns.tolist() if (base := k.partition("[")[0]) in elements}
     return Result(frame=frame, units=units, provenance=provenance)
 
 
@@ -308,6 +317,7 @@ def run_batch(
     *,
     project: Project | None = None,
     executor=None,
+    backend: str | None = None,
 ) -> Batch:
     """Run N parameter sets at once on the fast engine.
 
@@ -325,6 +335,8 @@ def run_batch(
         Where the model, scenarios and calibration live (default: this repository).
     executor : concurrent.futures.Executor or dask.distributed.Client, optional
         Runs chunks of :data:`CHUNK_SIZE` runs as tasks (default: in this process).
+    backend : {"compiled", "numpy"}, optional
+        The fast engine's backend; recorded in the provenance (workers refuse rather than fall back).
     """
     model, scen = _prepare(scen, model, project)
     columns = dict(samples.items()) if samples is not None else {}
@@ -336,11 +348,13 @@ def run_batch(
     names = list(variables) if variables is not None else list(model.elements)
     for name in names:
         model.element(name)
-    times, values = run_overrides(model, overrides, n, variables=names, method=method, executor=executor)
+    used = {}
+    times, values = run_overrides(model, overrides, n, variables=names, method=method, executor=executor,
+                                  backend=backend, used=used)
     cube = np.stack([values[k] for k in names], axis=2)
     failed, problems = _batch_nonfinite(times, cube, names)
     provenance = {"model_sha256": model.sha256, "scenario": scen.name, "scenario_sha256": scen.sha256,
-                  "calibration_sha256": cal_sha, "engine": "fast", "method": method, "n": n,
+                  "calibration_sha256": cal_sha, "engine": "fast", "backend": used["backend"], "method": method, "n": n,
                   "package_version": __version__}
     provenance["failed_runs"] = int(failed.sum())
     return Batch(cube, names, _labels(times), {k: model.elements[k].units for k in names}, provenance,
@@ -367,13 +381,17 @@ def _slice(value, lo: int, hi: int, n: int):
     return value
 
 
-def _run_chunk(model_path: str, overrides: dict, size: int, variables: list, method: str, until):
-    """One chunk of runs in a worker (the model is loaded there by path and content hash)."""
-    return run_batch_arrays(load_model(model_path), overrides, size, variables=variables, method=method, until=until)
+def _run_chunk(model_path: str, overrides: dict, size: int, variables: list, method: str, until=None,
+               backend: str = "numpy"):
+    """One chunk of runs in a worker (the model is loaded there by path and content hash); a worker that
+    cannot run the client's backend refuses (``strict``) instead of falling back."""
+    return run_batch_arrays(load_model(model_path), overrides, size, variables=variables, method=method,
+                            until=until, backend=backend, strict=True)
 
 
 def run_overrides(model: Model, overrides: dict, n: int, variables: list | None = None, method: str = "euler",
-                  executor=None, chunk_size: int = CHUNK_SIZE, until: float | None = None):
+                  executor=None, chunk_size: int = CHUNK_SIZE, until: float | None = None,
+                  backend: str | None = None, used: dict | None = None):
     """N runs of engine-ready overrides (already validated and timed, see :func:`resolve_overrides`).
 
     ``until`` [Year] stops the runs at that time (the saved values up to it are the full run's).
@@ -384,14 +402,22 @@ def run_overrides(model: Model, overrides: dict, n: int, variables: list | None 
         Saved times [Year].
     values : dict
         id -> (N, T) array for each of ``variables`` (default: every variable).
+
+    ``backend`` as in :func:`run`; the backend that ran is written to ``used["backend"]`` if given.
     """
+    used = {} if used is None else used
     if executor is None:
-        return run_batch_arrays(model, overrides, n, variables=variables, method=method, until=until)
+        return run_batch_arrays(model, overrides, n, variables=variables, method=method, until=until,
+                                backend=backend, used=used)
+    backend = check_backend(backend)
+    if backend == "compiled" and not compiled_available():
+        backend = "numpy"  # decided once, here, so every worker runs the same backend
+    used["backend"] = backend
     if chunk_size < 1:
         raise UserError(f"chunk size must be at least 1, got {chunk_size}")
     bounds = [(lo, min(lo + chunk_size, n)) for lo in range(0, n, chunk_size)]
     futures = [executor.submit(_run_chunk, str(model.path), {k: _slice(v, lo, hi, n) for k, v in overrides.items()},
-                               hi - lo, variables, method, until) for lo, hi in bounds]
+                               hi - lo, variables, method, until, backend) for lo, hi in bounds]
     parts = [future.result() for future in futures]
     if not parts:
         raise ModelError("no runs to do (n = 0)")

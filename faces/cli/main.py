@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from faces.cli import decision as cli_decision
 from faces.cli import ensemble as cli_ensemble
 from faces.cli import validate as cli_validate
 from faces.cli.calibrate import add_calibrate_parser, run_calibrate
+from simulator.engines.fast.kernel import BACKEND_VARIABLE
 from simulator.errors import UserError
 from simulator.text import catalogue
 
@@ -53,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     cli_decision.add_parsers(sub)
     add_calibrate_parser(sub)
     cli_validate.add_parser(sub)
+    for name, command in sub.choices.items():  # every command that runs the model takes --backend
+        if name not in ("info", "units"):
+            command.add_argument("--backend", choices=api.BACKENDS, default=None,
+                                 help="fast engine backend (default compiled, numpy when no C compiler)")
     return parser
 
 
@@ -83,9 +89,12 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    previous = signal.getsignal(signal.SIGTERM)
-    if previous is signal.SIG_DFL:
+    previous_signal = signal.getsignal(signal.SIGTERM)
+    if previous_signal is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _terminated)
+    previous = os.environ.get(BACKEND_VARIABLE)
+    if getattr(args, "backend", None):  # the library's default backend, for every analysis and worker
+        os.environ[BACKEND_VARIABLE] = args.backend
     try:
         _check_common(args)
         return COMMANDS[args.command](args)
@@ -94,8 +103,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         # the reader went away (e.g. `| head`): nothing is lost, stop quietly
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as exc:
@@ -108,8 +115,12 @@ def main(argv: list[str] | None = None) -> int:
         print("jinan-sd: error: out of memory (try fewer runs)", file=sys.stderr)
         return 2
     finally:
-        if previous is signal.SIG_DFL:
-            signal.signal(signal.SIGTERM, previous)
+        if previous_signal is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, previous_signal)
+        if previous is None:
+            os.environ.pop(BACKEND_VARIABLE, None)
+        else:
+            os.environ[BACKEND_VARIABLE] = previous
 
 
 def cmd_run(args) -> int:
@@ -123,14 +134,14 @@ def cmd_run(args) -> int:
             raise UserError("run: give a SCENARIO or --model PATH, not both")
         model = api.load(args.model, check=args.engine == "fast")
         result = api.run(api.defaults(model), overrides=parse_set(args.sets), engine=args.engine,
-                         method=args.method, model=model)
+                         method=args.method, model=model, backend=args.backend)
         if args.out:
             print(f"{TEXT[args.lang]['wrote']} {result.to_file(Path(args.out))}")
         else:
             print(result.frame.T.to_string())
         return 0
     result = api.run(args.scenario or "baseline", overrides=parse_set(args.sets), engine=args.engine,
-                     method=args.method)
+                     method=args.method, backend=args.backend)
     labels = api.labels()
     if args.out is not None:
         path = result.to_file(Path(args.out), labels=labels)

@@ -326,9 +326,10 @@ def _posterior_manifest(unc: Uncertainty, root: Path) -> dict | None:
 def _bands(series: dict, years: np.ndarray, failed: np.ndarray) -> pd.DataFrame:
     rows = []
     for indicator, array in series.items():
-        valid = array[~failed]
+        # (T, runs) rows: each year's runs contiguous, so the partition streams through memory (same values)
+        valid = np.ascontiguousarray(np.asarray(array).T)[:, ~failed]
         empty = np.full((len(QUANTILES), len(years)), np.nan)
-        q = np.quantile(valid, QUANTILES, axis=0) if len(valid) else empty
+        q = np.quantile(valid, QUANTILES, axis=1) if valid.shape[1] else empty
         for t, year in enumerate(years):
             rows.append((indicator, int(year), *q[:, t]))
     return pd.DataFrame(rows, columns=["indicator", "year", *BAND_COLUMNS])

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.engines.fast.ir import TimePath
+from simulator.engines.fast.kernel import run_with_backend
 from simulator.engines.fast.plan import Plan
 from simulator.engines.fast.translate import compile_model
 from simulator.model.mdl import Model
@@ -40,16 +41,30 @@ def to_params(overrides: dict) -> dict:
     return params
 
 
-def run_fast(model: Model, overrides: dict, method: str = "euler") -> pd.DataFrame:
+def run_fast(model: Model, overrides: dict, method: str = "euler", backend: str | None = None,
+             used: dict | None = None) -> pd.DataFrame:
     """One run on the fast engine as a frame (index: saved time; columns: every element id, and
-    ``id[element,...]`` per cell of a subscripted one)."""
+    ``id[element,...]`` per cell of a subscripted one). ``backend``: "numpy" or "compiled" (default);
+    the backend that ran is written to ``used["backend"]`` when ``used`` is given."""
     plan = plan_for(model)
-    times, values = plan.run(to_params(overrides), n=1, method=method)
+    times, values, ran = run_with_backend(plan, to_params(overrides), n=1, method=method, backend=backend)
+    if used is not None:
+        used["backend"] = ran
     columns = [k for k in plan.names if k in values]
+    if ran == "compiled":  # one (V, T) block: the frame is built from it without copying column by column
+        block = next(iter(values.values())).base
+        if block is not None and block.shape[0] == len(columns):
+            return pd.DataFrame(block[:, :, 0].T, index=pd.Index(times, name="time"), columns=columns)
     return pd.DataFrame({k: values[k][0] for k in columns}, index=pd.Index(times, name="time"))
 
 
 def run_batch_arrays(model: Model, overrides: dict, n: int, variables=None, method: str = "euler",
-                     until: float | None = None):
-    """N runs at once: returns (times (T,), {id: (N, T) array}); ``until`` stops the runs early [time units]."""
-    return plan_for(model, until).run(to_params(overrides), n=n, variables=variables, method=method)
+                     until: float | None = None, backend: str | None = None, used: dict | None = None,
+                     strict: bool = False):
+    """N runs at once: returns (times (T,), {id: (N, T) array}); ``until`` stops the runs early [time units];
+    ``backend``/``used``/``strict`` as in :func:`simulator.engines.fast.kernel.run_with_backend`."""
+    times, values, ran = run_with_backend(plan_for(model, until), to_params(overrides), n=n, variables=variables,
+                                          method=method, backend=backend, strict=strict)
+    if used is not None:
+        used["backend"] = ran
+    return times, values

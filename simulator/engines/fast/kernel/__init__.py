@@ -1,0 +1,69 @@
+"""The compiled backend of the fast engine: the same Plan, fused into one C loop per batch of runs.
+
+:mod:`.to_c` reads the plan's expression source, :mod:`.codegen_c` writes the kernel, :mod:`.build`
+compiles and caches it, :mod:`.run` runs it on every core. :func:`run_with_backend` is the one
+entry: ``backend="compiled"`` falls back to the numpy backend, with one warning line, for a
+construct it cannot take or a failed compilation — never a different number.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+from simulator.errors import UserError
+
+__all__ = ["BACKEND_VARIABLE", "BACKENDS", "DEFAULT_BACKEND", "BackendFallbackWarning", "available", "check_backend",
+           "run_with_backend"]
+
+BACKENDS = ("numpy", "compiled")
+DEFAULT_BACKEND = "compiled"
+#: Environment variable naming the default backend (the CLI's ``--backend`` sets it for every analysis).
+BACKEND_VARIABLE = "JINAN_SD_BACKEND"
+
+
+class BackendFallbackWarning(RuntimeWarning):
+    """The compiled backend could not run this plan; the numpy backend ran it instead."""
+
+
+def available() -> bool:
+    """True when a C compiler is present (the compiled backend can be built)."""
+    from simulator.engines.fast.kernel.build import compiler
+
+    return compiler() is not None
+
+
+def check_backend(backend: str | None) -> str:
+    """The backend name, validated (None -> the default)."""
+    if backend is None:
+        backend = os.environ.get(BACKEND_VARIABLE) or DEFAULT_BACKEND
+    if backend not in BACKENDS:
+        raise UserError(f"unknown backend {backend!r} (use {' or '.join(BACKENDS)})")
+    return backend
+
+
+def run_with_backend(plan, params=None, n=None, variables=None, method="euler", chunk_size=None,
+                     backend=None, strict=False):
+    """Run ``plan`` on the chosen backend; returns ``(times, values, backend actually used)``.
+
+    ``strict=True`` raises instead of falling back (a remote worker must run what the client chose).
+    """
+    backend = check_backend(backend)
+    if backend == "compiled":
+        from simulator.engines.fast.kernel.build import BuildError
+        from simulator.engines.fast.kernel.run import run_compiled
+        from simulator.engines.fast.kernel.to_c import Unsupported
+
+        try:
+            times, values = run_compiled(plan, params, n, variables, method)
+            return times, values, "compiled"
+        except (Unsupported, BuildError) as error:
+            if strict:
+                raise UserError(f"compiled backend unavailable here: {error}") from None
+            seen = plan.__dict__.setdefault("_fallback_reasons", set())
+            if str(error) not in seen:
+                seen.add(str(error))
+                warnings.warn(f"compiled backend unavailable ({error}); running the numpy backend",
+                              BackendFallbackWarning, stacklevel=3)
+    times, values = plan.run(params, n=n, variables=variables, method=method, chunk_size=chunk_size)
+    return times, values, "numpy"

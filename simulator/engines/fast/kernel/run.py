@@ -1,0 +1,104 @@
+"""Run a Plan on the compiled kernel: marshal the parameters, split the runs over the cores, collect.
+
+Each run is independent and computed by the same instructions whatever block or thread it lands
+in (no fast-math, no fused multiply-adds, no reductions across runs), so the result does not
+depend on the number of threads.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+
+import numpy as np
+
+from simulator.engines.fast.integrate import _normalise
+from simulator.engines.fast.ir import ParameterError
+from simulator.engines.fast.kernel.build import load
+from simulator.engines.fast.kernel.codegen_c import BLOCK, generate_c
+from simulator.engines.fast.kernel.ufuncs import set_loops
+
+__all__ = ["kernel_for", "run_compiled", "threads"]
+
+_PER_THREAD = 256  # fewer runs than this per thread: the thread start costs more than it saves
+
+
+def threads() -> int:
+    """Threads the kernel uses: the cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+@lru_cache(maxsize=1)
+def _pool(size: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=size, thread_name_prefix="jinan-sd-kernel")
+
+
+def kernel_for(plan, kinds: dict, variables: list, method: str):
+    """The compiled kernel for these override kinds, outputs and method (memory, then disk cache).
+
+    Raises Unsupported or BuildError when it cannot be had (the caller falls back).
+    """
+    cache = plan.__dict__.setdefault("_compiled_kernels", {})
+    key = (tuple(sorted(kinds.items())), tuple(variables), method)
+    if key not in cache:
+        if len(cache) >= 64:
+            cache.clear()
+        cache[key] = load(generate_c(plan, dict(sorted(kinds.items())), list(variables), method))
+        set_loops(cache[key])
+    return cache[key]
+
+
+def _pointer(array: np.ndarray):
+    return array.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+
+
+def run_compiled(plan, params=None, n=None, variables=None, method="euler"):
+    """Simulate ``plan`` for N parameter sets on the compiled kernel; same contract as ``Plan.run``."""
+    values, kinds, n_runs = _normalise(plan, params, n)
+    variables = list(plan.names if variables is None else variables)
+    unknown = [v for v in variables if v not in plan.elements]
+    if unknown:
+        raise ParameterError(f"unknown variables requested: {unknown}")
+    kinds = {name: _kind(kind, values[name]) for name, kind in kinds.items()}
+    function = kernel_for(plan, kinds, variables, method)
+    names = sorted(kinds)
+    scalars = [name for name in names if kinds[name] in ("value", "array")]
+    P = np.empty((max(1, len(scalars)), n_runs))
+    for i, name in enumerate(scalars):
+        P[i] = values[name]
+    paths = [values[name] for name in names if kinds[name] in ("path", "rows")]
+    keep, pointers = [], (ctypes.POINTER(ctypes.c_double) * max(2, 2 * len(paths)))()
+    lengths = np.zeros(max(1, len(paths)), dtype=np.int64)
+    rows = np.ones(max(1, len(paths)), dtype=np.int64)
+    for i, path in enumerate(paths):
+        years, table = (np.ascontiguousarray(path.years, dtype=np.float64),
+                        np.ascontiguousarray(path.values, dtype=np.float64))
+        keep += [years, table]
+        pointers[2 * i], pointers[2 * i + 1] = _pointer(years), _pointer(table)
+        lengths[i], rows[i] = years.size, (table.shape[0] if table.ndim == 2 else 1)
+    times = plan.time.saved_times()
+    block = np.empty((len(variables), times.size, n_runs))
+    c_long_p = ctypes.POINTER(ctypes.c_long)
+    args = (_pointer(P), pointers, lengths.ctypes.data_as(c_long_p), rows.ctypes.data_as(c_long_p),
+            _pointer(block))
+    workers = min(threads(), max(1, n_runs // _PER_THREAD))
+    if workers <= 1:
+        function(n_runs, 0, n_runs, *args)
+    else:
+        per = -(-n_runs // workers)
+        per = -(-per // BLOCK) * BLOCK
+        bounds = [(lo, min(lo + per, n_runs)) for lo in range(0, n_runs, per)]
+        futures = [_pool(threads()).submit(function, n_runs, lo, hi, *args) for lo, hi in bounds]
+        for future in futures:
+            future.result()
+    del keep
+    return times, {v: block[i].T for i, v in enumerate(variables)}
+
+
+def _kind(kind: str, value) -> str:
+    """The kernel's override kind: numpy computes differently on one number and on one per run."""
+    if kind == "path":
+        return "rows" if np.ndim(value.values) == 2 else "path"
+    return "array" if np.ndim(value) else "value"
