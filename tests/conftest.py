@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-import simulator
+# The suite runs the numpy backend by default: compiling a C kernel for each of the suite's hundreds of
+# small test models would dominate its time. The compiled backend (the library's default) is checked
+# bitwise against the numpy backend, scenario by scenario, in tests/test_compiled_backend.py, which asks
+# for it by name. Subprocesses (CLI tests) inherit this choice.
+os.environ.setdefault("JINAN_SD_BACKEND", "numpy")
+
+import simulator  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
