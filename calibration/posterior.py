@@ -228,7 +228,7 @@ def sample_posterior(problem: Problem, seed: int = DEFAULT_SEED, walkers: int = 
         Store every ``stride``-th step (default :data:`STORE_EVERY` when it divides ``steps``, else 1).
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise UserError(f"--seed must be a non-negative integer, got {seed!r}")
+        raise UserError(f"seed must be a non-negative integer, got {seed!r}", param="seed")
     if stride is None:
         stride = STORE_EVERY if steps % STORE_EVERY == 0 else 1
     clock = time.perf_counter()

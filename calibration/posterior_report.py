@@ -236,15 +236,16 @@ def run_posterior(args, problem, out: Path, report: Path | None) -> int:
 
     target = Path(getattr(args, "posterior_out", None) or POSTERIOR_PATH)
     if target.suffix.lower() != ".parquet":
-        raise UserError(f"--posterior-out must be a .parquet file, got '{target}'")
+        raise UserError(f"posterior_out must be a .parquet file, got '{target}'", param="posterior_out")
     if not target.parent.is_dir():
-        raise UserError(f"--posterior-out: folder '{target.parent}' does not exist")
+        raise UserError(f"posterior_out: folder '{target.parent}' does not exist", param="posterior_out")
     walkers = DEFAULT_WALKERS if getattr(args, "walkers", None) is None else args.walkers
     steps = DEFAULT_STEPS if getattr(args, "steps", None) is None else args.steps
     if walkers % 2 or walkers < 2 * problem.n_parameters:
-        raise UserError(f"--walkers must be even and at least 2 x {problem.n_parameters} parameters, got {walkers}")
+        raise UserError(f"walkers must be even and at least 2 x {problem.n_parameters} parameters, got {walkers}",
+                        param="walkers")
     if steps < STORE_EVERY or steps % STORE_EVERY:
-        raise UserError(f"--steps must be a positive multiple of {STORE_EVERY}, got {steps}")
+        raise UserError(f"steps must be a positive multiple of {STORE_EVERY}, got {steps}", param="steps")
     progress = getattr(args, "progress", True)
     post = sample_posterior(problem, seed=args.seed, walkers=walkers, steps=steps, progress=progress)
     # Both files are made in memory first, then each is renamed into place whole.

@@ -317,7 +317,7 @@ def test_cli_interrupted_posterior_touches_no_file(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
     args = parser.parse_args(["calibrate", "--posterior", "--out", str(out), "--posterior-out",
                               str(tmp_path / "p.csv"), "--no-report"])
-    with pytest.raises(UserError, match=r"--posterior-out must be a \.parquet file"):
+    with pytest.raises(UserError, match=r"posterior_out must be a \.parquet file"):
         run_calibrate(args)
     for option, value, message in (("--steps", "15", "multiple of 10"), ("--walkers", "7", "must be even")):
         args = parser.parse_args(["calibrate", "--posterior", "--out", str(out), "--posterior-out", str(post),

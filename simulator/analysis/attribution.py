@@ -195,7 +195,7 @@ def attribute(
     labels = api.labels() if indicators is None or sectors is None else None
     indicators = labels.indicators if indicators is None else indicators
     sectors = labels.sectors if sectors is None else sectors
-    target = lookup_targets([target_id], load_targets() if targets is None else targets, indicators, "--target")[0]
+    target = lookup_targets([target_id], load_targets() if targets is None else targets, indicators, "target")[0]
     variable = indicators[target.indicator]
     a, _ = api.resolve_overrides(model, first)
     b, _ = api.resolve_overrides(model, second)

@@ -291,7 +291,7 @@ def discover(folder: str | Path, target_id: str, outcome: str = "miss", alpha: f
     check_settings(alpha, min_support, n_boxes, max_depth, step)
     folder = Path(folder)
     if not folder.is_dir():
-        raise UserError(f"{folder}: ensemble folder not found (make one with: jinan-sd mc SCENARIO --out DIR)")
+        raise UserError(f"{folder}: ensemble folder not found (save an ensemble there first)")
     ensemble = load_ensemble(folder)
     known = [c for c in ensemble.outcomes.columns if c != "failed" and ":" not in c]
     if target_id not in known:

@@ -61,8 +61,8 @@ WINDOW = 0.05  # half-width of the smoothing window of the order statistic, as a
 
 
 def lookup_targets(ids: Sequence[str], targets: Sequence[Target], indicators: dict,
-                   flag: str = "--targets") -> list[Target]:
-    """The targets named by ``ids``; an unknown or unassessable id raises a one-line UserError naming ``flag``."""
+                   param: str = "targets") -> list[Target]:
+    """The targets named by ``ids``; an unknown or unassessable id raises a one-line UserError naming ``param``."""
     by_id = {t.id: t for t in targets}
     chosen = []
     for ident in ids:
@@ -70,12 +70,13 @@ def lookup_targets(ids: Sequence[str], targets: Sequence[Target], indicators: di
         if target is None:
             close = difflib.get_close_matches(ident, list(by_id), n=3, cutoff=0.5)
             hint = f" (did you mean: {', '.join(close)}?)" if close else ""
-            raise UserError(f"{flag}: unknown target '{ident}'{hint}")
+            raise UserError(f"{param}: unknown target '{ident}'{hint}", param=param)
         if target.value is None or target.indicator not in indicators:
-            raise UserError(f"{flag}: target '{ident}' cannot be assessed on the model (no value or indicator)")
+            raise UserError(f"{param}: target '{ident}' cannot be assessed on the model (no value or indicator)",
+                            param=param)
         chosen.append(target)
     if not chosen:
-        raise UserError(f"{flag}: name at least one target id")
+        raise UserError(f"{param}: name at least one target id", param=param)
     return chosen
 
 
