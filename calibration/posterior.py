@@ -57,6 +57,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from simulator.analysis.uncertainty import POSTERIOR_FORMAT, POSTERIOR_METADATA_KEY
 from simulator.errors import UserError
 
 from . import PACKAGE_DIR
@@ -68,9 +69,10 @@ __all__ = ["MOVES", "Chain", "draw", "read_posterior", "run_ensemble", "sample_p
 
 #: The committed posterior sample, beside ``calibrated.toml``.
 POSTERIOR_PATH = PACKAGE_DIR / "posterior.parquet"
-FORMAT_VERSION = 1
-#: Key of the JSON provenance in the parquet file's schema metadata.
-METADATA_KEY = b"jinan_sd.posterior"
+#: The file format and the key of its JSON provenance in the parquet schema metadata: the library's, which
+#: reads these files for the ensembles (one definition of the format).
+FORMAT_VERSION = POSTERIOR_FORMAT
+METADATA_KEY = POSTERIOR_METADATA_KEY
 LOG_POSTERIOR = "log_posterior"
 DEFAULT_WALKERS = 128
 DEFAULT_STEPS = 30000
@@ -351,27 +353,9 @@ def read_posterior(path=POSTERIOR_PATH):
     UserError
         The file is missing or is not a posterior written by this package.
     """
-    import json
-    from pathlib import Path
+    from simulator.analysis.uncertainty import read_posterior_file
 
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"posterior file not found: {path} (run: jinan-sd calibrate --posterior)")
-    try:
-        table = pq.read_table(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise UserError(f"{path.name}: not a readable parquet file: {exc}") from None
-    raw = (table.schema.metadata or {}).get(METADATA_KEY)
-    if raw is None:
-        raise UserError(f"{path.name}: no posterior provenance (not written by jinan-sd calibrate --posterior)")
-    info = json.loads(raw)
-    if info.get("format_version") != FORMAT_VERSION:
-        raise UserError(f"{path.name}: posterior format {info.get('format_version')} is not "
-                        f"{FORMAT_VERSION}; re-run jinan-sd calibrate --posterior")
-    return table.to_pandas(), info
+    return read_posterior_file(path)
 
 
 def draw(n: int, seed: int, path=POSTERIOR_PATH, nuisance: bool = False):

@@ -366,7 +366,8 @@ def test_committed_posterior_matches_model_and_observations(model):
     assert info["observations_sha256"] == hashlib.sha256(OBSERVATIONS_PATH.read_bytes()).hexdigest(), (
         "observations.csv changed: run `jinan-sd calibrate --posterior`")
     assert list(frame.columns) == [p.id for p in calibrated_parameters(model)] + [LOG_POSTERIOR]
-    assert len(frame) >= MIN_DRAWS and POSTERIOR_PATH.stat().st_size < 1_100_000
+    # a thinned sample stays small enough to commit: model 0.2's 40 columns x ~3 600 draws are ~1.3 MB
+    assert len(frame) >= MIN_DRAWS and POSTERIOR_PATH.stat().st_size < 2_000_000
     assert frame.dtypes.eq(np.float64).all() and np.isfinite(frame.to_numpy()).all()
 
 

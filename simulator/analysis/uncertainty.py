@@ -317,16 +317,17 @@ def load_uncertainty(path: Path, model: Model, project_root: Path, posterior_pat
     return Uncertainty(inputs, corr, digest.hexdigest(), path, posterior=posterior, calibrated=mode, notes=notes)
 
 
-def load_posterior(path: Path, model: Model) -> PosteriorDraws:
-    """Read a posterior sample file: the model constants' columns (nuisance parameters and the
-    log-posterior dropped) and its provenance. Every problem is a one-line UserError."""
+def read_posterior_file(path: Path, raw: bytes | None = None) -> tuple[pd.DataFrame, dict]:
+    """A posterior sample file (``jinan-sd calibrate --posterior``) as (every column, provenance dict); the one
+    reader of the format, used by the ensembles and by :mod:`calibration.posterior`. Problems are one line."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     path = Path(path)
-    raw = path.read_bytes()
+    if raw is None and not path.is_file():
+        raise UserError(f"posterior file not found: {path} (run: jinan-sd calibrate --posterior)")
     try:
-        table = pq.read_table(pa.BufferReader(raw))
+        table = pq.read_table(pa.BufferReader(path.read_bytes() if raw is None else raw))
     except (OSError, pa.ArrowException) as exc:
         raise UserError(f"{path.name}: not a readable parquet file: {exc}") from None
     text = (table.schema.metadata or {}).get(POSTERIOR_METADATA_KEY)
@@ -336,8 +337,16 @@ def load_posterior(path: Path, model: Model) -> PosteriorDraws:
     if info.get("format_version") != POSTERIOR_FORMAT:
         raise UserError(f"{path.name}: posterior format {info.get('format_version')} is not {POSTERIOR_FORMAT}; "
                         "re-run jinan-sd calibrate --posterior")
+    return table.to_pandas(), info
+
+
+def load_posterior(path: Path, model: Model) -> PosteriorDraws:
+    """Read a posterior sample file: the model constants' columns (nuisance parameters and the
+    log-posterior dropped) and its provenance. Every problem is a one-line UserError."""
+    path = Path(path)
+    raw = path.read_bytes()
+    frame, info = read_posterior_file(path, raw)
     nuisance = {p["id"] for p in info.get("parameters", []) if p.get("nuisance")}
-    frame = table.to_pandas()
     keep = [c for c in frame.columns if c != "log_posterior" and c not in nuisance]
     for name in keep:
         element = model.elements.get(name)
