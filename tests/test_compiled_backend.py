@@ -239,7 +239,8 @@ def test_second_process_pays_no_compilation(tmp_path):
     assert float(second.stdout.split()[1]) < float(first.stdout.split()[1])
 
 
-def test_backend_in_provenance_and_cli(tmp_path):
+def test_backend_in_provenance_and_cli(tmp_path, monkeypatch):
+    monkeypatch.delenv("JINAN_SD_BACKEND", raising=False)  # the suite's numpy choice (conftest), not the default
     assert simulator.run("baseline").provenance["backend"] == "compiled"
     numpy_run = simulator.run("baseline", backend="numpy")
     assert numpy_run.provenance["backend"] == "numpy"
