@@ -23,12 +23,14 @@ from simulator.engines.fast.adapter import run_batch_arrays, run_fast
 from simulator.engines.fast.kernel import available as compiled_available
 from simulator.engines.fast.kernel import check_backend
 from simulator.errors import ModelError, UserError
+from simulator.model import cells
 from simulator.model.labels import labels
 from simulator.model.mdl import Model
 from simulator.model.mdl import load as load_model
+from simulator.model.naming import canonical_id
 from simulator.project import Project, file_stamp
 from simulator.result import Result
-from simulator.scenarios import Scenario, load_scenario, time_policy, validate_overrides
+from simulator.scenarios import Scenario, load_scenario, time_policy, validate_constants, validate_overrides
 
 ENGINES = ("fast", "pysd")
 DEFAULT_ENGINE = "fast"
@@ -179,7 +181,7 @@ def run(
     if engine not in ENGINES:
         raise UserError(f"unknown engine '{engine}' (use {' or '.join(ENGINES)})")
     if own_defaults:
-        params, cal_sha = model.constant_overrides(overrides), ""
+        params, cal_sha = validate_constants(model, overrides), ""
     else:
         params, cal_sha = resolve_overrides(model, scen, project)
     if engine == "pysd":
@@ -187,7 +189,7 @@ def run(
             raise UserError("the pysd engine integrates with Euler only; use the fast engine for rk4")
         from simulator.engines.pysd import load_pysd, run_pysd
 
-        frame = _run_pysd_checked(load_pysd(model.path, model.sha256), params, model, run_pysd)
+        frame = _run_pysd_checked(load_pysd(model.path, model.sha256), params, model, _pysd_cells(model, run_pysd))
         frame = frame[[c for c in frame.columns if c.partition("[")[0] in model.elements]].astype(float)
     else:
         used = {}
@@ -246,6 +248,42 @@ def check_finite(frame: pd.DataFrame, model: Model, scenario_name: str) -> None:
                      "(a division by zero or an overflow in the model)")
 
 
+def _pysd_cells(model: Model, run_pysd):
+    """``run_pysd`` taking cell overrides (``id[a,b]`` -> value) too: pysd sets a subscripted constant
+    whole, as an xarray DataArray of its dimensions, so the cells given are written into a copy of the
+    constant's own value and the copy is passed under the constant's id."""
+
+    def run(pysd_model, params: dict, times):
+        by_element: dict = {}
+        plain = {}
+        for key, value in params.items():
+            base, inner = cells.split(key)
+            if inner is None:
+                plain[key] = value
+            else:
+                by_element.setdefault(base, {})[key] = value
+        if not by_element:
+            return run_pysd(pysd_model, plain, times)
+        from simulator.engines.pysd import column_id, pysd_params, run_raw
+
+        python = {canonical_id(name): py for name, py in pysd_model.namespace.items()}
+        pysd_model.reload()  # the constants' own values, not an earlier run's
+        arrays = {}
+        for base, given in by_element.items():
+            py = python.get(base, base)
+            array = getattr(pysd_model.components, py)().copy()
+            for key, value in given.items():
+                cell = cells.split(key)[1].split(",")
+                array.loc[dict(zip(array.dims, cell, strict=True))] = value
+            arrays[py] = array
+        params = {python.get(k, k): v for k, v in pysd_params(plain).items()}
+        frame = run_raw(pysd_model, {**params, **arrays}, times=times)
+        frame = frame.rename(columns=column_id)
+        return frame.loc[:, ~frame.columns.duplicated()]
+
+    return run
+
+
 def _run_pysd_checked(pysd_model, params: dict, model: Model, run_pysd) -> pd.DataFrame:
     """pysd raises Python's own arithmetic errors from inside the translated model: name the element."""
     try:
@@ -292,19 +330,32 @@ class Batch:
         return pd.DataFrame(self.values[run], index=pd.Index(self.years, name="year"), columns=self.variables)
 
 
+def _sample_key(model: Model, name: str) -> tuple[str, tuple]:
+    """The engine id of a sampled column (``id``, or ``id[a,b]`` for one cell of a subscripted lever; ``id``
+    alone samples every cell of it) and the lever's (low, high) range."""
+    base, inner = cells.split(name)
+    element = model.element(base)
+    if not element.is_lever:
+        raise UserError(f"samples: '{name}' is not a lever", param="samples")
+    if inner is None:
+        return element.id, element.limits[:2]
+    keys = cells.expand(model, name, 0.0, "samples")  # the cells only; the values are checked below
+    if len(keys) != 1:
+        raise UserError(f"samples: '{name}' names {len(keys)} cells; sample one cell a column", param="samples")
+    return next(iter(keys)), element.limits[:2]
+
+
 def _check_samples(model: Model, columns: dict) -> int:
-    """Validate sampled lever columns (names, kinds, ranges, NaN); return the number of runs."""
+    """Validate sampled lever columns (names, cells, kinds, ranges, NaN); return the number of runs."""
     sizes = {len(v.values) if hasattr(v, "years") else len(np.atleast_1d(v)) for v in columns.values()}
     if len(sizes) > 1:
-        raise UserError(f"samples: columns have different numbers of runs {sorted(sizes)}")
+        raise UserError(f"samples: columns have different numbers of runs {sorted(sizes)}", param="samples")
     for name, values in columns.items():
-        element = model.element(name)
-        if not element.is_lever:
-            raise UserError(f"samples: '{name}' is not a lever")
-        low, high, _ = element.limits
+        _, (low, high) = _sample_key(model, name)
         array = np.asarray(values.values if hasattr(values, "years") else values, float)
         if not np.isfinite(array).all() or array.min() < low or array.max() > high:
-            raise UserError(f"samples: '{name}' has values outside its range [{low:g}, {high:g}] or NaN")
+            raise UserError(f"samples: '{name}' has values outside its range [{low:g}, {high:g}] or NaN",
+                            param="samples")
     return sizes.pop() if sizes else 1
 
 
@@ -343,11 +394,10 @@ def run_batch(
     n = _check_samples(model, columns)
     fixed, cal_sha = resolve_overrides(model, scen, project)
     history, _ = calibration_overrides(model, project) if scen.use_calibration else ({}, "")
-    sampled = {model.element(k).id: (v if hasattr(v, "years") else np.asarray(v, float)) for k, v in columns.items()}
+    sampled = {_sample_key(model, k)[0]: (v if hasattr(v, "years") else np.asarray(v, float))
+               for k, v in columns.items()}
     overrides = {**fixed, **time_policy(model, labels(project), history, sampled)}
-    names = list(variables) if variables is not None else list(model.elements)
-    for name in names:
-        model.element(name)
+    names = _variables(model, list(variables) if variables is not None else list(model.elements))
     used = {}
     times, values = run_overrides(model, overrides, n, variables=names, method=method, executor=executor,
                                   backend=backend, used=used)
@@ -357,8 +407,28 @@ def run_batch(
                   "calibration_sha256": cal_sha, "engine": "fast", "backend": used["backend"], "method": method, "n": n,
                   "package_version": __version__}
     provenance["failed_runs"] = int(failed.sum())
-    return Batch(cube, names, _labels(times), {k: model.elements[k].units for k in names}, provenance,
+    units = {k: model.elements[cells.split(k)[0]].units for k in names}
+    return Batch(cube, names, _labels(times), units, provenance,
                  failed, problems)
+
+
+def _variables(model: Model, names: list) -> list:
+    """Result ids of the ``names`` asked for: a subscripted variable stands for each of its cells
+    (``growth`` -> ``growth[north]``, ...), as the engines save it; a cell id is kept as given."""
+    out = []
+    for name in names:
+        base, inner = cells.split(name)
+        element = model.element(base)
+        known = cells.cells(model, element.id)
+        if inner is not None and not known:
+            raise UserError(f"variables: '{name}': '{base}' has no subscripts", param="variables")
+        if inner is not None:
+            out += list(cells.expand(model, name, 0.0, "variables"))  # the cells only; 0.0 is not used
+        elif known:
+            out += [cells.cell_key(element.id, c) for c in known]
+        else:
+            out.append(name)
+    return out
 
 
 def _batch_nonfinite(times, cube: np.ndarray, names: list) -> tuple[np.ndarray, dict]:

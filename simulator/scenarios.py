@@ -47,7 +47,8 @@ import numpy as np
 from simulator import tomlfile
 from simulator.engines.fast import TimePath
 from simulator.errors import ScenarioError, UserError
-from simulator.model import compat
+from simulator.model import cells, compat
+from simulator.model.cells import fail
 from simulator.model.labels import labels
 from simulator.model.mdl import Model, suggest
 from simulator.model.naming import canonical_id
@@ -97,8 +98,9 @@ class Scenario:
         """Title in ``lang``, falling back to the other language and then the name."""
         return self.titles.get(lang) or self.titles.get("en") or self.name
 
-    def with_overrides(self, model: Model, extra: dict, where: str = "--set") -> Scenario:
-        """A copy with ``extra`` overrides validated and applied on top."""
+    def with_overrides(self, model: Model, extra: dict, where: str = "overrides") -> Scenario:
+        """A copy with ``extra`` overrides validated and applied on top (``where`` names their source in
+        errors: the library parameter ``overrides`` by default, which a face words as its own input)."""
         merged = dict(self.overrides)
         merged.update(validate_overrides(model, extra, where))
         return Scenario(
@@ -159,16 +161,16 @@ def load_scenario(name_or_path: str | Path, model: Model, scenario_dir: Path, *,
 def _extends_path(path: Path, target, scenario_dir: Path, bundled_only: bool) -> Path:
     where = path.name
     if not isinstance(target, str) or not target.strip():
-        raise ScenarioError(f"{where}: 'extends' must be a scenario name or path")
+        raise fail(where, "'extends' must be a scenario name or path")
     known = bundled_names(scenario_dir)
     if bundled_only:
         if target not in known:
-            raise ScenarioError(f"{where}: 'extends' may name only a bundled scenario (one of: {', '.join(known)})")
+            raise fail(where, f"'extends' may name only a bundled scenario (one of: {', '.join(known)})")
         return (scenario_dir / f"{target}.toml").resolve()
     try:
         return resolve_path(target, scenario_dir, base=path.parent)
     except ScenarioError as exc:
-        raise ScenarioError(f"{where}: extends '{target}': {exc}") from None
+        raise fail(where, f"extends '{target}': {exc}") from None
 
 
 def _load(path: Path, model: Model, scenario_dir: Path, chain: tuple, bundled_only: bool = False) -> Scenario:
@@ -229,7 +231,7 @@ def _check_fields(data: dict, where: str) -> None:
             if bad:
                 problems.append(f"[sources] '{bad[0]}' must be a string, got {_kind(sources[bad[0]])}")
     if problems:
-        raise ScenarioError(f"{where}: " + "; ".join(problems))
+        raise fail(where, "; ".join(problems))
 
 
 def _kind(value) -> str:
@@ -239,35 +241,69 @@ def _kind(value) -> str:
 
 
 def validate_overrides(model: Model, levers: dict, where: str) -> dict:
-    """Check names, kinds, ranges and years; return id -> float or list of (year, value)."""
+    """Check names, kinds, ranges and years; return id -> float or list of (year, value), and one
+    ``id[element,...]`` -> float per cell of a subscripted lever (see :mod:`simulator.model.cells`).
+
+    ``where`` names the file, or the library parameter (``"overrides"``) the levers came through.
+    """
     out = {}
     spelt: dict[str, str] = {}
     for key, value in levers.items():
-        eid = canonical_id(key)
-        if eid in spelt and spelt[eid] != key:
-            raise ScenarioError(f"{where}: '{spelt[eid]}' and '{key}' are the same lever; give it once")
-        spelt[eid] = key
+        base, inner = cells.split(key)
+        eid = canonical_id(base)
+        if inner is None and eid in spelt and spelt[eid] != key:
+            raise fail(where, f"'{spelt[eid]}' and '{key}' are the same lever; give it once")
+        spelt.setdefault(eid, key)
         element = model.elements.get(eid)
         if element is None:
-            known = compat.message(key)
+            known = compat.message(base)
             if known:
-                raise ScenarioError(f"{where}: {known}")
-            raise ScenarioError(f"{where}: unknown variable '{key}'{suggest(key, model.levers)}")
+                raise fail(where, known)
+            raise fail(where, f"unknown variable '{base}'{suggest(base, model.levers)}")
         if not element.is_lever:
-            raise ScenarioError(
-                f"{where}: '{key}' is not a lever (it is a {element.kind} without a range)"
-            )
+            raise fail(where, f"'{base}' is not a lever (it is a {element.kind} without a range)")
+        if cells.is_subscripted(model, key, value):
+            if element.kind != "constant":
+                raise fail(where, f"'{key}': only subscripted constants can be set, '{base}' is a {element.kind}")
+            out.update(cells.expand(model, key, value, where, element.limits[:2]))
+            continue
         if element.kind == "time_path" and not isinstance(value, (list, tuple)):
             # one number for a path: the policy holds it from the policy start year; history is kept
             value = [[labels().policy.get("start_year", model.time["initial_time"]), value]]
         if isinstance(value, (list, tuple)):
             if element.kind != "time_path":
-                raise ScenarioError(f"{where}: '{key}' is a constant; give one number, not a time path")
+                raise fail(where, f"'{key}' is a constant; give one number, not a time path")
             path = _time_path(value, element, where, key)
             _check_years(model, element, path, where, key)
             out[eid] = _splice(element.default, path)
         else:
             out[eid] = _number(value, element, where, key)
+    return out
+
+
+def validate_constants(model: Model, overrides: dict, where: str = "overrides") -> dict:
+    """Overrides of any constant of ``model`` on its own defaults (any Vensim model: no lever ranges needed).
+
+    ``name = 3.0`` sets a constant (every cell of a subscripted one), ``name[a,b] = 3.0`` one cell,
+    ``name = {a = 3.0, b = 4.0}`` the named cells; values must be finite numbers. Returns id -> float and
+    ``id[a,b]`` -> float per cell; unknown names and elements raise one line with the closest matches.
+    """
+    out = {}
+    for key, value in overrides.items():
+        base, _ = cells.split(key)
+        element = model.elements.get(canonical_id(base))
+        if element is None:
+            constants = [k for k, e in model.elements.items() if e.kind == "constant"]
+            raise fail(where, f"unknown variable '{base}'{suggest(base, constants)}")
+        if element.kind != "constant":
+            raise fail(where, f"'{key}' is not a constant (it is a{'n' if element.kind[0] in 'aeiou' else ''} "
+                              f"{element.kind})")
+        if cells.is_subscripted(model, key, value):
+            out.update(cells.expand(model, key, value, where))
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise fail(where, f"'{key}' must be a finite number, got {value!r}")
+        else:
+            out[element.id] = float(value)
     return out
 
 
@@ -283,7 +319,7 @@ def _check_years(model: Model, element, path: list, where: str, key: str) -> Non
     t0, t1 = model.time["initial_time"], model.time["final_time"]
     for year, _ in path:
         if not t0 <= year <= t1:
-            raise ScenarioError(f"{where}: '{key}' time path year {year:g} is outside the model's years "
+            raise fail(where, f"'{key}' time path year {year:g} is outside the model's years "
                                 f"{t0:g}..{t1:g}")
     anchor = history_anchor(model)
     if anchor is None or element.id not in set(labels().policy.get("paths", [])):
@@ -293,22 +329,20 @@ def _check_years(model: Model, element, path: list, where: str, key: str) -> Non
         if year < anchor:
             history = float(np.interp(year, years, values))
             if abs(value - history) > 1e-9 * max(1.0, abs(history)):
-                raise ScenarioError(
-                    f"{where}: '{key}' time path point {year:g} is before {anchor:g} and would rewrite the "
+                raise fail(
+                    where, f"'{key}' time path point {year:g} is before {anchor:g} and would rewrite the "
                     f"calibrated history (there {history:g}); start the path at {anchor:g} or later")
 
 
 def _number(value, element, where: str, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ScenarioError(f"{where}: '{key}' must be a number, got {value!r}")
+        raise fail(where, f"'{key}' must be a number, got {value!r}")
     value = float(value)
     if math.isnan(value) or math.isinf(value):
-        raise ScenarioError(f"{where}: '{key}' must be a finite number, got {value}")
+        raise fail(where, f"'{key}' must be a finite number, got {value}")
     low, high, _ = element.limits
     if (low is not None and value < low) or (high is not None and value > high):
-        raise ScenarioError(
-            f"{where}: '{key}' = {value:g} is outside its range [{low:g}, {high:g}] {element.units}"
-        )
+        raise fail(where, f"'{key}' = {value:g} is outside its range [{low:g}, {high:g}] {element.units}")
     return value
 
 
@@ -316,16 +350,16 @@ def _time_path(points, element, where: str, key: str) -> list:
     path = []
     for point in points:
         if not isinstance(point, (list, tuple)) or len(point) != 2:
-            raise ScenarioError(f"{where}: '{key}' time path must be [[year, value], ...], got {point!r}")
+            raise fail(where, f"'{key}' time path must be [[year, value], ...], got {point!r}")
         year, value = point
         if isinstance(year, bool) or not isinstance(year, (int, float)) or not math.isfinite(year):
-            raise ScenarioError(f"{where}: '{key}' time path has a non-numeric year {year!r}")
+            raise fail(where, f"'{key}' time path has a non-numeric year {year!r}")
         path.append((float(year), _number(value, element, where, f"{key}[{year}]")))
     if not path:
-        raise ScenarioError(f"{where}: '{key}' time path is empty")
+        raise fail(where, f"'{key}' time path is empty")
     years = [p[0] for p in path]
     if any(b <= a for a, b in zip(years, years[1:], strict=False)):
-        raise ScenarioError(f"{where}: '{key}' time path years must be strictly increasing, got {years}")
+        raise fail(where, f"'{key}' time path years must be strictly increasing, got {years}")
     return path
 
 

@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: Library parameters whose flag is not ``--`` + the parameter's name.
-FLAG_NAMES = {"n_boxes": "--boxes", "max_depth": "--depth", "min_support": "--min-support"}
+FLAG_NAMES = {"overrides": "--set", "n_boxes": "--boxes", "max_depth": "--depth", "min_support": "--min-support"}
 
 
 def flag_words(exc: UserError) -> str:

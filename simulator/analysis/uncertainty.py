@@ -294,6 +294,7 @@ def load_uncertainty(path: Path, model: Model, project_root: Path, posterior_pat
         inputs.append(_input(table, model, f"{where}: input #{k + 1}"))
     names = [i.name for i in inputs]
     duplicates = {n for n in names if names.count(n) > 1}
+    duplicates |= {n for n in names if "[" in n and n.partition("[")[0] in names}  # a cell and its whole
     if duplicates:
         raise UserError(f"{where}: input '{sorted(duplicates)[0]}' is given twice")
     corr = np.eye(len(inputs))
@@ -365,12 +366,33 @@ def _number(table: dict, key: str, where: str) -> float:
     return float(value)
 
 
-def _input(table: dict, model: Model, where: str) -> Input:
-    name = canonical_id(str(table.get("name", "")))
+def _input_name(table: dict, model: Model, where: str) -> tuple[str, object]:
+    """The engine id an input samples and its element: ``name`` a constant (every cell of a subscripted
+    one, all drawn as one value), or ``name[a,b]`` one cell of a subscripted constant (a distribution per
+    cell: one ``[[input]]`` each)."""
+    from simulator.model import cells
+
+    given = table.get("name", "")
+    base, inner = cells.split(str(given))
+    name = canonical_id(base)
     element = model.elements.get(name)
     if element is None or element.kind != "constant":
         hint = suggest(name, [k for k, e in model.elements.items() if e.kind == "constant"])
-        raise UserError(f"{where}: '{table.get('name')}' is not a constant of the model{hint}")
+        raise UserError(f"{where}: '{given}' is not a constant of the model{hint}")
+    if inner is None:
+        return name, element
+    keys = cells.expand(model, str(given), 0.0, where)  # which cells it names; the values are checked below
+    if len(keys) != 1:
+        raise UserError(f"{where}: '{given}' names {len(keys)} cells; give one [[input]] per cell, or the "
+                        f"whole '{name}' for one value in every cell")
+    return next(iter(keys)), element
+
+
+def _input(table: dict, model: Model, where: str) -> Input:
+    name, element = _input_name(table, model, where)
+    if element.subscripts and "from_year" in table:
+        raise UserError(f"{where}: '{name}': from_year is for scalar inputs (a subscripted constant takes its "
+                        "sampled value from the start)")
     where = f"{where} ({name})"
     dist = table.get("distribution")
     if dist not in DISTRIBUTIONS:

@@ -219,7 +219,7 @@ class Model:
                 names.update(rng.subscripts)
         return names
 
-    def constant_overrides(self, overrides: dict, where: str = "--set") -> dict:
+    def constant_overrides(self, overrides: dict, where: str = "overrides") -> dict:
         """Validate overrides of any constant of this model (its own defaults, no lever ranges).
 
         ``name = 3.0`` sets a constant (every cell of a subscripted one), ``name[a,b] = 3.0``
