@@ -7,7 +7,7 @@ from pathlib import Path
 
 import simulator as api
 from simulator.errors import UserError
-from simulator.targets.assess import compare_targets, key_indicators, readable_targets, target_table, write_tables
+from simulator.targets.assess import compare_targets, key_indicators, target_table, write_tables
 from simulator.text import catalogue
 
 TEXT = catalogue("cli.analysis")
@@ -69,15 +69,14 @@ def cmd_targets(args) -> int:
         print(json.dumps(payload, ensure_ascii=False, indent=2, default=_json_default))
         return 0
     assessed = table[table["status"] != "not assessed"]
-    shown = readable_targets(table, args.lang)
-    if ensemble is not None:
-        shown[PROBABILITY_HEADER[args.lang]] = table["probability_text"].to_numpy()
-    print(shown.to_string(index=False))
+    print(targets_text(table, args.lang, probability=ensemble is not None))
     if ensemble is not None:
         from faces.cli.ensemble import TEXT as MC_TEXT
 
         if table["no_uncertainty"].fillna(False).astype(bool).any():
-            print(MC_TEXT[args.lang]["flat_note"])
+            from faces.cli.table import note
+
+            print(note(MC_TEXT[args.lang]["flat_note"]))
         m, words = ensemble.manifest, MC_TEXT[args.lang]
         print(f"({m['n']} {words['runs']}, seed {m['seed']}, {m['sampler']}; "
               f"{words['calibrated'][m['calibrated']]}; {words['failed']} {m['failed_runs']})")
@@ -86,7 +85,30 @@ def cmd_targets(args) -> int:
     return 0
 
 
-PROBABILITY_HEADER = {"zh": "达标概率", "en": "probability"}
+def targets_text(table, lang: str, probability: bool = False) -> str:
+    """The printed target table (aligned, fitted to 120 columns; numbers by quantity) and its notes."""
+    from faces.cli.ensemble import units_text
+    from faces.cli.table import footnotes, note, records
+    from simulator.targets.assess import HEADERS, KIND_TEXT, STATUS_TEXT
+
+    shown = table.reset_index(drop=True).copy()
+    shown["status"] = shown["status"].map(STATUS_TEXT[lang])
+    shown["kind"] = shown["kind"].map(KIND_TEXT[lang]).fillna(shown["kind"])
+    shown["unit"] = [units_text(u, lang) for u in shown["unit"]]
+    marks, notes = footnotes(shown["note"].fillna("").astype(str) + shown["reason"].fillna("").astype(str))
+    shown["note"] = marks
+    columns = {"year": "year", "target": "value", "simulated": "value", "unit": "text", "status": "text",
+               "margin": "value", "margin_pct": "percent", "first_year_met": "year", "kind": "text"}
+    headers = dict(HEADERS[lang])
+    if probability:
+        columns["probability_text"] = "text"
+        headers["probability_text"] = PROBABILITY_HEADER[lang]
+    columns.update({"note": "text", "id": "text"})
+    text = records(shown, "name", columns, headers, unit_column="unit")
+    return text + ("\n\n" + "\n".join(note(n) for n in notes) if notes else "")
+
+
+PROBABILITY_HEADER = catalogue("cli.analysis.probability")
 
 
 def _probability(args, overrides: dict, n: int):
@@ -148,13 +170,32 @@ def cmd_compare(args) -> int:
     print(frame_table(indicators, units if len(units) == len(indicators) else None,
                       head=TEXT[args.lang]["indicator"]))
     print()
-    headers = targets.columns
-    shown = targets.drop(columns=[headers[0]])  # the id: the name says it in the chosen language
-    print(frame_table(shown, shown[headers[4]], label_column=headers[1]))
+    print(compare_text({n: target_table(r, labels, args.lang) for n, r in results.items()}, args.lang))
     if args.out:
         write_tables(Path(args.out), {"indicators": indicators, "targets": targets})
         print(f"\n{TEXT[args.lang]['wrote']} {args.out}")
     return 0
+
+
+def compare_text(tables: dict, lang: str) -> str:
+    """Targets of several scenarios side by side, printed: the simulated value and status per scenario."""
+    from faces.cli.ensemble import units_text
+    from faces.cli.table import records
+    from simulator.targets.assess import HEADERS, STATUS_TEXT
+
+    first = next(iter(tables.values())).reset_index(drop=True)
+    shown = first[["id", "name", "year", "target", "unit"]].copy()
+    shown["unit"] = [units_text(u, lang) for u in shown["unit"]]
+    columns = {"year": "year", "target": "value", "unit": "text"}
+    headers = dict(HEADERS[lang])
+    for k, (name, table) in enumerate(tables.items()):
+        table = table.reset_index(drop=True)
+        shown[f"simulated{k}"] = table["simulated"].to_numpy(float)
+        shown[f"status{k}"] = table["status"].map(STATUS_TEXT[lang]).to_numpy()
+        columns.update({f"simulated{k}": "value", f"status{k}": "text"})
+        headers.update({f"simulated{k}": f"{name}: {HEADERS[lang]['simulated']}",
+                        f"status{k}": f"{name}: {HEADERS[lang]['status']}"})
+    return records(shown, "name", columns, headers, unit_column="unit")
 
 
 def _file_stem(name: str, taken: set) -> str:

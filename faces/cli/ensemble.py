@@ -41,20 +41,34 @@ def quiet_fallback(function, *args, **kwargs):
     return result
 
 
-def probability_table(probabilities, lang: str):
-    """The printed table of an ensemble's probabilities (assessable targets only)."""
+def probability_table(probabilities, lang: str) -> tuple[str, bool]:
+    """The printed table of an ensemble's probabilities (assessable targets only), aligned for Chinese
+    text and fitted to the terminal width, and whether a target carries no sampled uncertainty."""
+    from faces.cli.table import cell, records
+
     table = probabilities[probabilities["n_valid"] > 0].copy()
-    table["shown"] = [probability_words(r, lang) for r in table.to_dict("records")]
-    shown = table[["id", "name", "year", "shown", "ci_low", "ci_high", "value_q05", "value_q95", "n_valid"]].copy()
+    words = TEXT[lang]
     flat = table["no_uncertainty"].to_numpy(bool)
-    shown.loc[flat, ["ci_low", "ci_high"]] = float("nan")
-    if lang == "zh":
-        shown.columns = ["编号", "目标", "年份", "达标概率", "95%区间下限", "95%区间上限", "模拟值5%", "模拟值95%",
-                         "有效模拟数"]
-    else:
-        shown.columns = ["id", "name", "year", "probability", "ci_low", "ci_high", "value_q05", "value_q95",
-                         "n_valid"]
-    return shown, bool(flat.any())
+    table["shown"] = [probability_words(r, lang) for r in table.to_dict("records")]
+    table["interval"] = ["" if f else f"{100 * lo:.1f}–{100 * hi:.1f}%"
+                         for f, lo, hi in zip(flat, table["ci_low"], table["ci_high"], strict=True)]
+    table["range"] = [f"{cell(lo, 'value', u)}–{cell(hi, 'value', u)}" if lo != hi else cell(lo, "value", u)
+                      for lo, hi, u in zip(table["value_q05"], table["value_q95"], table["unit"], strict=True)]
+    table["unit"] = [units_text(u, lang) for u in table["unit"]]
+    columns = {"year": "year", "shown": "text", "interval": "text", "range": "text", "unit": "text",
+               "n_valid": "count", "id": "text"}
+    if (table["n_valid"] == table["n_runs"]).all():
+        del columns["n_valid"]  # every run valid for every target: the footer's failed count says it
+    headers = {key: words[f"col_{key}"] for key in (*columns, "name")}
+    return records(table.reset_index(drop=True), "name", columns, headers), bool(flat.any())
+
+
+def units_text(unit, lang: str) -> str:
+    """A target's unit as shown in ``lang`` (the targets file writes some in English, some in Chinese)."""
+    from simulator.targets.assess import UNITS_ZH
+
+    unit = "" if unit is None or unit != unit else str(unit)
+    return UNITS_ZH.get(unit, unit) if lang == "zh" else catalogue("cli.units_en").get(unit, unit)
 
 
 def seed(text: str) -> int:
@@ -83,6 +97,7 @@ def with_sets(scenario: str, sets: list[str]):
     from simulator.scenarios import parse_set, scenario_toml
 
     overrides = parse_set(sets)
+    api.scenario(scenario).with_overrides(api.load(), overrides)  # refused here, as --set, not as a temporary file
     path = Path(scenario)
     base = str(path.resolve()) if path.suffix == ".toml" or path.parent != Path(".") else scenario
     head = {"title_zh": f"{scenario}(--set)", "title_en": f"{scenario} (--set)", "extends": base}
@@ -137,6 +152,7 @@ def cmd_mc(args) -> int:
     folder fails at once instead of mixing or deleting results."""
     from contextlib import nullcontext
 
+    from faces.cli.table import note
     from simulator.analysis.distributed import check_scheduler
     from simulator.analysis.ensemble import run_ensemble
     from simulator.atomic import new_folder
@@ -163,9 +179,9 @@ def cmd_mc(args) -> int:
         if staging is not None:
             result.write_into(staging)
     shown, flagged = probability_table(result.probabilities, args.lang)
-    print(shown.round(3).to_string(index=False))
+    print(shown)
     if flagged:
-        print(TEXT[args.lang]["flat_note"])
+        print(note(TEXT[args.lang]["flat_note"]))
     print(f"\n{TEXT[args.lang]['failed']}: {result.manifest['failed_runs']} / {args.n}  "
           f"(seed {args.seed}, sampler {args.sampler}; {TEXT[args.lang]['calibrated'][result.manifest['calibrated']]})")
     if args.out is not None:
