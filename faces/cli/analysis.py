@@ -7,7 +7,13 @@ from pathlib import Path
 
 import simulator as api
 from simulator.errors import UserError
-from simulator.targets.assess import compare_targets, key_indicators, target_table, write_tables
+from simulator.targets.assess import (
+    export_indicators,
+    export_targets,
+    key_indicators,
+    target_table,
+    write_tables,
+)
 from simulator.text import catalogue
 
 TEXT = catalogue("cli.analysis")
@@ -158,11 +164,11 @@ def cmd_compare(args) -> int:
     if args.out is not None and not Path(args.out).parent.exists():
         raise UserError(f"--out {args.out}: folder {Path(args.out).parent} does not exist")
     labels = api.labels()
-    results = _run_all(args.scenarios, args.engine)
+    runs = _run_all(args.scenarios, args.engine)
     # scenarios by their titles in the chosen language (the names are file names)
-    results = {api.scenario(name).title(args.lang): result for name, result in results.items()}
+    titles = {name: api.scenario(name).title(args.lang) for name in runs}
+    results = {titles[name]: result for name, result in runs.items()}
     indicators = key_indicators(results, labels, args.lang)
-    targets = compare_targets({n: target_table(r, labels, args.lang) for n, r in results.items()}, args.lang)
     from faces.cli.table import frame_table
 
     units = [labels.unit(labels.indicators[i], args.lang) for i in labels.views.get("key_indicators", [])
@@ -172,9 +178,19 @@ def cmd_compare(args) -> int:
     print()
     print(compare_text({n: target_table(r, labels, args.lang) for n, r in results.items()}, args.lang))
     if args.out:
-        write_tables(Path(args.out), {"indicators": indicators, "targets": targets})
+        write_exports(Path(args.out), runs, labels, args.lang, titles)
         print(f"\n{TEXT[args.lang]['wrote']} {args.out}")
     return 0
+
+
+def write_exports(path: Path, runs: dict, labels, lang: str, titles: dict) -> Path:
+    """The indicators and targets of ``runs`` (scenario name -> Result) to ``path``: an XLSX with display
+    headers and a variables sheet of ids, or one CSV per table (ids, full precision)."""
+    tables = {name: target_table(result, labels, lang) for name, result in runs.items()}
+    indicators = export_indicators(runs, labels, lang, titles)
+    targets = export_targets(tables, lang, titles)
+    return write_tables(path, {"indicators": indicators[0], "targets": targets[0]},
+                        {"indicators": indicators[1], "targets": targets[1]})
 
 
 def compare_text(tables: dict, lang: str) -> str:
@@ -243,10 +259,7 @@ def cmd_report(args) -> int:
                                      targets=load_targets(), lang=lang, note=note)
         written += charts.save(figure, staging / "trajectories")
         written += charts.save(feasibility.feasibility(tables, lang=lang, note=note), staging / "feasibility")
-        indicator_table = key_indicators(results, labels, lang)
-        target_tables = compare_targets(tables, lang)
-        both = {"indicators": indicator_table, "targets": target_tables}
-        written.append(write_tables(staging / "tables.xlsx", both))
+        written.append(write_exports(staging / "tables.xlsx", results, labels, lang, titles))
         taken: set = set()
         for name, result in results.items():
             written.append(result.to_file(staging / f"run_{_file_stem(name, taken)}.csv", labels=labels))

@@ -54,7 +54,8 @@ def run_calibrate(args) -> int:
     import simulator
     from calibration.fit import Problem, fit, write_calibrated
     from calibration.observations import load_observations
-    from calibration.report import evaluate, format_text, write_report
+    from calibration.report import evaluate, write_report
+    from faces.cli.fit_tables import fit_text
 
     out = Path(args.out)
     if out.suffix.lower() != ".toml":
@@ -82,7 +83,7 @@ def run_calibrate(args) -> int:
     lang = getattr(args, "lang", "en")
     words = catalogue("cli.calibrate")[lang]
     table = evaluate(result)
-    print(format_text(result, table, lang))
+    print(fit_text(result, table, lang, simulator.labels()))
     print(f"\n{words['wrote']} {out}")
     print(changes(before, _fitted(out), lang))
     if report is not None:

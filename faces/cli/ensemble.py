@@ -204,21 +204,64 @@ def cmd_sensitivity(args) -> int:
         args.n = rounded
     with with_sets(args.scenario, args.sets) as scenario:
         table = sobol(scenario, args.n, args.target, args.seed)
-    labels = api.labels()
     print(f"# {TEXT[args.lang]['top']}")
-    for target, group in table.groupby("target", sort=False):
-        top = group.sort_values("ST", ascending=False).head(3)
-        parts = [f"{labels.name(r.input, args.lang)} (ST {r.ST:.2f}, S1 {r.S1:.2f})" for r in top.itertuples()]
-        print(f"{target}: " + "; ".join(parts))
+    print(sensitivity_text(table, args.lang))
     if args.out is not None:
-        from simulator.atomic import write_file
+        from simulator.targets.assess import write_tables
 
-        if args.out.endswith(".xlsx"):
-            write_file(args.out, lambda temp: table.to_excel(temp, index=False, engine="openpyxl"))
-        else:
-            write_file(args.out, lambda temp: table.to_csv(temp, index=False))
+        ids = table.reset_index(drop=True)
+        write_tables(Path(args.out), {"indices": ids}, {"indices": _sensitivity_shown(ids, args.lang)})
+        if args.out.endswith(".csv"):  # write_tables names a CSV per table: keep the file name asked for
+            Path(args.out).with_name(f"{Path(args.out).stem}_indices.csv").replace(args.out)
         print(f"{TEXT[args.lang]['wrote']} {args.out}")
     return 0
+
+
+def input_name(ident: str, lang: str) -> str:
+    """An uncertain input's display name (the posterior stands for every calibrated parameter at once)."""
+    from simulator.analysis.uncertainty import POSTERIOR_GROUP
+
+    if ident == POSTERIOR_GROUP:
+        return TEXT[lang]["posterior_group"]
+    return api.labels().name(ident, lang)
+
+
+def sensitivity_text(table, lang: str, top: int = 3) -> str:
+    """The ``top`` inputs of each target by total-order index, as an aligned table: target, input, ST with
+    its 95 % interval, S1."""
+    import pandas as pd
+
+    from faces.cli.table import records
+    from simulator.targets import load_targets
+
+    renamed = catalogue("lib.target_names_en") if lang == "en" else {}
+    names = {t.id: renamed.get(t.id, t.name_zh if lang == "zh" else t.name_en) for t in load_targets()}
+    rows = []
+    for target, group in table.groupby("target", sort=False):
+        for k, r in enumerate(group.sort_values("ST", ascending=False).head(top).itertuples()):
+            rows.append({"name": names.get(target, target) if k == 0 else "", "input": input_name(r.input, lang),
+                         "ST": r.ST, "ST_ci": _interval(r.ST_low, r.ST_high),
+                         "S1": r.S1, "target": target if k == 0 else ""})
+    words = TEXT[lang]
+    headers = {"name": words["col_target"], "input": words["col_input"], "ST": "ST", "ST_ci": words["col_interval"],
+               "S1": "S1", "target": words["col_id"]}
+    columns = {"input": "text", "ST": "index", "ST_ci": "text", "S1": "index", "target": "text"}
+    return records(pd.DataFrame(rows), "name", columns, headers)
+
+
+def _interval(low, high) -> str:
+    """A bootstrap interval as printed ("–" when the bootstrap gave none: an input without effect)."""
+    from faces.cli.table import cell
+
+    return "–" if low != low and high != high else f"{cell(low, 'index')}–{cell(high, 'index')}"
+
+
+def _sensitivity_shown(table, lang: str):
+    """The indices table as a reader sees it in a workbook: input names and headers in ``lang``."""
+    shown = table.copy()
+    shown["input"] = [input_name(i, lang) for i in table["input"]]
+    words = TEXT[lang]
+    return shown.rename(columns={"target": words["col_id"], "input": words["col_input"]})
 
 
 COMMANDS = {"mc": cmd_mc, "sensitivity": cmd_sensitivity}

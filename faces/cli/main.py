@@ -144,7 +144,7 @@ def cmd_run(args) -> int:
                      method=args.method, backend=args.backend)
     labels = api.labels()
     if args.out is not None:
-        path = result.to_file(Path(args.out), labels=labels)
+        path = result.to_file(Path(args.out), labels=labels, lang=args.lang)
         print(f"{TEXT[args.lang]['wrote']} {path}")
     else:
         from faces.cli.table import indicator_table

@@ -87,21 +87,86 @@ def compare_targets(tables: Mapping[str, pd.DataFrame], lang: str = "zh") -> pd.
     return out.rename(columns=HEADERS[lang])
 
 
-def write_tables(path: Path, tables: Mapping[str, pd.DataFrame]) -> Path:
+def write_tables(path: Path, tables: Mapping[str, pd.DataFrame],
+                 shown: Mapping[str, pd.DataFrame] | None = None) -> Path:
     """Write tables to one XLSX (a sheet each) or, for .csv, one CSV per table beside ``path``
-    (each file atomically; see :mod:`simulator.atomic`)."""
+    (each file atomically; see :mod:`simulator.atomic`).
+
+    ``tables`` hold ids (column names, codes) and full precision: what the CSVs get, one header row each.
+    ``shown`` (optional, same sheets, rows and columns) is what a reader sees: the XLSX gets it, plus a
+    "variables" sheet giving the id behind every header (see :func:`export_indicators`,
+    :func:`export_targets`). Without ``shown`` the XLSX gets ``tables`` as they are.
+    """
     from simulator.atomic import write_file, write_files
+    from simulator.result import write_xlsx
 
     path = Path(path)
     if path.suffix == ".xlsx":
-        def xlsx(temp: Path) -> None:
-            with pd.ExcelWriter(temp, engine="openpyxl") as writer:
-                for sheet, table in tables.items():
-                    table.to_excel(writer, sheet_name=sheet[:31])
-
-        write_file(path, xlsx)
+        sheets = dict(shown) if shown is not None else dict(tables)
+        index = {name: shown is None for name in sheets}
+        if shown is not None:
+            rows = [(name, i, h) for name in tables for i, h in zip(tables[name].columns, shown[name].columns,
+                                                                    strict=True)]
+            sheets["variables"] = pd.DataFrame(rows, columns=["sheet", "id", "header"])
+        write_file(path, lambda temp: write_xlsx(temp, sheets, index=index))
     else:
         write_files({path.with_name(f"{path.stem}_{sheet}.csv"):
-                     (lambda temp, table=table: table.to_csv(temp, encoding="utf-8-sig"))
+                     (lambda temp, table=table: table.to_csv(temp, encoding="utf-8-sig", index=shown is None))
                      for sheet, table in tables.items()})
     return path
+
+
+def export_indicators(results: Mapping[str, Result], labels: Labels, lang: str = "zh",
+                      titles: Mapping[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every indicator of several runs, for files: (ids, shown).
+
+    ids: one row per scenario and year, columns ``scenario`` (its name), ``year`` and one per indicator id,
+    full precision. shown: the same with the scenario's title (``titles``) and headers "name (unit)" in
+    ``lang``.
+    """
+    from simulator.result import headers
+    from simulator.text import text
+
+    parts = []
+    for name, result in results.items():
+        frame = result.indicators(labels.indicators)
+        frame.insert(0, "year", np.asarray(frame.index))
+        frame.insert(0, "scenario", name)
+        parts.append(frame.reset_index(drop=True))
+    ids = pd.concat(parts, ignore_index=True)
+    shown = ids.copy()
+    shown["scenario"] = shown["scenario"].map(lambda n: (titles or {}).get(n, n))
+    names = [text(lang, "lib.result.scenario"), text(lang, "lib.result.year")]
+    indicators = list(ids.columns[2:])
+    shown.columns = names + headers(indicators, lambda i: labels.label(labels.indicators[i], lang))
+    return ids, shown
+
+
+def export_targets(tables: Mapping[str, pd.DataFrame], lang: str = "zh",
+                   titles: Mapping[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every target of several scenarios, for files: (ids, shown), one row per scenario and target.
+
+    ids: ``scenario`` (its name), the target's id, name, year, target value, simulated value, unit, status
+    code (met / missed / not assessed), margin, margin in %, first year met, kind and note, full precision.
+    shown: the same with the scenario's title, status and kind in words and headers in ``lang``.
+    """
+    from simulator.text import text
+
+    columns = ["id", "name", "year", "target", "simulated", "unit", "status", "margin", "margin_pct",
+               "first_year_met", "kind", "note"]
+    parts = []
+    for name, table in tables.items():
+        part = table.reset_index(drop=True).copy()
+        part["note"] = part["note"].fillna("").astype(str) + part["reason"].fillna("").astype(str)
+        part = part[columns]
+        part.insert(0, "scenario", name)
+        parts.append(part)
+    ids = pd.concat(parts, ignore_index=True)
+    shown = ids.copy()
+    shown["scenario"] = shown["scenario"].map(lambda n: (titles or {}).get(n, n))
+    shown["status"] = shown["status"].map(STATUS_TEXT[lang]).fillna(shown["status"])
+    shown["kind"] = shown["kind"].map(KIND_TEXT[lang]).fillna(shown["kind"])
+    if lang == "zh":
+        shown["unit"] = shown["unit"].map(lambda u: UNITS_ZH.get(u, u))
+    shown.columns = [text(lang, "lib.result.scenario")] + [HEADERS[lang][c] for c in columns]
+    return ids, shown
