@@ -161,9 +161,16 @@ def cmd_goalseek(args) -> int:
 
 
 def _print_table(heads: list[str], rows: list[list[str]]) -> None:
-    import pandas as pd
+    """Rows of already formatted cells as an aligned table (display-width aware, within 120 columns):
+    the first cell of a row labels it; columns of numbers right-aligned, columns of words left-aligned."""
+    import re
 
-    print(pd.DataFrame(rows, columns=heads).to_string(index=False))
+    from faces.cli.table import blocks
+
+    numeric = re.compile(r"^[\s\d,.+\-–—%→*]*$")
+    cells = [[str(c) for c in row[1:]] for row in rows]
+    left = {j for j in range(len(heads) - 1) if not all(numeric.match(r[j]) for r in cells)}
+    print(blocks([str(r[0]) for r in rows], heads[1:], cells, head=heads[0], left=left))
 
 
 def cmd_attribute(args) -> int:
