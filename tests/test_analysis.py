@@ -60,7 +60,7 @@ def test_compare_writes_xlsx_with_a_sheet_per_table(tmp_path, capsys):
     out = tmp_path / "cmp.xlsx"
     assert main(["--lang", "en", "compare", "baseline", "plan", "green", "--out", str(out)]) == 0
     sheets = pd.read_excel(out, sheet_name=None, engine="openpyxl")
-    assert set(sheets) == {"indicators", "targets"}
+    assert set(sheets) == {"indicators", "targets", "variables"}  # variables: the id behind every header
     assert any("plan" in str(c).lower() for c in sheets["targets"].columns)  # by title: "Plan: simulated"
 
 

@@ -115,8 +115,11 @@ def test_compare_exports_ids_in_csv_and_names_in_xlsx(tmp_path, capsys):
     run = simulator.run("plan").indicators(labels.indicators)
     row = indicators[(indicators["scenario"] == "plan") & (indicators["year"] == 2025)].iloc[0]
     assert row["gdp_real"] == run.loc[2025, "gdp_real"]  # full precision
-    assert {"scenario", "id", "status", "simulated"} <= set(targets.columns)
-    assert set(targets["status"]) <= {"met", "missed", "not assessed"}
+    assert {"id", "year", "target", "baseline:simulated", "plan:status", "plan:margin"} <= set(targets.columns)
+    assert set(targets["plan:status"]) <= {"met", "missed", "not assessed"}
+    tables = {t["id"]: t for t in simulator.targets.assess.target_table(simulator.run("plan"), labels,
+                                                                         "en").to_dict("records")}
+    assert targets.loc[0, "plan:simulated"] == tables[targets.loc[0, "id"]]["simulated"]  # full precision
     assert main(["--lang", "en", "compare", "baseline", "plan", "--out", str(tmp_path / "cmp.xlsx")]) == 0
     book = pd.read_excel(tmp_path / "cmp.xlsx", sheet_name=None, engine="openpyxl")
     assert set(book) == {"indicators", "targets", "variables"}
@@ -126,6 +129,8 @@ def test_compare_exports_ids_in_csv_and_names_in_xlsx(tmp_path, capsys):
     assert variables.loc[variables["id"] == "gdp_real", "header"].iloc[0] == gdp
     assert book["indicators"][gdp].iloc[0] == indicators["gdp_real"].iloc[0]
     assert "Baseline" in " ".join(book["indicators"].iloc[:, 0].astype(str))  # titles, not file names
+    assert any(c.startswith("Plan") and c.endswith(": simulated") for c in book["targets"].columns)
+    assert "plan:simulated" in set(variables["id"])
     capsys.readouterr()
 
 

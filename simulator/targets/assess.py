@@ -144,29 +144,30 @@ def export_indicators(results: Mapping[str, Result], labels: Labels, lang: str =
 
 def export_targets(tables: Mapping[str, pd.DataFrame], lang: str = "zh",
                    titles: Mapping[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every target of several scenarios, for files: (ids, shown), one row per scenario and target.
+    """Targets of several scenarios side by side, for files: (ids, shown), one row per target.
 
-    ids: ``scenario`` (its name), the target's id, name, year, target value, simulated value, unit, status
-    code (met / missed / not assessed), margin, margin in %, first year met, kind and note, full precision.
-    shown: the same with the scenario's title, status and kind in words and headers in ``lang``.
+    ids: the target's id, name, year, target value and unit, then per scenario ``<scenario>:simulated``,
+    ``<scenario>:status`` (met / missed / not assessed), ``<scenario>:margin``, ``<scenario>:margin_pct`` and
+    ``<scenario>:first_year_met`` (the scenario by its name), kind and note; full precision.
+    shown: the same with headers in ``lang`` ("<title>: simulated"), status and kind in words.
     """
-    from simulator.text import text
-
-    columns = ["id", "name", "year", "target", "simulated", "unit", "status", "margin", "margin_pct",
-               "first_year_met", "kind", "note"]
-    parts = []
-    for name, table in tables.items():
-        part = table.reset_index(drop=True).copy()
-        part["note"] = part["note"].fillna("").astype(str) + part["reason"].fillna("").astype(str)
-        part = part[columns]
-        part.insert(0, "scenario", name)
-        parts.append(part)
-    ids = pd.concat(parts, ignore_index=True)
+    first = next(iter(tables.values())).reset_index(drop=True)
+    ids = first[["id", "name", "year", "target", "unit"]].copy()
     shown = ids.copy()
-    shown["scenario"] = shown["scenario"].map(lambda n: (titles or {}).get(n, n))
-    shown["status"] = shown["status"].map(STATUS_TEXT[lang]).fillna(shown["status"])
-    shown["kind"] = shown["kind"].map(KIND_TEXT[lang]).fillna(shown["kind"])
     if lang == "zh":
         shown["unit"] = shown["unit"].map(lambda u: UNITS_ZH.get(u, u))
-    shown.columns = [text(lang, "lib.result.scenario")] + [HEADERS[lang][c] for c in columns]
+    headers = [HEADERS[lang][c] for c in ids.columns]
+    for name, table in tables.items():
+        table = table.reset_index(drop=True)
+        title = (titles or {}).get(name, name)
+        for field in ("simulated", "status", "margin", "margin_pct", "first_year_met"):
+            ids[f"{name}:{field}"] = table[field].to_numpy()
+            shown[f"{name}:{field}"] = (table[field].map(STATUS_TEXT[lang]).fillna(table[field]).to_numpy()
+                                        if field == "status" else table[field].to_numpy())
+            headers.append(f"{title}: {HEADERS[lang][field]}")
+    ids["kind"] = first["kind"].to_numpy()
+    ids["note"] = (first["note"].fillna("").astype(str) + first["reason"].fillna("").astype(str)).to_numpy()
+    shown["kind"] = first["kind"].map(KIND_TEXT[lang]).fillna(first["kind"]).to_numpy()
+    shown["note"] = ids["note"].to_numpy()
+    shown.columns = [*headers, HEADERS[lang]["kind"], HEADERS[lang]["note"]]
     return ids, shown
