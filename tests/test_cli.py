@@ -16,10 +16,13 @@ def test_run_writes_xlsx_with_all_sectors(tmp_path, capsys):
     assert main(["run", "baseline", "--engine", "pysd", "--out", str(out)]) == 0
     sheets = pd.read_excel(out, sheet_name=None, engine="openpyxl")
     assert set(sheets) == {"results", "variables", "provenance"}
-    columns = set(sheets["results"].columns)
+    # the results are headed by display names with units; the variables sheet gives the id of each, in order
+    variables = sheets["variables"]
+    assert list(sheets["results"].columns[1:]) == list(variables["header"])
     sectors = ("total_population", "gdp_real", "industrial_revenue", "water_use_total", "co2_emissions")
     for variable in sectors:
-        assert variable in columns
+        assert variable in set(variables["id"])
+    assert "total_population" not in set(sheets["results"].columns)
     assert len(sheets["results"]) == 21
 
 
