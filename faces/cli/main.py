@@ -138,7 +138,12 @@ def cmd_run(args) -> int:
         if args.out:
             print(f"{TEXT[args.lang]['wrote']} {result.to_file(Path(args.out))}")
         else:
-            print(result.frame.T.to_string())
+            from faces.cli.table import frame_table
+
+            table = result.frame.T
+            table.columns = [f"{t:g}" for t in table.columns]
+            units = [result.units.get(c, "") for c in table.index]
+            print(frame_table(table, units, head=TEXT[args.lang]["variable"]))
         return 0
     result = api.run(args.scenario or "baseline", overrides=parse_set(args.sets), engine=args.engine,
                      method=args.method, backend=args.backend)
