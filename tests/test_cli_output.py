@@ -227,3 +227,34 @@ def test_calibrate_prints_aligned_tables_in_either_language():
             assert f"  {ident} " in text
     assert "校准目标" in zh and "Goals" not in zh and "identified" not in zh and "可识别" in zh
     assert "Goals" in en and labels.name("nominal_gdp_2015", "en") in en
+
+
+def test_calibrate_says_which_parameters_moved_by_more_than_their_standard_error(tmp_path, monkeypatch,
+                                                                                 capsys):
+    import argparse
+
+    from calibration import posterior_report
+    from faces.cli.calibrate import add_calibrate_parser, changes, run_calibrate
+
+    before = {"a": {"value": 1.0, "std_error": 0.1}, "b": {"value": 2.0, "std_error": 0.5}}
+    after = {"a": {"value": 1.3, "std_error": 0.1}, "b": {"value": 2.2, "std_error": 0.5}}
+    moved = changes(before, after, "en")
+    assert "1 parameter(s) moved" in moved and "a: 1 -> 1.3 (standard error 0.1)" in moved and "b:" not in moved
+    assert changes(after, after, "zh") == "与上次校准相比,没有参数的变化超过其标准误。"
+    assert "first time" in changes({}, after, "en")
+
+    out = tmp_path / "calibrated.toml"
+    out.write_text('[parameters.nominal_gdp_2015]\nvalue = 6000.0\nstd_error = 50.0\n', encoding="utf-8")
+
+    def fake_posterior(args, problem, target, report):  # the MCMC run, replaced: it writes the MAP draw
+        target.write_text('[parameters.nominal_gdp_2015]\nvalue = 6200.0\nstd_error = 60.0\n', encoding="utf-8")
+        print(f"wrote {target}")
+        return 0
+
+    monkeypatch.setattr(posterior_report, "run_posterior", fake_posterior)
+    parser = argparse.ArgumentParser()
+    add_calibrate_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["calibrate", "--posterior", "--out", str(out), "--no-report", "--no-progress"])
+    assert run_calibrate(args) == 0
+    printed = capsys.readouterr().out
+    assert f"wrote {out}" in printed and "nominal_gdp_2015: 6000 -> 6200 (standard error 60)" in printed

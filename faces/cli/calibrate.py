@@ -75,7 +75,10 @@ def run_calibrate(args) -> int:
     if getattr(args, "posterior", False):
         from calibration.posterior_report import run_posterior
 
-        return run_posterior(args, problem, out, report)
+        before = _fitted(out)
+        code = run_posterior(args, problem, out, report)  # says where it wrote the sample and the MAP draw
+        print(changes(before, _fitted(out), getattr(args, "lang", "en")))
+        return code
     result = fit(problem, seed=args.seed, starts=args.starts, method=args.method,
                  progress=getattr(args, "progress", True))
     before = _fitted(out)
