@@ -197,3 +197,14 @@ def test_samples_of_a_cell_are_checked_against_the_range(levered):
         simulator.run_batch(simulator.defaults(levered), {"growth[south]": np.array([0.5, 2.0])}, model=levered)
     with pytest.raises(UserError, match=r"samples: 'growth\[west\]': 'west' is not an element of 'growth'"):
         simulator.run_batch(simulator.defaults(levered), {"growth[west]": np.array([0.5])}, model=levered)
+
+
+def test_a_scenario_setting_cells_fixes_the_inputs_of_that_constant(levered, tmp_path):
+    path = tmp_path / "uncertainty.toml"
+    text = '[[input]]\nname = "{}"\ndistribution = "uniform"\nlow = 0.4\nhigh = 0.6\n'
+    path.write_text(text.format("growth[south]"), encoding="utf-8")
+    unc = load_uncertainty(path, levered, tmp_path)
+    assert unc.without({"growth[south]": 0.1}).names == []  # a scenario's lever is never sampled
+    assert unc.without({"growth[north]": 0.1, "population": 1.0}).names == ["growth[south]"]
+    path.write_text(text.format("growth"), encoding="utf-8")
+    assert load_uncertainty(path, levered, tmp_path).without({"growth[east]": 0.2}).names == []

@@ -157,9 +157,14 @@ class Uncertainty:
         return [i.name for i in self.inputs]
 
     def without(self, fixed) -> Uncertainty:
-        """Drop inputs a scenario fixes (its own value wins over the uncertainty)."""
+        """Drop inputs a scenario fixes (its own value wins over the uncertainty). An input of a whole
+        subscripted constant (one draw for every cell) is dropped when the scenario sets any of its cells, so
+        that no lever the analyst set is sampled; an input of one cell when the scenario sets that cell."""
         fixed = set(fixed)
-        keep = [k for k, i in enumerate(self.inputs) if i.name not in fixed]
+        touched = {name.partition("[")[0] for name in fixed}
+        keep = [k for k, i in enumerate(self.inputs)
+                if i.name not in fixed and ("[" in i.name or i.name not in touched)
+                and i.name.partition("[")[0] not in fixed]
         posterior = self.posterior.without(fixed) if self.posterior is not None else None
         if posterior is not None and not posterior.names:
             posterior = None
