@@ -271,7 +271,7 @@ def _pysd_cells(model: Model, run_pysd):
         arrays = {}
         for base, given in by_element.items():
             py = python.get(base, base)
-            array = getattr(pysd_model.components, py)().copy()
+            array = getattr(pysd_model.components, py)().astype(float)  # a copy; "= 100" is an integer array
             for key, value in given.items():
                 cell = cells.split(key)[1].split(",")
                 array.loc[dict(zip(array.dims, cell, strict=True))] = value

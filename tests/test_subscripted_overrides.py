@@ -208,3 +208,34 @@ def test_a_scenario_setting_cells_fixes_the_inputs_of_that_constant(levered, tmp
     assert unc.without({"growth[north]": 0.1, "population": 1.0}).names == ["growth[south]"]
     path.write_text(text.format("growth"), encoding="utf-8")
     assert load_uncertainty(path, levered, tmp_path).without({"growth[east]": 0.2}).names == []
+
+
+#: Peer cases whose subscripted constants are defined in the different ways Vensim allows: one value for a
+#: whole 2-D range (an integer array in pysd), ranges copied from another range (``B <-> A``), mapped
+#: subranges with :EXCEPT:, cells defined one by one, 3-D arrays.
+SWEEP = ["except/test_except.mdl", "subscript_copy/test_subscript_copy.mdl",
+         "except_subranges/test_except_subranges.mdl", "subscripted_trend/test_subscripted_trend.mdl",
+         "subscript_individually_defined_1d_arrays/subscript_individually_defined_1d_arrays.mdl",
+         "subscript_3d_arrays/test_subscript_3d_arrays.mdl"]
+
+
+@pytest.mark.parametrize("case", SWEEP)
+def test_first_cell_of_every_subscripted_constant_set_equals_pysd(case):
+    from simulator.model import cells
+
+    path = PEERS / "tests" / case
+    if not path.is_file():
+        pytest.skip("../shared/peer-models is absent")
+    model = simulator.load(path)
+    base = simulator.run(simulator.defaults(model), model=model).frame
+    overrides = {}
+    for element in model.elements.values():
+        known = cells.cells(model, element.id)
+        if element.kind == "constant" and known:
+            key = cells.cell_key(element.id, known[0])
+            overrides[key] = float(base[key].iloc[0]) * 1.5 + 0.1  # not an integer: pysd must not round it
+    assert overrides, "the case has no subscripted constant"
+    fast, reference = both(model, overrides)
+    assert_results_close(fast[reference.columns], reference, 1e-9, 1e-12)
+    for key, value in overrides.items():
+        assert (fast[key] == value).all() and (reference[key] == value).all()

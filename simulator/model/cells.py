@@ -35,11 +35,14 @@ def fail(where: str, text: str) -> ScenarioError:
 
 @lru_cache(maxsize=8)
 def _ranges(model) -> dict[str, list[str]]:
-    """Range (and subrange) name -> its elements, in order; a range defined by another range expanded."""
+    """Range (and subrange) name -> its elements, in order; a range defined by or copied from another range
+    expanded (ranges read from data files, which pysd resolves itself, are not listed)."""
     raw = {}
     for rng in model.abstract_model.sections[0].subscripts:
         if isinstance(rng.subscripts, list):
             raw[rng.name] = list(rng.subscripts)
+        elif isinstance(rng.subscripts, str):  # a copy of another range (``B <-> A``): the same elements
+            raw[rng.name] = [rng.subscripts]
 
     def elements(name, seen):
         out = []
