@@ -84,7 +84,7 @@ def cmd_targets(args) -> int:
 
             print(note(MC_TEXT[args.lang]["flat_note"]))
         m, words = ensemble.manifest, MC_TEXT[args.lang]
-        print(f"({m['n']} {words['runs']}, seed {m['seed']}, {m['sampler']}; "
+        print(f"({m['n']} {words['runs']}, {words['seed']} {m['seed']}, {m['sampler']}; "
               f"{words['calibrated'][m['calibrated']]}; {words['failed']} {m['failed_runs']})")
     n_met = int((assessed["status"] == "met").sum())
     print("\n" + TEXT[args.lang]["met"].format(n=n_met, m=len(assessed)))

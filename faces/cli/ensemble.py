@@ -183,7 +183,8 @@ def cmd_mc(args) -> int:
     if flagged:
         print(note(TEXT[args.lang]["flat_note"]))
     print(f"\n{TEXT[args.lang]['failed']}: {result.manifest['failed_runs']} / {args.n}  "
-          f"(seed {args.seed}, sampler {args.sampler}; {TEXT[args.lang]['calibrated'][result.manifest['calibrated']]})")
+          f"({TEXT[args.lang]['seed']} {args.seed}, {TEXT[args.lang]['sampler']} {args.sampler}; "
+          f"{TEXT[args.lang]['calibrated'][result.manifest['calibrated']]})")
     if args.out is not None:
         print(f"{TEXT[args.lang]['wrote']} {args.out}")
     return 0
