@@ -263,7 +263,7 @@ def validate_overrides(model: Model, levers: dict, where: str) -> dict:
         if not element.is_lever:
             raise fail(where, f"'{base}' is not a lever (it is a {element.kind} without a range)")
         if cells.is_subscripted(model, key, value):
-            if element.kind != "constant":
+            if element.kind != "constant" and cells.cells(model, eid):
                 raise fail(where, f"'{key}': only subscripted constants can be set, '{base}' is a {element.kind}")
             out.update(cells.expand(model, key, value, where, element.limits[:2]))
             continue
