@@ -13,6 +13,9 @@ A scenario is a TOML file under ``scenarios/`` (or any path)::
     r_and_d_intensity_target = [[2020, 2.62], [2025, 3.0]] # a time path: [[year, value], ...]
                                                            # (replaces the model's path from 2020 on)
 
+    growth = { north = 0.03, south = 0.04 }                # cells of a subscripted lever (any model with
+    "growth[east]" = 0.05                                  # subscripts; growth = 0.03 sets every cell)
+
     [sources]                                              # optional: why each value
     r_and_d_intensity_target = "seed §6: 全社会研发经费支出占比达到3%以上"
 
