@@ -59,20 +59,15 @@ def sobol_from_function(func, ppfs, n: int, seed: int = 0, n_resamples: int = 20
     n = 1 << max(3, int(np.ceil(np.log2(max(n, 8)))))
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     result = stats.sobol_indices(func=func, n=n, dists=[_Marginal(p) for p in ppfs], rng=rng)
-    with warnings.catch_warnings():
-        # an input with no effect gives a degenerate bootstrap; its interval is then NaN, as it should be
-        warnings.simplefilter("ignore")
-        boot = result.bootstrap(confidence_level=0.95, n_resamples=n_resamples)
+    low, high = _bootstrap_intervals(result, n_resamples, rng)
     s1, st = np.atleast_2d(result.first_order), np.atleast_2d(result.total_order)
     rows = []
     for out in range(s1.shape[0]):
         for k in range(s1.shape[1]):
             rows.append({
                 "output": out, "input": k,
-                "S1": s1[out, k], "S1_low": np.atleast_2d(boot.first_order.confidence_interval.low)[out, k],
-                "S1_high": np.atleast_2d(boot.first_order.confidence_interval.high)[out, k],
-                "ST": st[out, k], "ST_low": np.atleast_2d(boot.total_order.confidence_interval.low)[out, k],
-                "ST_high": np.atleast_2d(boot.total_order.confidence_interval.high)[out, k],
+                "S1": s1[out, k], "S1_low": low[0][out, k], "S1_high": high[0][out, k],
+                "ST": st[out, k], "ST_low": low[1][out, k], "ST_high": high[1][out, k],
             })
     return pd.DataFrame(rows)
 
@@ -138,6 +133,29 @@ class _TargetOutputs:
                 out[i] = wide[f"{target.id}:value"].to_numpy(float)
         return out
 
+
+
+def _bootstrap_intervals(result, n_resamples: int, rng: np.random.Generator):
+    """BCa 95 % intervals of the first- and total-order indices, drawn with ``rng``.
+
+    Why not ``result.bootstrap()``: scipy's ``SobolResult.bootstrap`` takes no random generator, so its
+    intervals changed from run to run for the same seed. This is the same computation (scipy's own
+    statistic over resampled sample indices, BCa, 95 %) with the seeded generator that drew the
+    samples. Returns ``(low, high)``, each ``[first_order, total_order]`` as (outputs, inputs) arrays.
+    """
+    f_a, f_b, f_ab, indices = result._f_A, result._f_B, result._f_AB, result._indices_method
+
+    def statistic(idx):
+        return indices(f_a[:, idx], f_b[:, idx], f_ab[..., idx])
+
+    with warnings.catch_warnings():
+        # an input with no effect gives a degenerate bootstrap; its interval is then NaN, as it should be
+        warnings.simplefilter("ignore")
+        boot = stats.bootstrap([np.arange(f_a.shape[1])], statistic=statistic, method="BCa",
+                               n_resamples=n_resamples, confidence_level=0.95, rng=rng)
+    low, high = boot.confidence_interval.low, boot.confidence_interval.high
+    return ([np.atleast_2d(low[0]), np.atleast_2d(low[1])],
+            [np.atleast_2d(high[0]), np.atleast_2d(high[1])])
 
 def sobol(scenario, n: int, target_ids=None, seed: int = 0, posterior_path=None) -> pd.DataFrame:
     """Sobol indices of every uncertain input for each chosen target (all assessable by default); the
