@@ -127,6 +127,6 @@ def test_cli_attribute_writes_table_and_wedges(tmp_path, capsys):
     assert COMMANDS["attribute"](args) == 0
     assert "delivers the most" in capsys.readouterr().out
     table = pd.read_csv(tmp_path / "wedges" / "attribution-carbon-peak-2030.csv", index_col="year")
-    parts = table.drop(columns=["total difference", "against", "scenario"])
+    parts = table.drop(columns=["total_difference", "against", "scenario"])
     np.testing.assert_allclose(parts.sum(axis=1), table["scenario"] - table["against"], atol=1e-9)
     assert (tmp_path / "wedges" / "wedges-carbon-peak-2030.png").is_file()

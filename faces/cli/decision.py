@@ -201,9 +201,9 @@ def cmd_attribute(args) -> int:
                                       value=f"{top.contribution:+.4g}", share=f"{top.share_pct:.0f} %"))
     if folder is not None:
         folder.mkdir(exist_ok=True)
+        # one header row of ids, as every CSV the tool writes (display names are on the screen and the chart)
         frame = result.parts.copy()
-        frame.columns = [player_name(p, result, labels, lang) for p in frame.columns]
-        frame[words["total"]] = result.total
+        frame["total_difference"] = result.total
         frame = frame.join(result.levels)
         csv = folder / f"attribution-{result.target.id}.csv"
         write_file(csv, lambda temp: frame.to_csv(temp, encoding="utf-8-sig"))
