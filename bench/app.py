@@ -2,15 +2,20 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python bench/app.py [--moves 12] [--write]
+    .venv/bin/python bench/app.py [--moves 12] [--before ../main] [--write]
 
 Starts ``streamlit run app.py`` on a free port and drives Debian's Chromium through Playwright:
 
 * cold first page: a fresh server, a first visit, until the six headline numbers are drawn;
 * slider moves: on each tab, ``--moves`` presses of the right-arrow key on the investment-rate slider
   (each a value never seen before: a fast-engine run, the targets and every chart of the tab), timed
-  from the key press to the page settled: the last change to the page before 300 ms without one,
-  with Streamlit's running indicator gone.
+  from the key press to the page settled: the headline numbers changed, then the last change to the page
+  before 300 ms without one, with Streamlit's running indicator gone. (Waiting for the headline first
+  matters: a reply that starts more than 300 ms after the key press would otherwise count as "settled"
+  at once, and its cost would land on the next move.)
+
+``--before DIR`` first measures the app of another checkout (e.g. the main one) with this script, to
+compare a before and an after in the same sitting on a shared machine.
 
 Goals (issue 16): slider move to settled, median <= 250 ms and max <= 500 ms on the trajectories tab;
 cold first page <= 3 s. ``--write`` puts the Markdown in bench/RESULTS.md as the "App" section.
@@ -41,23 +46,31 @@ GOAL_MEDIAN, GOAL_MAX, GOAL_COLD = 0.250, 0.500, 3.0
 #: In the page: resolve with the time (ms, performance.now) of the last DOM change once 300 ms pass
 #: without one and Streamlit shows no running indicator.
 SETTLED_JS = """
-(start) => new Promise(resolve => {
+([start, before]) => new Promise(resolve => {
   let last = performance.now();
   const seen = new MutationObserver(() => { last = performance.now(); });
   seen.observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
+  const headline = () => [...document.querySelectorAll('[data-testid="stMetric"]')].map(e => e.innerText).join('|');
   const tick = () => {
     const status = document.querySelector('[data-testid="stStatusWidget"]');
     const running = status && /Running|运行/.test(status.innerText);
-    if (!running && performance.now() - last > 300) { seen.disconnect(); resolve(last - start); }
+    const changed = before === null || headline() !== before;
+    if (changed && !running && performance.now() - last > 300) { seen.disconnect(); resolve(last - start); }
+    else if (performance.now() - start > 30000) { seen.disconnect(); resolve(-1); }
     else setTimeout(tick, 20);
   };
   setTimeout(tick, 50);
 })
 """
+HEADLINE_JS = "() => [...document.querySelectorAll('[data-testid=\"stMetric\"]')].map(e => e.innerText).join('|')"
 
 
-def machine() -> str:
-    """Cores, the CPU's model name (lscpu / /proc/cpuinfo), Python and Streamlit versions."""
+def load_average() -> str:
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def machine(load_start: str, load_end: str) -> str:
+    """Cores, the CPU's model name (lscpu / /proc/cpuinfo), the load around the run, Python and Streamlit."""
     import streamlit
 
     cpu = "unknown CPU"
@@ -65,13 +78,14 @@ def machine() -> str:
         if line.startswith("model name"):
             cpu = line.split(":", 1)[1].strip()
             break
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f'{os.cpu_count()} cores, CPU "{cpu}" (lscpu model name), load average {load} at the start; '
-            f"Python {platform.python_version()}, Streamlit {streamlit.__version__}")
+    return (f'{os.cpu_count()} cores, CPU "{cpu}" (lscpu model name), load average {load_start} at the start '
+            f"and {load_end} at the end (1, 5, 15 min); Python {platform.python_version()}, "
+            f"Streamlit {streamlit.__version__}")
 
 
-def serve() -> tuple[subprocess.Popen, str]:
-    """A fresh ``streamlit run app.py`` on a free port; returns (process, url) once it answers."""
+def serve(root: Path = ROOT) -> tuple[subprocess.Popen, str]:
+    """A fresh ``streamlit run app.py`` of the checkout ``root`` on a free port; returns (process, url)
+    once it answers."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -80,8 +94,8 @@ def serve() -> tuple[subprocess.Popen, str]:
         [str(streamlit), "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(root)},
     )
     url = f"http://127.0.0.1:{port}"
     for _ in range(240):
@@ -113,22 +127,27 @@ def slider_moves(browser, url: str, tab: str, moves: int) -> list[float]:
     page.goto(f"{url}/?tab={tab}")
     page.wait_for_function("() => document.querySelectorAll('[data-testid=\"stMetricValue\"]').length >= 6",
                            timeout=120_000)
-    page.evaluate(SETTLED_JS, page.evaluate("performance.now()"))
+    page.evaluate(SETTLED_JS, [page.evaluate("performance.now()"), None])
     thumb = page.locator(f".st-key-w-lv-{LEVER} input[type='range']")
     times = []
     for _ in range(moves):
         thumb.focus()
+        before = page.evaluate(HEADLINE_JS)
         start = page.evaluate("performance.now()")
         thumb.press("ArrowRight")
-        times.append(page.evaluate(SETTLED_JS, start) / 1000)
+        settled = page.evaluate(SETTLED_JS, [start, before])
+        if settled < 0:
+            raise SystemExit(f"{tab}: the headline did not change within 30 s of a slider move")
+        times.append(settled / 1000)
     page.close()
     return times
 
 
-def report(moves: int) -> str:
+def measure(moves: int, root: Path) -> tuple[float, list[tuple[str, list[float]]]]:
+    """(cold first page in s, [(tab, slider-move seconds)]) of the app of checkout ``root``."""
     from playwright.sync_api import sync_playwright
 
-    process, url = serve()
+    process, url = serve(root)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -138,26 +157,43 @@ def report(moves: int) -> str:
     finally:
         process.terminate()
         process.wait(timeout=30)
-    lines = [
-        "## App",
-        "",
-        f"`bench/app.py` (`.venv/bin/python bench/app.py --moves {moves} --write`), {time.strftime('%Y-%m-%d')},",
-        f"on {machine()}; headless Chromium (Playwright), 1440x900. Other engineers' jobs may share the cores.",
-        f"Each tab: {moves} right-arrow presses on the `{LEVER}` slider (new values: cache misses), timed from",
-        "the key press to the page settled (last change to the page before 300 ms of quiet, no running",
-        "indicator).",
-        "",
-        "| tab | median [ms] | max [ms] | all moves [ms] |",
-        "|---|---:|---:|---|",
-    ]
+    return cold, rows
+
+
+def table(cold: float, rows: list[tuple[str, list[float]]]) -> list[str]:
+    lines = ["| tab | median [ms] | max [ms] | all moves [ms] |", "|---|---:|---:|---|"]
     for tab, times in rows:
         lines.append(f"| {tab} | {1000 * statistics.median(times):.0f} | {1000 * max(times):.0f} | "
                      + ", ".join(f"{1000 * t:.0f}" for t in times) + " |")
+    return [*lines, "", f"Cold first page (fresh server, first visit, to the six headline numbers): **{cold:.2f} s**."]
+
+
+def report(moves: int, before: Path | None = None) -> str:
+    """The App section: this checkout's figures (and, with ``before``, that checkout's, measured first in
+    the same sitting)."""
+    load_start = load_average()
+    old = measure(moves, before) if before is not None else None
+    cold, rows = measure(moves, ROOT)
+    command = f"--moves {moves}" + (f" --before {before}" if before is not None else "")
+    lines = [
+        "## App",
+        "",
+        f"`bench/app.py` (`.venv/bin/python bench/app.py {command} --write`), {time.strftime('%Y-%m-%d %H:%M')},",
+        f"on {machine(load_start, load_average())}; headless Chromium (Playwright), 1440x900. The machine is",
+        "shared: other engineers' jobs ran on the same cores, so compare the rows of one sitting, not sittings.",
+        f"Each tab: {moves} right-arrow presses on the `{LEVER}` slider (new values: cache misses; the first",
+        "press turns the lever from the scenario's value into an edit), timed from the key press to the page",
+        "settled (the headline numbers changed, then the last change to the page before 300 ms of quiet, no",
+        "running indicator).",
+        "",
+    ]
+    if old is not None:
+        lines += [f"Before (`{before}`, served by this script, measured first):", "", *table(*old), "",
+                  "After (this checkout):", ""]
+    lines += table(cold, rows)
     trajectories = dict(rows)["trajectories"]
     median, worst = statistics.median(trajectories), max(trajectories)
     lines += [
-        "",
-        f"Cold first page (fresh server, first visit, to the six headline numbers): **{cold:.2f} s**.",
         "",
         "Against the goals of issue 16:",
         "",
@@ -177,15 +213,21 @@ def write_section(text: str) -> None:
     head, sections = parts[0], ["## " + p for p in parts[1:]]
     sections = [s for s in sections if not s.startswith("## App\n")]
     body = "\n".join([head.rstrip("\n") + "\n", *(s.rstrip("\n") + "\n" for s in sections), text])
-    RESULTS.write_text(body.rstrip("\n") + "\n", encoding="utf-8")
+    sys.path.insert(0, str(ROOT))
+    from simulator.atomic import write_text
+
+    write_text(RESULTS, body.rstrip("\n") + "\n")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--moves", type=int, default=12, help="slider moves per tab (default 12)")
     parser.add_argument("--write", action="store_true", help="write the App section of bench/RESULTS.md")
+    parser.add_argument("--before", type=Path, help="another checkout to measure first, in the same sitting")
     args = parser.parse_args()
-    text = report(args.moves)
+    if args.before is not None and not (args.before / "app.py").is_file():
+        raise SystemExit(f"--before {args.before}: no app.py there")
+    text = report(args.moves, args.before)
     print(text)
     if args.write:
         write_section(text)

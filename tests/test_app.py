@@ -49,6 +49,12 @@ def slider(at: AppTest, key: str):
     return next(s for s in at.slider if s.key == key)
 
 
+def whole_page(at: AppTest) -> AppTest:
+    """The whole page again: a lever move reruns only the fragments that depend on the levers (headline,
+    sidebar levers, open tab), and AppTest keeps the elements of the last run only."""
+    return at.run()
+
+
 def table_with(at: AppTest, column: str):
     """The first table on the page with this column header."""
     return next(d.value for d in at.dataframe if column in d.value.columns)
@@ -96,7 +102,9 @@ def test_every_tab_renders(scenario, lang):
 
 
 def test_a_slider_changes_trajectories_targets_and_headline():
-    at = open_tab(start(), "trajectories")
+    at = start()
+    at.session_state["w:traj_table"] = True  # the table of values, drawn while its expander is open
+    open_tab(at, "trajectories")
     before_table = at.dataframe[0].value.copy()
     before_metrics = metrics(at)
     open_tab(at, "targets")
@@ -112,6 +120,27 @@ def test_a_slider_changes_trajectories_targets_and_headline():
     next(b for b in at.button if b.key == "w:reset").click().run()
     assert at.session_state["edits"] == {}
     assert at.dataframe[0].value.equals(before_table)
+
+
+def test_a_lever_move_reruns_only_what_depends_on_the_levers():
+    at = open_tab(start(), "trajectories")
+    before = metrics(at)
+    slider(at, "w:lv:investment_rate").set_value(0.7).run()
+    # the first edit: the headline, the open tab and the sidebar's levers (◆ mark, counts) are redrawn ...
+    assert metrics(at) != before and len(at.metric) == 6
+    assert any(s.key == "w:lv:investment_rate" and "◆" in s.label for s in at.slider)
+    assert at.get("vega_lite_chart"), "the trajectories were not redrawn"
+    # ... and nothing else: the title, the language switch and the tab bar stay as the browser has them
+    assert not at.title and not at.sidebar.radio
+    edited = metrics(at)
+    whole_page(at)
+    next(s for s in at.slider if s.key == "w:lv:investment_rate").set_value(0.72).run()
+    # a further move of an edited lever changes nothing in the sidebar but the slider the user moved
+    assert metrics(at) != edited and at.get("vega_lite_chart") and not at.slider
+    assert at.session_state["edits"] == {"investment_rate": 0.72}
+    whole_page(at)
+    assert at.title and at.sidebar.radio
+    assert next(s for s in at.slider if s.key == "w:lv:investment_rate").value == pytest.approx(0.72)
 
 
 def test_a_time_path_slider_moves_the_path():
@@ -131,6 +160,7 @@ def test_a_time_path_slider_moves_the_path():
 def test_switching_scenario_clears_edits_and_language_keeps_them():
     at = start()
     slider(at, "w:lv:investment_rate").set_value(0.7).run()
+    whole_page(at)
     at.sidebar.radio[0].set_value("en").run()
     assert at.session_state["edits"] == {"investment_rate": 0.7}
     assert at.title[0].value.startswith("Jinan")
@@ -158,6 +188,7 @@ def upload(at: AppTest, name: str, content: bytes) -> AppTest:
 def test_a_bad_uploaded_scenario_shows_one_line_and_changes_nothing(content, expected):
     at = start()
     slider(at, "w:lv:investment_rate").set_value(0.7).run()
+    whole_page(at)
     before = (at.session_state["scenario"], dict(at.session_state["edits"]), metrics(at))
     upload(at, "bad.toml", content)
     assert not at.exception

@@ -80,6 +80,11 @@ def test_every_tab_speaks_one_language(lang):
     at = start(lang=lang)
     for sector in simulator.labels().sectors:
         at.session_state[f"w:sector:{sector}"] = True  # every lever's label and help text on the page
+    # the parts drawn on demand: number boxes, tables and charts in expanders that draw when opened
+    for key in ("w:exact", "w:traj_table", "w:traj_any", "w:targets_table", "w:targets_missing",
+                "w:cal_residuals"):
+        at.session_state[key] = True
+    at.session_state["exact"] = True
     at.run()
     problems = {}
     for tab in TABS:
@@ -94,6 +99,8 @@ def test_every_tab_speaks_one_language(lang):
 
 def test_a_lever_is_typed_exactly():
     at = start()
+    assert not any(n.key.startswith("w:ln:") for n in at.number_input), "number boxes only on demand"
+    next(t for t in at.toggle if t.key == "w:exact").set_value(True).run()
     box = next(n for n in at.number_input if n.key == "w:ln:investment_rate")
     box.set_value(0.65).run()
     assert at.session_state["edits"]["investment_rate"] == pytest.approx(0.65)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from faces.app import charting, data, export, settings, vega, vega_bars
+from faces.app import charting, data, export, settings, tables, vega, vega_bars
 from faces.app.text import tr
 from simulator.text import catalogue
 
@@ -85,7 +85,7 @@ def show(result, lang: str) -> None:
         }
     )
     st.markdown(f"**{words['table']}**")
-    st.dataframe(table, hide_index=True, width="stretch", key="mc:table")
+    tables.show(table, hide_index=True, width="stretch", key="mc:table")
     _details(result, lang)
     _downloads(result, table, indicators, lang)
 
@@ -116,7 +116,7 @@ def _details(result, lang: str) -> None:
     manifest = result.manifest
     with st.expander(words["inputs"].format(n=len(manifest.get("inputs", [])))):
         fixed = set(manifest.get("fixed_by_scenario", []))
-        st.dataframe(
+        tables.show(
             pd.DataFrame(
                 {
                     words["input"]: [f"{lab.name(k, lang)} ({k})" for k in manifest["inputs"]],

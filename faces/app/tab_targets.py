@@ -13,7 +13,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from faces.app import charting, data, export, settings, vega, vega_bars
+from faces.app import charting, data, export, settings, tables, vega, vega_bars
 from faces.app.format import num, percent, signed, target_test
 from faces.app.text import tr
 from simulator.plots import charts, feasibility
@@ -144,7 +144,7 @@ def render(lang: str) -> None:
     box = st.expander(words["table"], key="w:targets_table", on_change="rerun")
     if box.open:
         with box:
-            st.dataframe(
+            tables.show(
                 shown(data.target_table(scen, edits, lang), lang, prob),
                 hide_index=True,
                 width="stretch",
@@ -156,7 +156,7 @@ def render(lang: str) -> None:
     )
     if box.open and len(missing):
         with box:
-            st.dataframe(
+            tables.show(
                 missing[["name", "year", "reason"]].rename(
                     columns={"name": words["target"], "year": tr(lang, "year"), "reason": words["reason"]}
                 ),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from faces.app import charting, data, export, settings, vega
+from faces.app import charting, data, export, settings, tables, vega
 from faces.app.format import readable
 from faces.app.text import tr
 from faces.app.widgets import indicator_picker
@@ -56,9 +56,11 @@ def _downloads(frames: dict[str, pd.DataFrame], chosen: list[str], lang: str) ->
     table = current[chosen].copy() if chosen else current.copy()
     table.columns = [charting.y_title(i, lang) for i in table.columns]
     table.index.name = tr(lang, "year")
-    with st.expander(words["table"]):
+    # drawn only while open: a closed expander's table would be sent (and laid out) on every lever move
+    box = st.expander(words["table"], key="w:traj_table", on_change="rerun")
+    if box.open:
         units = {charting.y_title(i, lang): charting.unit_title(i, lang) for i in (chosen or current.columns)}
-        st.dataframe(readable(table, col_units=units), width="stretch")
+        tables.show(readable(table, col_units=units), box, width="stretch")
     result = settings.current_run()
     lab = data.labels()
     a, b, c = st.columns(3)
@@ -105,7 +107,10 @@ def _downloads(frames: dict[str, pd.DataFrame], chosen: list[str], lang: str) ->
 def _any_variable(lang: str) -> None:
     words = TEXT[lang]
     lab, model = data.labels(), data.model()
-    with st.expander(words["any"]):
+    box = st.expander(words["any"], key="w:traj_any", on_change="rerun")
+    if not box.open:
+        return
+    with box:
         variables = [k for k, e in model.elements.items() if e.kind != "control"]
         pick = st.selectbox(
             words["any_pick"],

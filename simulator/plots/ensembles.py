@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -87,10 +88,14 @@ def peak_histogram(peak_years: np.ndarray, last_year: int, lang: str = "zh") -> 
     return apply_font(figure)
 
 
-def tornado_chart(table: pd.DataFrame, labels: Labels, target_name: str, lang: str = "zh") -> Figure:
-    """Bars of the change in a target's simulated value when each input moves to its 5th/95th pct."""
+def tornado_chart(table: pd.DataFrame, labels: Labels, target_name: str, lang: str = "zh",
+                  higher_is_better: bool | None = None, unit: str = "") -> Figure:
+    """Bars of the change in a target's simulated value when each input moves to its 5th/95th pct.
+
+    ``higher_is_better``: whether a larger simulated value helps the target (a floor) or hurts it (a cap,
+    a peak year): the value axis then says which way is better. ``unit``: the target's unit, on the axis."""
     table = table.iloc[::-1].reset_index(drop=True)
-    figure = _new_figure(8, 0.35 * len(table) + 1.5)
+    figure = _new_figure(8, 0.35 * len(table) + 1.7)
     ax = figure.subplots()
     y = np.arange(len(table))
     base = float(table["base"].iloc[0]) if len(table) else 0.0
@@ -98,7 +103,11 @@ def tornado_chart(table: pd.DataFrame, labels: Labels, target_name: str, lang: s
     ax.barh(y, table["output_high"] - base, color="#e63946", alpha=0.8, label=_t("high", lang))
     ax.axvline(0, color="k", lw=0.8)
     ax.set_yticks(y, [labels.name(i, lang) for i in table["input"]], fontsize=8)
-    ax.set_xlabel(_t("swing", lang))
+    # with the target's own unit the generic "(target's unit)" gives way to it
+    label = _axis_label(re.split(r"[(（]", _t("swing", lang))[0].strip(), unit, lang) if unit else _t("swing", lang)
+    if higher_is_better is not None:
+        label += "\n" + _t("better_right" if higher_is_better else "better_left", lang)
+    ax.set_xlabel(label)
     ax.set_title(f"{_t('target', lang)}: {target_name}", fontsize=10)
     ax.legend(fontsize=8)
     return apply_font(figure)
