@@ -270,12 +270,27 @@ def test_an_ensemble_gives_probabilities_on_the_targets_tab(ensemble_ready):
     next(b for b in at.button if b.label == "Run the ensemble").click().run()
     assert not problems(at)
     assert any("200 runs" in s.value for s in at.success)
-    assert table_with(at, "probability (%)").shape[0] > 5
+    probabilities = table_with(at, "probability (%)")
+    assert probabilities.shape[0] > 5
+    flat = at.session_state["ensemble"]["result"].probabilities.query("no_uncertainty & n_valid > 0")
+    # on the Monte Carlo tab too: no probability, the verdict with its flag, and the footnote
+    assert probabilities["probability (%)"].isna().sum() == len(flat)
+    assert sum("*" in str(v) for v in probabilities.iloc[:, 3]) == len(flat)
+    assert not len(flat) or any("met or missed depends on the levers" in c.value for c in at.caption)
     open_tab(at, "targets")
     at.session_state["w:targets_table"] = True
     at.run()
     assert "probability met" in table_with(at, "status").columns
     assert any("probability met" in m.value for m in at.markdown)  # on the target lights too
+    # A target no sampled input moves is flagged with its verdict and the footnote, not a bare 0 % / 100 %.
+    flagged = at.session_state["ensemble"]["result"].probabilities.query("no_uncertainty")
+    if len(flagged):  # (today non-fossil-2025: no sampled input moves the non-fossil share)
+        lights = [m.value for m in at.markdown if m.value.startswith(":")]
+        flat = [v for v in lights if "no sampled uncertainty*" in v]
+        assert len(flat) == len(flagged) and not any("probability met" in v for v in flat), flat
+        assert any("met or missed depends on the levers" in c.value for c in at.caption)
+        table = table_with(at, "status").set_index("id")
+        assert table.loc[flagged["id"], "probability met"].isna().all()
     # Moving a lever makes the probabilities stale: they are no longer shown as the current ones.
     slider(at, "w:lv:investment_rate").set_value(0.7).run()
     assert "probability met" not in table_with(at, "status").columns

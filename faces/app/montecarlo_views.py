@@ -27,6 +27,9 @@ def _probabilities(result, lang: str) -> pd.DataFrame:
     names = {t.id: t.name(lang) for t in data.targets()}
     table = result.probabilities[result.probabilities["n_valid"] > 0].copy()
     table["name"] = [f"{names.get(i, i)}({int(y)})" for i, y in zip(table["id"], table["year"], strict=True)]
+    if "no_uncertainty" not in table:  # an ensemble saved before the library flagged it
+        table["no_uncertainty"] = False
+    table["no_uncertainty"] = table["no_uncertainty"].fillna(False).astype(bool)
     return table
 
 
@@ -61,24 +64,30 @@ def show(result, lang: str) -> None:
     with left:
         vega.show(
             vega_bars.probability_bars(
-                probs[["name", "probability", "ci_low", "ci_high", "n_valid"]],
+                probs[["name", "probability", "ci_low", "ci_high", "n_valid", "no_uncertainty"]],
                 words["prob_x"],
                 words["prob_y"],
+                flat_labels={True: f"{tr(lang, 'met')}*", False: f"{tr(lang, 'missed')}*"},
             ),
             words["probability"], "mc:probabilities", height=None, width=50,
         )
+        if probs["no_uncertainty"].any():
+            st.caption(tr(lang, "flat_note"))
     with right:
         vega.show(vega_bars.counts(peak_counts(result, lang), words["peak_x"], words["peak_y"]), words["peak"],
                   "mc:peaks", width=34)
     cols = words["cols"]
+    flat = probs["no_uncertainty"].to_numpy(bool)
     table = pd.DataFrame(
         {
             cols["name"]: probs["name"],
             cols["year"]: probs["year"],
-            cols["probability"]: (100 * probs["probability"]).round(1),
+            # no probability for a target no sampled input moves: its verdict and the flag instead
+            cols["probability"]: (100 * probs["probability"]).round(1).where(~flat),
             cols["ci"]: [
-                f"{100 * lo:.1f}–{100 * hi:.1f}%"
-                for lo, hi in zip(probs["ci_low"], probs["ci_high"], strict=True)
+                f"{tr(lang, 'met') if p >= 0.5 else tr(lang, 'missed')}* ({tr(lang, 'flat_word')})" if f
+                else f"{100 * lo:.1f}–{100 * hi:.1f}%"
+                for lo, hi, p, f in zip(probs["ci_low"], probs["ci_high"], probs["probability"], flat, strict=True)
             ],
             cols["n_valid"]: probs["n_valid"],
             cols["n_met"]: probs["n_met"],
