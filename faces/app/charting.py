@@ -159,19 +159,6 @@ def unit_title(indicator: str, lang: str) -> str:
     return f"({unit})" if unit else ""
 
 
-#: Runs behind the uncertainty bands of the trajectories (a modest N: a band, not a probability).
-BAND_RUNS = 200
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def bands(fingerprint: str, _scen) -> pd.DataFrame:
-    """Quantiles q05..q95 of every indicator over an ensemble of the current settings (cached per
-    settings; the ensemble's uncertain inputs are those of simulator.analysis.ensemble)."""
-    from simulator.analysis.ensemble import run_ensemble
-
-    return run_ensemble(_scen, n=BAND_RUNS, seed=0, model=data.model(), targets=data.targets()).bands
-
-
 def line_grid(
     frames: dict[str, pd.DataFrame],
     indicators: list[str],

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import time
 
-import matplotlib
 import numpy as np
 import streamlit as st
 
@@ -15,7 +14,8 @@ from faces.app.messages import url_problem
 from faces.app.text import TABS, tab_label, tr
 from simulator.targets import NO_PEAK, NOT_YET_PEAKED, peak_years
 
-matplotlib.use("Agg")
+# (no matplotlib here: the PNG downloads draw on the Agg canvas of simulator.plots, without pyplot, and
+# importing it would put ~0.3 s on the cold first page before the headline numbers)
 
 
 def _peak(frame) -> str | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from faces.app import charting, data, export, settings, tables, vega
+from faces.app import bands, charting, data, export, settings, tables, vega
 from faces.app.format import readable
 from faces.app.text import tr
 from faces.app.widgets import indicator_picker
@@ -39,12 +39,16 @@ def render(lang: str) -> None:
         st.caption(words["dashed"])
     show_bands = st.toggle(tr(lang, "bands"), key="w:traj_bands", help=tr(lang, "bands_help"))
     if chosen:
-        slots = charting.line_grid(frames, chosen, lang, dashed=dashed, key="trajectories")
-        if show_bands:
-            # the deterministic charts are on the page already; the bands follow (cached per settings)
-            band = charting.bands(settings.fingerprint(), settings.runnable_scenario())
-            charting.line_grid(frames, chosen, lang, dashed=dashed, key="trajectories", band=band, into=slots)
-            st.caption(tr(lang, "bands_note", n=charting.BAND_RUNS))
+        # the bands never hold up a redraw: drawn when already computed for these settings, else asked for
+        # (computed off the script thread) while the lines are drawn without them
+        fingerprint = settings.fingerprint()
+        band = bands.ready(fingerprint) if show_bands else None
+        charting.line_grid(frames, chosen, lang, dashed=dashed, key="trajectories", band=band)
+        if band is not None:
+            st.caption(tr(lang, "bands_note", n=bands.BAND_RUNS))
+        elif show_bands:
+            bands.request(fingerprint, settings.runnable_scenario())
+            bands.watch(fingerprint, tr(lang, "bands_wait"))
     _downloads(frames, chosen, lang)
     _any_variable(lang)
 
