@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from faces.app import charting, data, export, settings, tables, vega, vega_bars
-from faces.app.text import tr
+from faces.app.text import flat_note, tr
 from simulator.text import catalogue
 
 TEXT = catalogue("app.montecarlo_views")
@@ -72,7 +72,7 @@ def show(result, lang: str) -> None:
             words["probability"], "mc:probabilities", height=None, width=50,
         )
         if probs["no_uncertainty"].any():
-            st.caption(tr(lang, "flat_note"))
+            st.caption(flat_note(lang))
     with right:
         vega.show(vega_bars.counts(peak_counts(result, lang), words["peak_x"], words["peak_y"]), words["peak"],
                   "mc:peaks", width=34)

@@ -140,10 +140,11 @@ def render(lang: str) -> None:
     top = levers.head(15)
     vega.show(
         vega_bars.signed_bars(_bars(top, "lever", lang, unit), _x_title(target_id, unit, lang), words["y"]),
-        words["tornado_levers"].format(target=names[target_id]), "sens:levers", height=None, width=90,
+        words["tornado_levers"].format(target=names[target_id], span=words["spans"][span]), "sens:levers",
+        height=None, width=90,
     )
     lever_table = _readable(levers, "lever", lang)
-    with st.expander(words["cols"]["swing"]):
+    with st.expander(words["swing_table"]):
         tables.show(lever_table, hide_index=True, width="stretch")
     _downloads(
         lever_table, top.rename(columns={"lever": "input"}), names[target_id], f"levers_{target_id}", lang,
@@ -168,7 +169,7 @@ def _uncertain(target_id: str, name: str, unit: str, lang: str) -> None:
         words["tornado_inputs"].format(target=name), "sens:inputs", height=None, width=90,
     )
     input_table = _readable(inputs, "input", lang)
-    with st.expander(words["cols"]["swing"] + " "):
+    with st.expander(words["swing_table"] + " "):
         tables.show(input_table, hide_index=True, width="stretch")
     _downloads(input_table, inputs.head(15), name, f"inputs_{target_id}", lang, target_id, unit)
     st.subheader(words["sobol"])

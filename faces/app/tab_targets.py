@@ -16,7 +16,7 @@ import streamlit as st
 
 from faces.app import charting, data, export, settings, tables, vega, vega_bars
 from faces.app.format import num, percent, signed, target_test
-from faces.app.text import tr
+from faces.app.text import flat_note, tr
 from simulator.plots import charts, feasibility
 from simulator.targets.assess import HEADERS, STATUS_TEXT, readable_targets
 from simulator.targets.assess import target_table as full_table
@@ -135,7 +135,7 @@ def render(lang: str) -> None:
         with columns[number % 2].container(key=f"light-{row['id']}", border=True):
             st.markdown(light(row, lang, prob))
     if any(flat(prob, r["id"]) for r in rows):
-        st.caption(tr(lang, "flat_note"))
+        st.caption(flat_note(lang))
     chart = pd.DataFrame([r for r in rows if math.isfinite(r["margin_pct"])])
     if not chart.empty:
         chart["tip"] = [
@@ -164,7 +164,7 @@ def render(lang: str) -> None:
                 key="targets:table",
             )
             if prob is not None and "no_uncertainty" in prob and prob["no_uncertainty"].any():
-                st.caption(tr(lang, "flat_note"))
+                st.caption(flat_note(lang))
     missing = data.unassessable(scen, edits, lang)
     box = st.expander(
         words["not_assessed"].format(n=len(missing)), key="w:targets_missing", on_change="rerun"

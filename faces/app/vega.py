@@ -77,7 +77,7 @@ def titled(spec: dict, title: str, subtitle: str = "", width: int = 44) -> dict:
             "usermeta": {"embedOptions": {"renderer": "svg"}}}
 
 
-def legend_columns(labels: list[str], width: int = 26) -> int:
+def legend_columns(labels: list[str], width: int = 40) -> int:
     """As many legend columns as the longest label leaves room for in ``width`` cells (1 to 3)."""
     longest = max((display_width(x) for x in labels), default=1) + 4
     return max(1, min(3, width // longest))
