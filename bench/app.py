@@ -14,8 +14,9 @@ Starts ``streamlit run app.py`` on a free port and drives Debian's Chromium thro
   matters: a reply that starts more than 300 ms after the key press would otherwise count as "settled"
   at once, and its cost would land on the next move.)
 
-``--before DIR`` first measures the app of another checkout (e.g. the main one) with this script, to
-compare a before and an after in the same sitting on a shared machine.
+``--before DIR`` also measures the app of another checkout (e.g. the main one), alternating with this one
+move by move (and cold page by cold page), to compare a before and an after under the same load on a
+shared machine.
 
 Goals (issue 16): slider move to settled, median <= 250 ms and max <= 500 ms on the trajectories tab;
 cold first page <= 3 s. ``--write`` puts the Markdown in bench/RESULTS.md as the "App" section.
@@ -121,59 +122,82 @@ def cold_first_page(browser, url: str) -> float:
     return seconds
 
 
-def slider_moves(browser, url: str, tab: str, moves: int) -> list[float]:
-    """Seconds from each arrow-key press on the lever's slider to the page settled."""
-    page = browser.new_page(viewport={"width": 1440, "height": 900})
-    page.goto(f"{url}/?tab={tab}")
-    page.wait_for_function("() => document.querySelectorAll('[data-testid=\"stMetricValue\"]').length >= 6",
-                           timeout=120_000)
-    page.evaluate(SETTLED_JS, [page.evaluate("performance.now()"), None])
-    thumb = page.locator(f".st-key-w-lv-{LEVER} input[type='range']")
-    times = []
-    for _ in range(moves):
-        thumb.focus()
-        before = page.evaluate(HEADLINE_JS)
-        start = page.evaluate("performance.now()")
-        thumb.press("ArrowRight")
-        settled = page.evaluate(SETTLED_JS, [start, before])
+class Mover:
+    """A page on one server's tab whose investment-rate slider is moved one step at a time."""
+
+    def __init__(self, browser, url: str, tab: str) -> None:
+        self.tab = tab
+        self.page = browser.new_page(viewport={"width": 1440, "height": 900})
+        self.page.goto(f"{url}/?tab={tab}")
+        self.page.wait_for_function(
+            "() => document.querySelectorAll('[data-testid=\"stMetricValue\"]').length >= 6", timeout=120_000)
+        self.page.evaluate(SETTLED_JS, [self.page.evaluate("performance.now()"), None])
+        self.thumb = self.page.locator(f".st-key-w-lv-{LEVER} input[type='range']")
+
+    def move(self) -> float:
+        """Seconds from one arrow-key press on the lever's slider to the page settled."""
+        self.thumb.focus()
+        before = self.page.evaluate(HEADLINE_JS)
+        start = self.page.evaluate("performance.now()")
+        self.thumb.press("ArrowRight")
+        settled = self.page.evaluate(SETTLED_JS, [start, before])
         if settled < 0:
-            raise SystemExit(f"{tab}: the headline did not change within 30 s of a slider move")
-        times.append(settled / 1000)
-    page.close()
-    return times
+            raise SystemExit(f"{self.tab}: the headline did not change within 30 s of a slider move")
+        return settled / 1000
 
 
-def measure(moves: int, root: Path) -> tuple[float, list[tuple[str, list[float]]]]:
-    """(cold first page in s, [(tab, slider-move seconds)]) of the app of checkout ``root``."""
+def measure(moves: int, roots: list[Path], colds: int = 3) -> list[tuple[list[float], list[tuple[str, list[float]]]]]:
+    """Per checkout in ``roots``: (cold first page seconds of ``colds`` fresh servers, [(tab, slider-move
+    seconds)]). With two checkouts everything alternates between them (cold A, cold B, ...; on each tab a
+    move on A, a move on B, ...), so a change in the shared machine's load hits both alike."""
     from playwright.sync_api import sync_playwright
 
-    process, url = serve(root)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            cold = cold_first_page(browser, url)
-            rows = [(tab, slider_moves(browser, url, tab, moves)) for tab in TABS]
-            browser.close()
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-    return cold, rows
+    cold = [[] for _ in roots]
+    rows = [[] for _ in roots]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for round_ in range(colds):
+            servers = []
+            try:
+                servers = [serve(root) for root in roots]
+                order = range(len(roots)) if round_ % 2 == 0 else reversed(range(len(roots)))
+                for i in order:
+                    cold[i].append(cold_first_page(browser, servers[i][1]))
+                if round_ == colds - 1:
+                    for tab in TABS:
+                        movers = [Mover(browser, url, tab) for _, url in servers]
+                        times = [[] for _ in roots]
+                        for _ in range(moves):
+                            for i, mover in enumerate(movers):
+                                times[i].append(mover.move())
+                        for i, mover in enumerate(movers):
+                            mover.page.close()
+                            rows[i].append((tab, times[i]))
+            finally:
+                for process, _ in servers:
+                    process.terminate()
+                    process.wait(timeout=30)
+        browser.close()
+    return list(zip(cold, rows, strict=True))
 
 
-def table(cold: float, rows: list[tuple[str, list[float]]]) -> list[str]:
+def table(cold: list[float], rows: list[tuple[str, list[float]]]) -> list[str]:
     lines = ["| tab | median [ms] | max [ms] | all moves [ms] |", "|---|---:|---:|---|"]
     for tab, times in rows:
         lines.append(f"| {tab} | {1000 * statistics.median(times):.0f} | {1000 * max(times):.0f} | "
                      + ", ".join(f"{1000 * t:.0f}" for t in times) + " |")
-    return [*lines, "", f"Cold first page (fresh server, first visit, to the six headline numbers): **{cold:.2f} s**."]
+    return [*lines, "", "Cold first page (fresh server, first visit, to the six headline numbers): median "
+            f"**{statistics.median(cold):.2f} s** of {len(cold)} fresh servers ("
+            + ", ".join(f"{c:.2f}" for c in cold) + " s)."]
 
 
 def report(moves: int, before: Path | None = None) -> str:
-    """The App section: this checkout's figures (and, with ``before``, that checkout's, measured first in
-    the same sitting)."""
+    """The App section: this checkout's figures (and, with ``before``, that checkout's, measured
+    alternately with them in the same sitting)."""
     load_start = load_average()
-    old = measure(moves, before) if before is not None else None
-    cold, rows = measure(moves, ROOT)
+    roots = [before, ROOT] if before is not None else [ROOT]
+    measured = measure(moves, roots)
+    (cold, rows), old = measured[-1], (measured[0] if before is not None else None)
     command = f"--moves {moves}" + (f" --before {before}" if before is not None else "")
     lines = [
         "## App",
@@ -188,11 +212,11 @@ def report(moves: int, before: Path | None = None) -> str:
         "",
     ]
     if old is not None:
-        lines += [f"Before (`{before}`, served by this script, measured first):", "", *table(*old), "",
-                  "After (this checkout):", ""]
+        lines += [f"Before (`{before}`; its moves alternate with the after's, one each in turn, as do the cold",
+                  "first pages):", "", *table(*old), "", "After (this checkout):", ""]
     lines += table(cold, rows)
     trajectories = dict(rows)["trajectories"]
-    median, worst = statistics.median(trajectories), max(trajectories)
+    median, worst, first = statistics.median(trajectories), max(trajectories), statistics.median(cold)
     lines += [
         "",
         "Against the goals of issue 16:",
@@ -200,7 +224,7 @@ def report(moves: int, before: Path | None = None) -> str:
         f"- trajectories, slider move to settled: median {1000 * median:.0f} ms (goal ≤ {1000 * GOAL_MEDIAN:.0f}: "
         f"**{'met' if median <= GOAL_MEDIAN else 'missed'}**), max {1000 * worst:.0f} ms "
         f"(goal ≤ {1000 * GOAL_MAX:.0f}: **{'met' if worst <= GOAL_MAX else 'missed'}**);",
-        f"- cold first page {cold:.2f} s (goal ≤ {GOAL_COLD:g} s: **{'met' if cold <= GOAL_COLD else 'missed'}**).",
+        f"- cold first page {first:.2f} s (goal ≤ {GOAL_COLD:g} s: **{'met' if first <= GOAL_COLD else 'missed'}**).",
         "",
     ]
     return "\n".join(lines)
