@@ -231,12 +231,18 @@ def report(moves: int, before: Path | None = None) -> str:
 
 
 def write_section(text: str) -> None:
-    """Replace (or add) the "## App" section of bench/RESULTS.md, leaving the other sections alone."""
+    """Replace (or add at the end) the "## App" section of bench/RESULTS.md in place, leaving the other
+    sections (other engineers') as they are."""
     old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
     parts = old.split("\n## ")
     head, sections = parts[0], ["## " + p for p in parts[1:]]
-    sections = [s for s in sections if not s.startswith("## App\n")]
-    body = "\n".join([head.rstrip("\n") + "\n", *(s.rstrip("\n") + "\n" for s in sections), text])
+    new = text.rstrip("\n") + "\n"
+    at = next((i for i, s in enumerate(sections) if s.startswith("## App\n")), None)
+    if at is None:
+        sections.append(new)
+    else:
+        sections[at] = new
+    body = "\n".join([head.rstrip("\n") + "\n", *(s.rstrip("\n") + "\n" for s in sections)])
     sys.path.insert(0, str(ROOT))
     from simulator.atomic import write_text
 
