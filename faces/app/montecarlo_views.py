@@ -14,6 +14,8 @@ from simulator.text import catalogue
 TEXT = catalogue("app.montecarlo_views")
 
 
+#: Height of a fan chart [px].
+FAN_HEIGHT = 540
 #: Used when labels.toml names no peak target.
 FALLBACK_PEAK_TARGET = "carbon-peak-2030"
 
@@ -58,7 +60,9 @@ def show(result, lang: str) -> None:
                 markers=charting.markers(indicator, lang),
             )
             with column:
-                vega.show(spec, charting.indicator_name(indicator, lang), f"mc:fan:{indicator}", width=34)
+                # taller than a line chart: its legend has six entries, in one column in English
+                vega.show(spec, charting.indicator_name(indicator, lang), f"mc:fan:{indicator}", width=34,
+                          height=FAN_HEIGHT)
     probs = _probabilities(result, lang)
     left, right = st.columns([3, 2])
     with left:
