@@ -159,6 +159,10 @@ def unit_title(indicator: str, lang: str) -> str:
     return f"({unit})" if unit else ""
 
 
+#: Extra height [px] of a chart with bands (two more legend rows).
+BAND_LEGEND = 60
+
+
 def line_grid(
     frames: dict[str, pd.DataFrame],
     indicators: list[str],
@@ -188,8 +192,10 @@ def line_grid(
                 band_labels=(tr(lang, "band90"), tr(lang, "band50")),
             )
             with columns[number]:
+                # the two band entries lengthen the legend: the chart grows so the plot keeps its size
                 vega.show(spec, indicator_name(indicator, lang),
                           f"{key}:{indicator}{':b' if band is not None else ''}",
+                          height=vega.CHART_HEIGHT + (BAND_LEGEND if band is not None else 0),
                           subtitle=" · ".join(x for x in (identical_note(frames, indicator, lang),
                                                           history_note(indicator, lang)) if x), width=34)
 
