@@ -49,6 +49,12 @@ def slider(at: AppTest, key: str):
     return next(s for s in at.slider if s.key == key)
 
 
+def whole_page(at: AppTest) -> AppTest:
+    """The whole page again: a lever move reruns only the fragments that depend on the levers (headline,
+    sidebar levers, open tab), and AppTest keeps the elements of the last run only."""
+    return at.run()
+
+
 def table_with(at: AppTest, column: str):
     """The first table on the page with this column header."""
     return next(d.value for d in at.dataframe if column in d.value.columns)
@@ -96,7 +102,9 @@ def test_every_tab_renders(scenario, lang):
 
 
 def test_a_slider_changes_trajectories_targets_and_headline():
-    at = open_tab(start(), "trajectories")
+    at = start()
+    at.session_state["w:traj_table"] = True  # the table of values, drawn while its expander is open
+    open_tab(at, "trajectories")
     before_table = at.dataframe[0].value.copy()
     before_metrics = metrics(at)
     open_tab(at, "targets")
@@ -112,6 +120,27 @@ def test_a_slider_changes_trajectories_targets_and_headline():
     next(b for b in at.button if b.key == "w:reset").click().run()
     assert at.session_state["edits"] == {}
     assert at.dataframe[0].value.equals(before_table)
+
+
+def test_a_lever_move_reruns_only_what_depends_on_the_levers():
+    at = open_tab(start(), "trajectories")
+    before = metrics(at)
+    slider(at, "w:lv:investment_rate").set_value(0.7).run()
+    # the first edit: the headline, the open tab and the sidebar's levers (◆ mark, counts) are redrawn ...
+    assert metrics(at) != before and len(at.metric) == 6
+    assert any(s.key == "w:lv:investment_rate" and "◆" in s.label for s in at.slider)
+    assert at.get("vega_lite_chart"), "the trajectories were not redrawn"
+    # ... and nothing else: the title, the language switch and the tab bar stay as the browser has them
+    assert not at.title and not at.sidebar.radio
+    edited = metrics(at)
+    whole_page(at)
+    next(s for s in at.slider if s.key == "w:lv:investment_rate").set_value(0.72).run()
+    # a further move of an edited lever changes nothing in the sidebar but the slider the user moved
+    assert metrics(at) != edited and at.get("vega_lite_chart") and not at.slider
+    assert at.session_state["edits"] == {"investment_rate": 0.72}
+    whole_page(at)
+    assert at.title and at.sidebar.radio
+    assert next(s for s in at.slider if s.key == "w:lv:investment_rate").value == pytest.approx(0.72)
 
 
 def test_a_time_path_slider_moves_the_path():
@@ -131,6 +160,7 @@ def test_a_time_path_slider_moves_the_path():
 def test_switching_scenario_clears_edits_and_language_keeps_them():
     at = start()
     slider(at, "w:lv:investment_rate").set_value(0.7).run()
+    whole_page(at)
     at.sidebar.radio[0].set_value("en").run()
     assert at.session_state["edits"] == {"investment_rate": 0.7}
     assert at.title[0].value.startswith("Jinan")
@@ -158,6 +188,7 @@ def upload(at: AppTest, name: str, content: bytes) -> AppTest:
 def test_a_bad_uploaded_scenario_shows_one_line_and_changes_nothing(content, expected):
     at = start()
     slider(at, "w:lv:investment_rate").set_value(0.7).run()
+    whole_page(at)
     before = (at.session_state["scenario"], dict(at.session_state["edits"]), metrics(at))
     upload(at, "bad.toml", content)
     assert not at.exception
@@ -239,12 +270,27 @@ def test_an_ensemble_gives_probabilities_on_the_targets_tab(ensemble_ready):
     next(b for b in at.button if b.label == "Run the ensemble").click().run()
     assert not problems(at)
     assert any("200 runs" in s.value for s in at.success)
-    assert table_with(at, "probability (%)").shape[0] > 5
+    probabilities = table_with(at, "probability (%)")
+    assert probabilities.shape[0] > 5
+    flat = at.session_state["ensemble"]["result"].probabilities.query("no_uncertainty & n_valid > 0")
+    # on the Monte Carlo tab too: no probability, the verdict with its flag, and the footnote
+    assert probabilities["probability (%)"].isna().sum() == len(flat)
+    assert sum("*" in str(v) for v in probabilities.iloc[:, 3]) == len(flat)
+    assert not len(flat) or any("met or missed depends on the levers" in c.value for c in at.caption)
     open_tab(at, "targets")
     at.session_state["w:targets_table"] = True
     at.run()
     assert "probability met" in table_with(at, "status").columns
     assert any("probability met" in m.value for m in at.markdown)  # on the target lights too
+    # A target no sampled input moves is flagged with its verdict and the footnote, not a bare 0 % / 100 %.
+    flagged = at.session_state["ensemble"]["result"].probabilities.query("no_uncertainty")
+    if len(flagged):  # (today non-fossil-2025: no sampled input moves the non-fossil share)
+        lights = [m.value for m in at.markdown if m.value.startswith(":")]
+        flat = [v for v in lights if "no sampled uncertainty*" in v]
+        assert len(flat) == len(flagged) and not any("probability met" in v for v in flat), flat
+        assert any("met or missed depends on the levers" in c.value for c in at.caption)
+        table = table_with(at, "status").set_index("id")
+        assert table.loc[flagged["id"], "probability met"].isna().all()
     # Moving a lever makes the probabilities stale: they are no longer shown as the current ones.
     slider(at, "w:lv:investment_rate").set_value(0.7).run()
     assert "probability met" not in table_with(at, "status").columns
@@ -272,3 +318,23 @@ def test_what_it_takes_seeks_applies_splits_and_discovers(ensemble_ready):
     at.radio(key="w:decision").set_value("discover").run()
     assert not problems(at)
     assert any("valid runs" in m.value for m in at.markdown)
+
+
+def test_the_parsed_model_is_kept_on_disk_and_a_broken_copy_is_parsed_again(tmp_path, monkeypatch):
+    import numpy as np
+
+    from faces.app import data
+
+    monkeypatch.setenv("JINAN_SD_CACHE", str(tmp_path))
+    path = simulator.Project.default().model_path
+    first = data.parsed_model(path)
+    (cached,) = (tmp_path / "app").glob("model-*.pickle")
+    again = data.parsed_model(path)  # from the pickle this time
+    assert again is not first and again.sha256 == first.sha256 == simulator.load(path).sha256
+    scen = simulator.scenario("baseline", first)
+    assert np.array_equal(simulator.run(scen, model=again).frame.to_numpy(),
+                          simulator.run(scen, model=first).frame.to_numpy())
+    cached.write_bytes(b"not a pickle")
+    with pytest.warns(UserWarning, match="unreadable"):
+        assert data.parsed_model(path).sha256 == first.sha256
+    assert cached.read_bytes() != b"not a pickle"  # written afresh

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import simulator
-from faces.app.text import TABS
+from faces.app.text import TABS, TEXT
 from tests.browser_checks import wrong_script
 
 APP = str(simulator.Project.default().root / "app.py")
@@ -80,6 +80,11 @@ def test_every_tab_speaks_one_language(lang):
     at = start(lang=lang)
     for sector in simulator.labels().sectors:
         at.session_state[f"w:sector:{sector}"] = True  # every lever's label and help text on the page
+    # the parts drawn on demand: number boxes, tables and charts in expanders that draw when opened
+    for key in ("w:exact", "w:traj_table", "w:traj_any", "w:targets_table", "w:targets_missing",
+                "w:cal_residuals"):
+        at.session_state[key] = True
+    at.session_state["exact"] = True
     at.run()
     problems = {}
     for tab in TABS:
@@ -94,6 +99,8 @@ def test_every_tab_speaks_one_language(lang):
 
 def test_a_lever_is_typed_exactly():
     at = start()
+    assert not any(n.key.startswith("w:ln:") for n in at.number_input), "number boxes only on demand"
+    next(t for t in at.toggle if t.key == "w:exact").set_value(True).run()
     box = next(n for n in at.number_input if n.key == "w:ln:investment_rate")
     box.set_value(0.65).run()
     assert at.session_state["edits"]["investment_rate"] == pytest.approx(0.65)
@@ -118,17 +125,31 @@ def test_a_section_stays_open_when_its_edit_is_undone():
     assert any(s.key == key for s in at.slider), "the energy section closed by itself"
 
 
+def _banded(at: AppTest) -> list[dict]:
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    return [s for s in specs if any(isinstance(layer.get("mark"), dict) and layer["mark"]["type"] == "area"
+                                    for layer in s["layer"])]
+
+
 def test_trajectories_draw_uncertainty_bands_after_the_lines():
+    from faces.app import bands
+
     at = start(tab="trajectories")
     plain = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
-    assert plain and not any(layer["mark"]["type"] == "area" for s in plain for layer in s["layer"]
-                             if isinstance(layer.get("mark"), dict))
+    assert plain and not _banded(at)
     next(t for t in at.toggle if t.key == "w:traj_bands").set_value(True).run()
     assert not at.exception, [e.message for e in at.exception]
-    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
-    banded = [s for s in specs if any(isinstance(layer.get("mark"), dict) and layer["mark"]["type"] == "area"
-                                      for layer in s["layer"])]
-    assert len(banded) >= len(plain) - 1  # every indicator chart (not the any-variable one) has its bands
+    # the lines come at once, without waiting for the ensemble (it runs off the script thread) ...
+    fingerprint, job = at.session_state["band_job"]
+    assert len(at.get("vega_lite_chart")) == len(plain)
+    if not _banded(at):
+        assert any(c.value == TEXT["zh"]["bands_wait"] for c in at.caption)
+    job.result(timeout=120)
+    assert bands.ready(fingerprint) is not None
+    at.run()  # (in the browser the polling fragment reruns the page)
+    assert not at.exception, [e.message for e in at.exception]
+    # ... and the bands over every indicator chart (not the any-variable one) once they are there
+    assert len(_banded(at)) >= len(plain) - 1
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

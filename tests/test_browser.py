@@ -190,6 +190,22 @@ def test_an_analyst_session(server, browser, tmp_path):
     no_exceptions(page, log, "slider")
     shoot(page, "03_slider_target_missed")
 
+    # 3b. Type a lever exactly (number boxes on demand) and see the uncertainty bands follow the lines.
+    page.locator(".st-key-w-exact label").click()
+    box = page.locator(".st-key-w-ln-industrial_energy_efficiency_rate input")
+    box.wait_for(timeout=WAIT)
+    box.fill("0.005")
+    box.press("Enter")
+    page.wait_for_url(re.compile(r"industrial_energy_efficiency_rate=0\.005"), timeout=WAIT)
+    settle(page)
+    open_tab(page, "Trajectories")
+    page.locator(".st-key-w-traj_bands label").click()
+    # computed off the script thread, then drawn by a rerun the polling fragment asks for
+    page.wait_for_selector('[data-testid="stVegaLiteChart"] .mark-area path', timeout=WAIT)
+    settle(page)
+    no_exceptions(page, log, "bands")
+    shoot(page, "03b_exact_value_and_bands")
+
     # 4. Run a small ensemble on the Monte Carlo tab.
     open_tab(page, "Monte Carlo")
     runs = page.get_by_label("Runs N")

@@ -158,9 +158,39 @@ def test_every_report_figure_speaks_its_language(lang, small_ensemble):
         "probabilities": ensembles.probability_bars(
             small_ensemble.probabilities.assign(name=lambda f: f["id"].map(names)), lang=lang),
         "tornado": ensembles.tornado_chart(tornado("plan", "energy-intensity-2025"), labels,
-                                           names["energy-intensity-2025"], lang=lang),
+                                           names["energy-intensity-2025"], lang=lang, higher_is_better=False,
+                                           unit="%"),
     }
+    # the tornado says which way is better for the target (an energy-intensity cut: a lower value, left)
+    assert "←" in figures["tornado"].axes[0].get_xlabel()
     # ids, the program's name and the model file's hash are code
     code = re.compile(r"\b[a-z][a-z0-9]*(?:[_-][a-z0-9]+)+\b|\b[0-9a-f]{12}\b")
     problems = {k: wrong_script(code.sub("", _figure_texts(f)), lang) for k, f in figures.items()}
     assert {k: v for k, v in problems.items() if v} == {}
+
+
+def test_empty_cells_show_a_dash_not_none():
+    import numpy as np
+    import pandas as pd
+
+    from faces.app.format import readable
+    from faces.app.tables import EMPTY, styled
+
+    frame = pd.DataFrame({"name": ["a", None], "value": [1234.5, np.nan], "first year": [np.nan, 2023.0],
+                          "open end": [np.inf, 3.0]})
+    for table in (frame, readable(frame)):
+        shown = styled(table).to_string()
+        assert "None" not in shown and "nan" not in shown and "inf" not in shown, shown
+        assert shown.count(EMPTY) == 4, shown
+    assert "2023" in styled(frame).to_string() and "2,023" not in styled(frame).to_string()
+
+
+def test_every_table_of_the_app_goes_through_tables_show():
+    import re
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "faces" / "app"
+    direct = [f"{p.name}:{i}" for p in folder.glob("*.py") if p.name != "tables.py"
+              for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+              if re.search(r"\.dataframe\(", line)]
+    assert direct == [], "st.dataframe without faces.app.tables.show (it shows 'None' in empty cells)"

@@ -159,17 +159,8 @@ def unit_title(indicator: str, lang: str) -> str:
     return f"({unit})" if unit else ""
 
 
-#: Runs behind the uncertainty bands of the trajectories (a modest N: a band, not a probability).
-BAND_RUNS = 200
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def bands(fingerprint: str, _scen) -> pd.DataFrame:
-    """Quantiles q05..q95 of every indicator over an ensemble of the current settings (cached per
-    settings; the ensemble's uncertain inputs are those of simulator.analysis.ensemble)."""
-    from simulator.analysis.ensemble import run_ensemble
-
-    return run_ensemble(_scen, n=BAND_RUNS, seed=0, model=data.model(), targets=data.targets()).bands
+#: Extra height [px] of a chart with bands (two more legend rows).
+BAND_LEGEND = 60
 
 
 def line_grid(
@@ -180,35 +171,33 @@ def line_grid(
     ncols: int = 3,
     key: str = "lines",
     band: pd.DataFrame | None = None,
-    into: dict | None = None,
-) -> dict:
+) -> None:
     """One titled chart per indicator in a grid, with history points, target markers and a note when two
     series coincide; with ``band`` (q05..q95 by indicator and year) the 50 and 90 % bands of the first
-    series. ``into``: the placeholders of an earlier call, to redraw the same charts (with the bands)
-    in place. Returns indicator -> placeholder."""
-    slots = dict(into or {})
+    series. Each chart goes straight into its column (no placeholder blocks: fewer elements for the
+    browser to reconcile on every lever move)."""
     for start in range(0, len(indicators), ncols):
-        columns = None if into else st.columns(ncols)
+        columns = st.columns(ncols)
         for number, indicator in enumerate(indicators[start : start + ncols]):
-            if indicator not in slots:
-                slots[indicator] = columns[number].empty()
-            with slots[indicator].container():
-                spec = vega.lines(
-                    long_frame(frames, indicator, dashed),
-                    unit_title(indicator, lang),
-                    tr(lang, "year"),
-                    tr(lang, "series"),
-                    history=history_of(indicator),
-                    markers=markers(indicator, lang),
-                    history_label=tr(lang, "history"),
-                    target_label=tr(lang, "target"),
-                    band=None if band is None else vega.records(band[band["indicator"] == indicator]),
-                    band_labels=(tr(lang, "band90"), tr(lang, "band50")),
-                )
-                vega.show(spec, indicator_name(indicator, lang), f"{key}:{indicator}{':b' if band is not None else ''}",
+            spec = vega.lines(
+                long_frame(frames, indicator, dashed),
+                unit_title(indicator, lang),
+                tr(lang, "year"),
+                tr(lang, "series"),
+                history=history_of(indicator),
+                markers=markers(indicator, lang),
+                history_label=tr(lang, "history"),
+                target_label=tr(lang, "target"),
+                band=None if band is None else vega.records(band[band["indicator"] == indicator]),
+                band_labels=(tr(lang, "band90"), tr(lang, "band50")),
+            )
+            with columns[number]:
+                # the two band entries lengthen the legend: the chart grows so the plot keeps its size
+                vega.show(spec, indicator_name(indicator, lang),
+                          f"{key}:{indicator}{':b' if band is not None else ''}",
+                          height=vega.CHART_HEIGHT + (BAND_LEGEND if band is not None else 0),
                           subtitle=" · ".join(x for x in (identical_note(frames, indicator, lang),
                                                           history_note(indicator, lang)) if x), width=34)
-    return slots
 
 
 def history_note(indicator: str, lang: str) -> str:

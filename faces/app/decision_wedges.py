@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 import simulator
-from faces.app import data, export, settings, vega
+from faces.app import data, export, settings, tables, vega
 from faces.app.format import num
 from faces.app.text import tr
 from faces.app.widgets import target_picker
@@ -79,7 +79,7 @@ def wedges(lang: str) -> None:
             words["share"]: table["share_pct"].round(1),
         }
     )
-    st.dataframe(shown, hide_index=True, width="stretch", key="decision:wedge_table")
+    tables.show(shown, hide_index=True, width="stretch", key="decision:wedge_table")
     c, d = st.columns(2)
     c.download_button(
         tr(lang, "download_csv"),

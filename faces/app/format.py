@@ -58,20 +58,21 @@ def target_test(row, lang: str) -> str:
 
 def readable(frame, row_units=None, col_units=None, years=()):
     """``frame`` styled for reading (the data stay full precision): thousands separators, decimals by
-    unit (:func:`simulator.text.number`), whole years, "–" for no value.
+    unit (:func:`simulator.text.number`), whole years, "—" for no value (:data:`faces.app.tables.EMPTY`).
 
     ``row_units``: one unit per row (a target table's unit column, an indicator table's units);
     ``col_units``: column -> unit; ``years``: columns shown as whole years.
     """
     import pandas as pd
 
+    from faces.app.tables import EMPTY
     from simulator import text
 
     def formatter(unit):
         def fmt(v):
             if v is None or isinstance(v, bool) or not isinstance(v, (int, float)):
-                return "–" if v is None or (isinstance(v, float) and v != v) else v
-            return text.number(float(v), unit)
+                return EMPTY if v is None else v
+            return text.number(float(v), unit) if math.isfinite(v) else EMPTY
 
         return fmt
 
@@ -79,13 +80,13 @@ def readable(frame, row_units=None, col_units=None, years=()):
     styler = frame.style
     for column in years:
         if column in frame:
-            styler = styler.format(lambda v: "–" if v != v or v is None else f"{int(v)}", subset=[column],
-                                   na_rep="–")
+            styler = styler.format(lambda v: EMPTY if v != v or v is None else f"{int(v)}", subset=[column],
+                                   na_rep=EMPTY)
     if row_units is not None:
         for position, unit in enumerate(list(row_units)):
-            styler = styler.format(formatter(unit or ""), na_rep="–",
+            styler = styler.format(formatter(unit or ""), na_rep=EMPTY,
                                    subset=pd.IndexSlice[frame.index[position : position + 1], numeric])
     else:
         for column in numeric:
-            styler = styler.format(formatter((col_units or {}).get(column, "")), subset=[column], na_rep="–")
+            styler = styler.format(formatter((col_units or {}).get(column, "")), subset=[column], na_rep=EMPTY)
     return styler

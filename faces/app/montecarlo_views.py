@@ -7,13 +7,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from faces.app import charting, data, export, settings, vega, vega_bars
-from faces.app.text import tr
+from faces.app import charting, data, export, settings, tables, vega, vega_bars
+from faces.app.text import flat_note, tr
 from simulator.text import catalogue
 
 TEXT = catalogue("app.montecarlo_views")
 
 
+#: Height of a fan chart [px].
+FAN_HEIGHT = 540
 #: Used when labels.toml names no peak target.
 FALLBACK_PEAK_TARGET = "carbon-peak-2030"
 
@@ -27,6 +29,9 @@ def _probabilities(result, lang: str) -> pd.DataFrame:
     names = {t.id: t.name(lang) for t in data.targets()}
     table = result.probabilities[result.probabilities["n_valid"] > 0].copy()
     table["name"] = [f"{names.get(i, i)}({int(y)})" for i, y in zip(table["id"], table["year"], strict=True)]
+    if "no_uncertainty" not in table:  # an ensemble saved before the library flagged it
+        table["no_uncertainty"] = False
+    table["no_uncertainty"] = table["no_uncertainty"].fillna(False).astype(bool)
     return table
 
 
@@ -55,37 +60,45 @@ def show(result, lang: str) -> None:
                 markers=charting.markers(indicator, lang),
             )
             with column:
-                vega.show(spec, charting.indicator_name(indicator, lang), f"mc:fan:{indicator}", width=34)
+                # taller than a line chart: its legend has six entries, in one column in English
+                vega.show(spec, charting.indicator_name(indicator, lang), f"mc:fan:{indicator}", width=34,
+                          height=FAN_HEIGHT)
     probs = _probabilities(result, lang)
     left, right = st.columns([3, 2])
     with left:
         vega.show(
             vega_bars.probability_bars(
-                probs[["name", "probability", "ci_low", "ci_high", "n_valid"]],
+                probs[["name", "probability", "ci_low", "ci_high", "n_valid", "no_uncertainty"]],
                 words["prob_x"],
                 words["prob_y"],
+                flat_labels={True: f"{tr(lang, 'met')}*", False: f"{tr(lang, 'missed')}*"},
             ),
             words["probability"], "mc:probabilities", height=None, width=50,
         )
+        if probs["no_uncertainty"].any():
+            st.caption(flat_note(lang))
     with right:
         vega.show(vega_bars.counts(peak_counts(result, lang), words["peak_x"], words["peak_y"]), words["peak"],
                   "mc:peaks", width=34)
     cols = words["cols"]
+    flat = probs["no_uncertainty"].to_numpy(bool)
     table = pd.DataFrame(
         {
             cols["name"]: probs["name"],
             cols["year"]: probs["year"],
-            cols["probability"]: (100 * probs["probability"]).round(1),
+            # no probability for a target no sampled input moves: its verdict and the flag instead
+            cols["probability"]: (100 * probs["probability"]).round(1).where(~flat),
             cols["ci"]: [
-                f"{100 * lo:.1f}–{100 * hi:.1f}%"
-                for lo, hi in zip(probs["ci_low"], probs["ci_high"], strict=True)
+                f"{tr(lang, 'met') if p >= 0.5 else tr(lang, 'missed')}* ({tr(lang, 'flat_word')})" if f
+                else f"{100 * lo:.1f}–{100 * hi:.1f}%"
+                for lo, hi, p, f in zip(probs["ci_low"], probs["ci_high"], probs["probability"], flat, strict=True)
             ],
             cols["n_valid"]: probs["n_valid"],
             cols["n_met"]: probs["n_met"],
         }
     )
     st.markdown(f"**{words['table']}**")
-    st.dataframe(table, hide_index=True, width="stretch", key="mc:table")
+    tables.show(table, hide_index=True, width="stretch", key="mc:table")
     _details(result, lang)
     _downloads(result, table, indicators, lang)
 
@@ -116,7 +129,7 @@ def _details(result, lang: str) -> None:
     manifest = result.manifest
     with st.expander(words["inputs"].format(n=len(manifest.get("inputs", [])))):
         fixed = set(manifest.get("fixed_by_scenario", []))
-        st.dataframe(
+        tables.show(
             pd.DataFrame(
                 {
                     words["input"]: [f"{lab.name(k, lang)} ({k})" for k in manifest["inputs"]],

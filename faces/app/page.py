@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import time
 
-import matplotlib
 import numpy as np
 import streamlit as st
 
@@ -15,7 +14,8 @@ from faces.app.messages import url_problem
 from faces.app.text import TABS, tab_label, tr
 from simulator.targets import NO_PEAK, NOT_YET_PEAKED, peak_years
 
-matplotlib.use("Agg")
+# (no matplotlib here: the PNG downloads draw on the Agg canvas of simulator.plots, without pyplot, and
+# importing it would put ~0.3 s on the cold first page before the headline numbers)
 
 
 def _peak(frame) -> str | None:
@@ -110,25 +110,20 @@ def main() -> None:
 
 
 def render() -> None:
-    """Draw the whole page; the script's own run time is kept in ``st.session_state["run_seconds"]``."""
+    """Draw the whole page; the script's own run time is kept in ``st.session_state["run_seconds"]``.
+
+    The headline comes first (the numbers a first visit waits for), then the sidebar and the open tab.
+    The parts that depend on the levers are fragments (:data:`settings.LEVER_FRAGMENTS`): a lever move
+    reruns those alone, so the browser redraws neither the title, the tab bar nor the rest of the sidebar.
+    """
     start = time.perf_counter()
     settings.init()
-    sidebar.render()
     lang = st.session_state["lang"]
     st.title(tr(lang, "title"))
-    scen = settings.current_scenario()
-    changed = settings.edits()
-    st.caption(
-        f"**{scen.title(lang)}** · "
-        + (
-            f"{tr(lang, 'changed', n=len(changed))} · {tr(lang, 'delta_vs')}"
-            if changed
-            else tr(lang, "unchanged")
-        )
-    )
     for problem in st.session_state.pop("url_warnings", []):
         st.warning(tr(lang, "url_ignored", error=url_problem(problem, lang, lambda n: data.scenario(n).title(lang))))
-    headline(lang)
+    _headline()
+    sidebar.render()
     containers = st.tabs(
         [tab_label(t, lang) for t in TABS],
         key=f"w:tabs:{lang}",
@@ -139,6 +134,32 @@ def render() -> None:
         if container.open:
             st.session_state["tab"] = tab
             with container:
-                importlib.import_module(f"faces.app.tab_{tab}").render(lang)
+                _tab(tab)
     settings.sync_url()
     st.session_state["run_seconds"] = time.perf_counter() - start
+
+
+@st.fragment(key="headline")
+def _headline() -> None:
+    """What the settings are and the six headline numbers (a fragment: rerun on every lever move)."""
+    lang = st.session_state["lang"]
+    scen, changed = settings.current_scenario(), settings.edits()
+    st.caption(
+        f"**{scen.title(lang)}** · "
+        + (
+            f"{tr(lang, 'changed', n=len(changed))} · {tr(lang, 'delta_vs')}"
+            if changed
+            else tr(lang, "unchanged")
+        )
+    )
+    headline(lang)
+    settings.sync_url()
+
+
+@st.fragment(key="tab")
+def _tab(tab: str) -> None:
+    """The open tab (a fragment: its own widgets and a lever move rerun it alone)."""
+    start = time.perf_counter()
+    importlib.import_module(f"faces.app.tab_{tab}").render(st.session_state["lang"])
+    settings.sync_url()
+    st.session_state["tab_seconds"] = time.perf_counter() - start

@@ -98,7 +98,10 @@ def lever_widget(lever: str, lang: str, container) -> None:
 
 def _typed(container, common: dict, lang: str, key: str, callback, args: tuple) -> None:
     """A number box under a slider, for an exact value: same range, step and format (so the same
-    validation), written through the same callback."""
+    validation), written through the same callback. Drawn only while the "type exact values" switch is
+    on: two widgets per lever would double the sidebar's length."""
+    if not st.session_state.get("exact"):
+        return
     container.number_input(
         tr(lang, "exact"),
         key=key,
@@ -138,6 +141,30 @@ def render() -> None:
     )
     scen = settings.current_scenario()
     sb.caption(scen.descriptions.get(lang, "").replace("[sources]", tr(lang, "sources_ref")))
+    levers()
+    nonce = st.session_state.get("upload_nonce", 0)
+    sb.file_uploader(
+        tr(lang, "upload"),
+        type=["toml"],
+        key=f"w:upload:{nonce}",
+        on_change=scenario_files.on_upload,
+        help=tr(lang, "upload_help"),
+    )
+    if tr(lang, "upload_note"):  # Streamlit writes its uploader's own words in English
+        sb.caption(tr(lang, "upload_note"))
+    message = st.session_state.get("upload_message")
+    if message and message[0] == "error":
+        sb.error(tr(lang, "upload_error", error=message[1]))
+    elif message:
+        sb.success(tr(lang, "upload_ok", name=message[1]))
+    sb.caption(tr(lang, "link"))
+
+
+@st.fragment(key="levers")
+def levers() -> None:
+    """The levers by sector, the reset button and the settings download: a fragment (written into the
+    sidebar), rerun on a lever move or a section opened without redrawing the rest of the page."""
+    sb, lang = st.sidebar, st.session_state["lang"]
     edits = settings.edits()
     sb.markdown(f"**{tr(lang, 'changed', n=len(edits))}**" if edits else tr(lang, "unchanged"))
     sb.button(
@@ -150,6 +177,7 @@ def render() -> None:
     )
     sb.subheader(tr(lang, "levers"))
     sb.caption(tr(lang, "levers_caption"))
+    sb.toggle(tr(lang, "exact_switch"), help=tr(lang, "exact_switch_help"), **settings.bind("w:exact", "exact"))
     sectors = data.labels().sectors
     in_sectors = set()
     for key, sector in sectors.items():
@@ -172,28 +200,12 @@ def render() -> None:
     sb.divider()
     sb.download_button(
         tr(lang, "download_toml"),
-        scenario_files.settings_toml().encode("utf-8"),
+        lambda: scenario_files.settings_toml().encode("utf-8"),  # made when clicked, not on every move
         file_name=scenario_files.settings_file_name(),
         mime="application/toml",
         on_click="ignore",
         key="w:download_toml",
     )
-    nonce = st.session_state.get("upload_nonce", 0)
-    sb.file_uploader(
-        tr(lang, "upload"),
-        type=["toml"],
-        key=f"w:upload:{nonce}",
-        on_change=scenario_files.on_upload,
-        help=tr(lang, "upload_help"),
-    )
-    if tr(lang, "upload_note"):  # Streamlit writes its uploader's own words in English
-        sb.caption(tr(lang, "upload_note"))
-    message = st.session_state.get("upload_message")
-    if message and message[0] == "error":
-        sb.error(tr(lang, "upload_error", error=message[1]))
-    elif message:
-        sb.success(tr(lang, "upload_ok", name=message[1]))
-    sb.caption(tr(lang, "link"))
 
 
 def _remembered(sector: str, default: bool) -> bool:

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 import simulator
-from faces.app import calibration_data, charting, data, export, vega
+from faces.app import calibration_data, charting, data, export, tables, vega
 from faces.app.text import tr
 from simulator import text
 from simulator.text import catalogue
@@ -47,7 +47,7 @@ def render(lang: str) -> None:
     goals["goal"] = goals["goal"].map(lambda g: words["goal_names"].get(g, g))
     goals["met"] = goals["met"].map(lambda m: tr(lang, "met") if m else tr(lang, "missed"))
     st.markdown(f"**{words['goals']}**")
-    st.dataframe(
+    tables.show(
         goals.rename(columns={k: cols.get(k, k) for k in goals.columns}), hide_index=True, width="stretch"
     )
     stats = fit["stats"]
@@ -60,24 +60,16 @@ def render(lang: str) -> None:
         shown[column] = shown[column].astype(float).round(2 if column in ("mape", "rmspe") else 3)
     shown = shown.rename(columns=cols)
     st.markdown(f"**{words['stats']}**")
-    st.dataframe(shown, hide_index=True, width="stretch", key="calibration:stats")
+    tables.show(shown, hide_index=True, width="stretch", key="calibration:stats")
     _series_charts(fit["series"], lang)
     params = _parameters(fitted, lang)
     if params is not None:
         st.markdown(f"**{words['params']}**")
-        st.dataframe(params, hide_index=True, width="stretch", key="calibration:params")
+        tables.show(params, hide_index=True, width="stretch", key="calibration:params")
     box = st.expander(words["residuals"], key="w:cal_residuals", on_change="rerun")
     if box.open:
         with box:
-            # the observation table without its English working notes (source, conversion: see the CSV)
-            prose = ["conversion", "sigma_note", "source_indicator", "series_zh", "series_en"]
-            st.dataframe(
-                table.drop(columns=prose, errors="ignore").assign(
-                    series=table[name], unit=table["unit"].map(lambda u: charting.target_unit(u, "", lang))
-                ).rename(columns={k: cols.get(k, k) for k in table.columns}),
-                hide_index=True,
-                width="stretch",
-            )
+            tables.show(residuals(table, lang), hide_index=True, width="stretch")
     a, b = st.columns(2)
     a.download_button(
         tr(lang, "download_csv"),
@@ -97,6 +89,40 @@ def render(lang: str) -> None:
         on_click="ignore",
         key="calibration:xlsx",
     )
+
+
+def residuals(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Every observation against the model, in ``lang``: series, year, kind, observed value or range, σ,
+    the model's value, the error, its use and confidence (the working notes and ids stay in the CSV)."""
+    words = TEXT[lang]
+    cols = words["residual_cols"]
+    name = "series_zh" if lang == "zh" else "series_en"
+
+    def each(column: str, mapping: dict) -> list:
+        return ["/".join(mapping.get(p, p) for p in str(v).split("/")) for v in table[column]]
+
+    def finite(column: str) -> pd.Series:
+        values = pd.to_numeric(table[column], errors="coerce")
+        return values.where(values.abs() < float("inf"))  # an open range end (±inf) is no value
+
+    inside = table["inside"].map(lambda v: "" if v != v or v is None else words["yes"] if v else words["no"])
+    out = pd.DataFrame({
+        cols["series"]: table[name],
+        cols["year"]: table["year"].astype(int),
+        cols["kind"]: each("kind", words["kinds"]),
+        cols["value"]: finite("value"),
+        cols["low"]: finite("low"),
+        cols["high"]: finite("high"),
+        cols["unit"]: table["unit"].map(lambda u: charting.target_unit(u, "", lang)),
+        cols["sigma"]: finite("sigma"),
+        cols["model"]: finite("model"),
+        cols["error_pct"]: finite("error_pct").round(2),
+        cols["z"]: finite("z").round(2),
+        cols["inside"]: inside,
+        cols["use"]: each("use", {"fit": words["fit"], "check": words["check"]}),
+        cols["confidence"]: each("confidence", words["confidence"]),
+    })
+    return out
 
 
 def _series_charts(series: dict, lang: str) -> None:

@@ -8,6 +8,7 @@ import streamlit as st
 
 from faces.app import charting, data, export, settings
 from faces.app.format import readable
+from faces.app.tables import show as show_table
 from faces.app.text import tr
 from faces.app.widgets import indicator_picker
 from simulator.plots import charts, feasibility
@@ -67,12 +68,12 @@ def render(lang: str) -> None:
     st.markdown(f"**{words['values']}**")
     units = [lab.unit(lab.indicators[i], lang) for i in lab.views.get("key_indicators", list(lab.indicators))
              if lab.indicators.get(i) in results[next(iter(results))].frame]
-    st.dataframe(readable(values, row_units=units if len(units) == len(values) else None), width="stretch",
+    show_table(readable(values, row_units=units if len(units) == len(values) else None), width="stretch",
                  key="compare:values")
     st.markdown(f"**{words['targets']}**")
     unit_col = side_by_side.columns[4]
     side_by_side[unit_col] = [charting.target_unit(u, "", lang) for u in side_by_side[unit_col]]
-    st.dataframe(readable(side_by_side, row_units=side_by_side[unit_col], years=[side_by_side.columns[2]]),
+    show_table(readable(side_by_side, row_units=side_by_side[unit_col], years=[side_by_side.columns[2]]),
                  hide_index=True, width="stretch", key="compare:targets")
     stem = "_".join(n.strip("_") for n in chosen)
     a, b, c, d = st.columns(4)

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 import simulator
-from faces.app import charting, data, decision_discovery, decision_wedges, settings
+from faces.app import charting, data, decision_discovery, decision_wedges, settings, tables
 from faces.app.format import num, readable
 from faces.app.text import tr
 from simulator.text import catalogue
@@ -43,6 +43,7 @@ def apply(overrides: dict) -> None:
     for lever, value in overrides.items():
         settings.set_edit(lever, value)
     st.session_state["goalseek_applied"] = True
+    settings.rerun_lever_parts()  # the button sits in the tab's fragment: the sidebar and headline follow too
 
 
 def goal_seeking(lang: str) -> None:
@@ -147,7 +148,7 @@ def show(result, seconds: float, lang: str) -> None:
     else:
         out = result.targets.loc[result.targets["out_of_reach"], "id"]
         st.warning(words["unreachable"].format(ids=", ".join(out)))
-    st.dataframe(
+    tables.show(
         pd.DataFrame(
             {
                 cols["lever"]: [lab.name(k, lang) for k in moved["lever"]],
@@ -182,7 +183,7 @@ def show(result, seconds: float, lang: str) -> None:
         table[cols["p_before"]] = (100 * targets["probability_before"]).round(1)
         table[cols["p_after"]] = (100 * targets["probability_after"]).round(1)
     table[cols["binds"]] = targets["binds"].map(lambda b: TEXT[lang]["yes" if b else "no"])
-    st.dataframe(
+    tables.show(
         readable(table, row_units=table[cols["unit"]]),
         hide_index=True,
         width="stretch",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from faces.app import data, export, graph_view, structure
+from faces.app import data, export, graph_view, structure, tables
 from faces.app.text import tr
 from simulator import text
 from simulator.text import catalogue
@@ -130,7 +130,7 @@ def render(lang: str) -> None:
                 graph_view.stock_flow_dot(model, lab, lang, set(picked), chosen), width="stretch"
             )
     st.markdown(f"**{words['loop_table']}**")
-    st.dataframe(loop_table(lang), hide_index=True, width="stretch", key="model:loops")
+    tables.show(loop_table(lang), hide_index=True, width="stretch", key="model:loops")
     table = equation_table(lang)
     st.markdown(f"**{words['equations'].format(n=len(table))}**")
     query = st.text_input(words["search"], key="w:model_search")
@@ -141,7 +141,7 @@ def render(lang: str) -> None:
         )
         shown = table[mask]
     cols = words["cols"]
-    st.dataframe(
+    tables.show(
         shown,
         hide_index=True,
         width="stretch",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from faces.app import charting, data, export, scenario_files, settings, sweep, vega, vega_bars
+from faces.app import charting, data, export, scenario_files, settings, sweep, tables, vega, vega_bars
 from faces.app.format import num
 from faces.app.text import tr
 from simulator.text import catalogue
@@ -38,12 +38,16 @@ def _inputs(toml_text: str, target_id: str) -> pd.DataFrame:
         return tornado(str(path), target_id)
 
 
+def higher_is_better(target_id: str) -> bool:
+    """Whether a larger simulated value helps the target (its margin grows with the value)."""
+    target = next(t for t in data.targets() if t.id == target_id)
+    return bool(target.margin(1.0) > target.margin(0.0))
+
+
 def _x_title(target_id: str, unit: str, lang: str) -> str:
     """The tornado's value axis: the unit and which way is better for the target (its margin's sign)."""
-    target = next(t for t in data.targets() if t.id == target_id)
-    higher_better = target.margin(1.0) > target.margin(0.0)
     words = TEXT[lang]
-    return f"{words['x'].format(unit=unit)} · {words['better_right' if higher_better else 'better_left']}"
+    return f"{words['x'].format(unit=unit)} · {words['better_right' if higher_is_better(target_id) else 'better_left']}"
 
 
 def _bars(table: pd.DataFrame, key: str, lang: str, unit: str) -> pd.DataFrame:
@@ -136,13 +140,15 @@ def render(lang: str) -> None:
     top = levers.head(15)
     vega.show(
         vega_bars.signed_bars(_bars(top, "lever", lang, unit), _x_title(target_id, unit, lang), words["y"]),
-        words["tornado_levers"].format(target=names[target_id]), "sens:levers", height=None, width=90,
+        words["tornado_levers"].format(target=names[target_id], span=words["spans"][span]), "sens:levers",
+        height=None, width=90,
     )
     lever_table = _readable(levers, "lever", lang)
-    with st.expander(words["cols"]["swing"]):
-        st.dataframe(lever_table, hide_index=True, width="stretch")
+    with st.expander(words["swing_table"]):
+        tables.show(lever_table, hide_index=True, width="stretch")
     _downloads(
-        lever_table, top.rename(columns={"lever": "input"}), names[target_id], f"levers_{target_id}", lang
+        lever_table, top.rename(columns={"lever": "input"}), names[target_id], f"levers_{target_id}", lang,
+        target_id, unit,
     )
 
 
@@ -163,9 +169,9 @@ def _uncertain(target_id: str, name: str, unit: str, lang: str) -> None:
         words["tornado_inputs"].format(target=name), "sens:inputs", height=None, width=90,
     )
     input_table = _readable(inputs, "input", lang)
-    with st.expander(words["cols"]["swing"] + " "):
-        st.dataframe(input_table, hide_index=True, width="stretch")
-    _downloads(input_table, inputs.head(15), name, f"inputs_{target_id}", lang)
+    with st.expander(words["swing_table"] + " "):
+        tables.show(input_table, hide_index=True, width="stretch")
+    _downloads(input_table, inputs.head(15), name, f"inputs_{target_id}", lang, target_id, unit)
     st.subheader(words["sobol"])
     st.caption(words["sobol_caption"])
     with st.form("w:sobol_form"):
@@ -216,7 +222,8 @@ def _uncertain(target_id: str, name: str, unit: str, lang: str) -> None:
     )
 
 
-def _downloads(table: pd.DataFrame, raw: pd.DataFrame, name: str, stem: str, lang: str) -> None:
+def _downloads(table: pd.DataFrame, raw: pd.DataFrame, name: str, stem: str, lang: str, target_id: str,
+               unit: str) -> None:
     from simulator.plots.ensembles import tornado_chart
 
     a, b = st.columns(2)
@@ -230,7 +237,8 @@ def _downloads(table: pd.DataFrame, raw: pd.DataFrame, name: str, stem: str, lan
     )
     b.download_button(
         TEXT[lang]["download_png"],
-        lambda: export.png_bytes(tornado_chart(raw, data.labels(), name, lang=lang)),
+        lambda: export.png_bytes(tornado_chart(raw, data.labels(), name, lang=lang,
+                                               higher_is_better=higher_is_better(target_id), unit=unit)),
         f"tornado_{stem}.png",
         "image/png",
         on_click="ignore",

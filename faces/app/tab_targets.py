@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from faces.app import charting, data, export, settings, vega, vega_bars
+from faces.app import charting, data, export, settings, tables, vega, vega_bars
 from faces.app.format import num, percent, signed, target_test
-from faces.app.text import tr
+from faces.app.text import flat_note, tr
 from simulator.plots import charts, feasibility
 from simulator.targets.assess import HEADERS, STATUS_TEXT, readable_targets
 from simulator.targets.assess import target_table as full_table
@@ -76,12 +77,22 @@ def lights(lang: str) -> list[dict]:
     return rows
 
 
+def flat(prob: pd.DataFrame | None, target_id: str) -> bool:
+    """Whether the ensemble flags this target as carrying no sampled uncertainty (the same simulated value
+    in every run, :func:`simulator.analysis.ensemble.flag_no_uncertainty`): its 0 or 1 is no chance."""
+    return (prob is not None and "no_uncertainty" in prob and target_id in prob.index
+            and bool(prob.loc[target_id, "no_uncertainty"]))
+
+
 def light(row: dict, lang: str, prob: pd.DataFrame | None) -> str:
     """One target as markdown: status badge, name, simulated vs target, margin, probability."""
     words = TEXT[lang]
     status, colour = STATUS_TEXT[lang][row["status"]], BADGE[row["status"]]
     p = None
-    if prob is not None and row["id"] in prob.index and prob.loc[row["id"], "n_valid"] > 0:
+    if flat(prob, row["id"]):
+        # met or missed whatever the sampled inputs do: say so instead of a bare 0 % / 100 %
+        status = f"{status} · {tr(lang, 'flat_word')}*"
+    elif prob is not None and row["id"] in prob.index and prob.loc[row["id"], "n_valid"] > 0:
         p = float(prob.loc[row["id"], "probability"])
         # a light says how sure: green only when (nearly) every run agrees, orange when it is open
         colour = "green" if p >= SURE else "red" if p <= 1 - SURE else "orange"
@@ -123,6 +134,8 @@ def render(lang: str) -> None:
     for number, row in enumerate(r for r in rows if r["status"] != "not assessed"):
         with columns[number % 2].container(key=f"light-{row['id']}", border=True):
             st.markdown(light(row, lang, prob))
+    if any(flat(prob, r["id"]) for r in rows):
+        st.caption(flat_note(lang))
     chart = pd.DataFrame([r for r in rows if math.isfinite(r["margin_pct"])])
     if not chart.empty:
         chart["tip"] = [
@@ -144,19 +157,21 @@ def render(lang: str) -> None:
     box = st.expander(words["table"], key="w:targets_table", on_change="rerun")
     if box.open:
         with box:
-            st.dataframe(
+            tables.show(
                 shown(data.target_table(scen, edits, lang), lang, prob),
                 hide_index=True,
                 width="stretch",
                 key="targets:table",
             )
+            if prob is not None and "no_uncertainty" in prob and prob["no_uncertainty"].any():
+                st.caption(flat_note(lang))
     missing = data.unassessable(scen, edits, lang)
     box = st.expander(
         words["not_assessed"].format(n=len(missing)), key="w:targets_missing", on_change="rerun"
     )
     if box.open and len(missing):
         with box:
-            st.dataframe(
+            tables.show(
                 missing[["name", "year", "reason"]].rename(
                     columns={"name": words["target"], "year": tr(lang, "year"), "reason": words["reason"]}
                 ),
@@ -181,10 +196,12 @@ def shown(table: pd.DataFrame, lang: str, prob: pd.DataFrame | None) -> pd.DataF
     )
     if prob is not None:
         p = prob.reindex(table["id"])
-        out[words["probability"]] = (100 * p["probability"].to_numpy(float)).round(1)
+        none = p["no_uncertainty"].fillna(False).to_numpy(bool) if "no_uncertainty" in p else False
+        # a target without sampled uncertainty has no probability, only its verdict (the status column)
+        out[words["probability"]] = pd.Series(100 * p["probability"].to_numpy(float)).where(~none).round(1).values
         out[words["ci"]] = [
-            f"{100 * lo:.1f}–{100 * hi:.1f}%" if hi == hi else ""
-            for lo, hi in zip(p["ci_low"], p["ci_high"], strict=True)
+            f"{tr(lang, 'flat_word')}*" if nothing else f"{100 * lo:.1f}–{100 * hi:.1f}%" if hi == hi else None
+            for lo, hi, nothing in zip(p["ci_low"], p["ci_high"], np.broadcast_to(none, len(p)), strict=True)
         ]
     return out
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from faces.app import charting, data, export, settings, vega
+from faces.app import bands, charting, data, export, settings, tables, vega
 from faces.app.format import readable
 from faces.app.text import tr
 from faces.app.widgets import indicator_picker
@@ -39,12 +39,16 @@ def render(lang: str) -> None:
         st.caption(words["dashed"])
     show_bands = st.toggle(tr(lang, "bands"), key="w:traj_bands", help=tr(lang, "bands_help"))
     if chosen:
-        slots = charting.line_grid(frames, chosen, lang, dashed=dashed, key="trajectories")
-        if show_bands:
-            # the deterministic charts are on the page already; the bands follow (cached per settings)
-            band = charting.bands(settings.fingerprint(), settings.runnable_scenario())
-            charting.line_grid(frames, chosen, lang, dashed=dashed, key="trajectories", band=band, into=slots)
-            st.caption(tr(lang, "bands_note", n=charting.BAND_RUNS))
+        # the bands never hold up a redraw: drawn when already computed for these settings, else asked for
+        # (computed off the script thread) while the lines are drawn without them
+        fingerprint = settings.fingerprint()
+        band = bands.ready(fingerprint) if show_bands else None
+        charting.line_grid(frames, chosen, lang, dashed=dashed, key="trajectories", band=band)
+        if band is not None:
+            st.caption(tr(lang, "bands_note", n=bands.BAND_RUNS))
+        elif show_bands:
+            bands.request(fingerprint, settings.runnable_scenario())
+            bands.watch(fingerprint, tr(lang, "bands_wait"))
     _downloads(frames, chosen, lang)
     _any_variable(lang)
 
@@ -56,9 +60,11 @@ def _downloads(frames: dict[str, pd.DataFrame], chosen: list[str], lang: str) ->
     table = current[chosen].copy() if chosen else current.copy()
     table.columns = [charting.y_title(i, lang) for i in table.columns]
     table.index.name = tr(lang, "year")
-    with st.expander(words["table"]):
+    # drawn only while open: a closed expander's table would be sent (and laid out) on every lever move
+    box = st.expander(words["table"], key="w:traj_table", on_change="rerun")
+    if box.open:
         units = {charting.y_title(i, lang): charting.unit_title(i, lang) for i in (chosen or current.columns)}
-        st.dataframe(readable(table, col_units=units), width="stretch")
+        tables.show(readable(table, col_units=units), box, width="stretch")
     result = settings.current_run()
     lab = data.labels()
     a, b, c = st.columns(3)
@@ -105,7 +111,10 @@ def _downloads(frames: dict[str, pd.DataFrame], chosen: list[str], lang: str) ->
 def _any_variable(lang: str) -> None:
     words = TEXT[lang]
     lab, model = data.labels(), data.model()
-    with st.expander(words["any"]):
+    box = st.expander(words["any"], key="w:traj_any", on_change="rerun")
+    if not box.open:
+        return
+    with box:
         variables = [k for k, e in model.elements.items() if e.kind != "control"]
         pick = st.selectbox(
             words["any_pick"],

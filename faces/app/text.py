@@ -23,3 +23,9 @@ def tab_label(tab: str, lang: str) -> str:
     """Display label of a tab id."""
     zh, en = TABS[tab]
     return en if lang == "en" else zh
+
+
+def flat_note(lang: str) -> str:
+    """The footnote of a target without sampled uncertainty, for a markdown caption (its leading "*" would
+    otherwise start a bullet list)."""
+    return tr(lang, "flat_note").replace("*", "\\*", 1)

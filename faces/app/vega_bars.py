@@ -48,13 +48,21 @@ def dots(frame: pd.DataFrame, x_title: str, y_title: str, status_words: dict) ->
     }
 
 
-def probability_bars(frame: pd.DataFrame, x_title: str, y_title: str) -> dict:
-    """Probability of each target (``name``, ``probability``, ``ci_low``, ``ci_high``) with its interval."""
+def probability_bars(frame: pd.DataFrame, x_title: str, y_title: str, flat_labels: dict | None = None) -> dict:
+    """Probability of each target (``name``, ``probability``, ``ci_low``, ``ci_high``) with its interval.
+
+    With a ``no_uncertainty`` column, a flagged target (no sampled input moves it) is drawn grey, without an
+    interval, labelled ``flat_labels[met]`` ("met*" / "missed*") instead of "100 %" / "0 %"."""
     y = {"field": "name", "type": "nominal", "sort": None, "title": y_title, "axis": {"labelLimit": 0}}
     x = {"type": "quantitative", "title": x_title, "scale": {"domain": [0, 1]}, "axis": {"format": "%"}}
     frame = frame.copy()
+    flat = frame["no_uncertainty"].to_numpy(bool) if "no_uncertainty" in frame else [False] * len(frame)
+    labels = flat_labels or {True: "*", False: "*"}
     # every bar says its value, so an empty bar reads "0 %" and a full one "100 %" (not a missing bar)
-    frame["label"] = [f"{100 * p:.0f} %" if p == p else "–" for p in frame["probability"]]
+    frame["label"] = [labels[bool(p >= 0.5)] if f else f"{100 * p:.0f} %" if p == p else "—"
+                      for p, f in zip(frame["probability"], flat, strict=True)]
+    frame["flat"] = list(flat)
+    frame.loc[frame["flat"], ["ci_low", "ci_high"]] = float("nan")
     frame["at"] = [min(max(hi if hi == hi else p, p), 0.86) for p, hi in zip(frame["probability"],
                                                                               frame["ci_high"], strict=True)]
     return {
@@ -67,6 +75,7 @@ def probability_bars(frame: pd.DataFrame, x_title: str, y_title: str) -> dict:
                     "y": y,
                     "x": {"field": "probability", **x},
                     "color": {
+                        "condition": {"test": "datum.flat", "value": STATUS_COLOURS["not assessed"]},
                         "field": "probability",
                         "type": "quantitative",
                         "legend": None,

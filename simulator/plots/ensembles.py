@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -50,22 +52,32 @@ def fan_chart(bands: pd.DataFrame, indicators: Sequence[str], labels: Labels, hi
 
 
 def probability_bars(probabilities: pd.DataFrame, lang: str = "zh") -> Figure:
-    """Probability of each assessed target with its 95 % Wilson interval."""
+    """Probability of each assessed target with its 95 % Wilson interval; a target flagged
+    ``no_uncertainty`` (the same simulated value in every run) is a grey bar labelled "met*"/"missed*",
+    without an interval, and a footnote says why."""
     table = probabilities[probabilities["n_valid"] > 0].reset_index(drop=True)
-    figure = _new_figure(8, 0.35 * len(table) + 1.2)
+    flat = table["no_uncertainty"].fillna(False).to_numpy(bool) if "no_uncertainty" in table else np.zeros(
+        len(table), bool)
+    figure = _new_figure(8, 0.35 * len(table) + (1.6 if flat.any() else 1.2))
     ax = figure.subplots()
     y = np.arange(len(table))[::-1]
     p = table["probability"].to_numpy(float)
     colours = np.where(p >= 0.8, "#2a9d8f", np.where(p >= 0.2, "#e9c46a", "#e76f51"))
+    colours = np.where(flat, "#9e9e9e", colours)
     ax.barh(y, p, color=colours)
-    ax.errorbar(p, y, xerr=[p - table["ci_low"], table["ci_high"] - p], fmt="none", color="k", capsize=2)
+    low = np.where(flat, p, table["ci_low"].to_numpy(float))
+    high = np.where(flat, p, table["ci_high"].to_numpy(float))
+    ax.errorbar(p[~flat], y[~flat], xerr=[(p - low)[~flat], (high - p)[~flat]], fmt="none", color="k", capsize=2)
     ax.set_yticks(y, [str(n) for n in table["name"]], fontsize=8)
-    for value, high, row in zip(p, table["ci_high"].to_numpy(float), y, strict=True):
-        # every bar says its value: an empty bar reads "0 %", a full one "100 %"
-        ax.text(min(max(value, high if high == high else value), 0.86) + 0.01, row, f"{100 * value:.0f} %",
-                va="center", fontsize=7)
+    for value, hi, row, none in zip(p, high, y, flat, strict=True):
+        # every bar says its value: an empty bar reads "0 %", a full one "100 %"; a flagged one its verdict
+        text = _t("flat_met" if value >= 0.5 else "flat_missed", lang) if none else f"{100 * value:.0f} %"
+        ax.text(min(max(value, hi if hi == hi else value), 0.86) + 0.01, row, text, va="center", fontsize=7)
     ax.set_xlim(0, 1)
-    ax.set_xlabel(_t("probability", lang) + (" (0–1)"))
+    label = _t("probability", lang) + " (0–1)"
+    if flat.any():  # the footnote under the axis title, where the constrained layout makes room for it
+        label += "\n" + textwrap.fill(_t("flat_note", lang), 60 if lang == "zh" else 110)
+    ax.set_xlabel(label)
     return apply_font(figure)
 
 
@@ -87,10 +99,14 @@ def peak_histogram(peak_years: np.ndarray, last_year: int, lang: str = "zh") -> 
     return apply_font(figure)
 
 
-def tornado_chart(table: pd.DataFrame, labels: Labels, target_name: str, lang: str = "zh") -> Figure:
-    """Bars of the change in a target's simulated value when each input moves to its 5th/95th pct."""
+def tornado_chart(table: pd.DataFrame, labels: Labels, target_name: str, lang: str = "zh",
+                  higher_is_better: bool | None = None, unit: str = "") -> Figure:
+    """Bars of the change in a target's simulated value when each input moves to its 5th/95th pct.
+
+    ``higher_is_better``: whether a larger simulated value helps the target (a floor) or hurts it (a cap,
+    a peak year): the value axis then says which way is better. ``unit``: the target's unit, on the axis."""
     table = table.iloc[::-1].reset_index(drop=True)
-    figure = _new_figure(8, 0.35 * len(table) + 1.5)
+    figure = _new_figure(8, 0.35 * len(table) + 1.7)
     ax = figure.subplots()
     y = np.arange(len(table))
     base = float(table["base"].iloc[0]) if len(table) else 0.0
@@ -98,7 +114,11 @@ def tornado_chart(table: pd.DataFrame, labels: Labels, target_name: str, lang: s
     ax.barh(y, table["output_high"] - base, color="#e63946", alpha=0.8, label=_t("high", lang))
     ax.axvline(0, color="k", lw=0.8)
     ax.set_yticks(y, [labels.name(i, lang) for i in table["input"]], fontsize=8)
-    ax.set_xlabel(_t("swing", lang))
+    # with the target's own unit the generic "(target's unit)" gives way to it
+    label = _axis_label(re.split(r"[(（]", _t("swing", lang))[0].strip(), unit, lang) if unit else _t("swing", lang)
+    if higher_is_better is not None:
+        label += "\n" + _t("better_right" if higher_is_better else "better_left", lang)
+    ax.set_xlabel(label)
     ax.set_title(f"{_t('target', lang)}: {target_name}", fontsize=10)
     ax.legend(fontsize=8)
     return apply_font(figure)
