@@ -132,7 +132,7 @@ def load_ensemble(folder: str | Path) -> EnsembleResult:
 
 
 def _simulate_chunk(model_path: str, fixed: dict, size: int, chunk: dict, variables: list, stocks: list,
-                    timing: dict | None = None, backend: str | None = None):
+                    timing: dict | None = None, backend: str | None = None, out=None):
     """Run one chunk of ``size`` runs (a task on a Dask worker, or a local call).
 
     ``timing``: inputs that act from a year on (:func:`simulator.analysis.uncertainty.timed_columns`).
@@ -148,7 +148,7 @@ def _simulate_chunk(model_path: str, fixed: dict, size: int, chunk: dict, variab
                           {k: before for k, (_, before) in timing.items() if before is not None}, model)
     used: dict = {}
     _, values = run_batch_arrays(model, {**fixed, **chunk}, size, variables=sorted(set(variables) | set(stocks)),
-                                 backend=backend, used=used, strict=backend is not None)
+                                 backend=backend, used=used, strict=backend is not None, out=out)
     failed = np.zeros(size, bool)
     for name, array in values.items():
         failed |= ~np.isfinite(array).all(axis=1)
@@ -245,7 +245,7 @@ def run_ensemble(
     collected = _Collected(targets, indicators, variables, years, n, lang, spool_in_memory)
     try:
         ran = _execute(model, fixed, chunks, variables, stocks, n, workers, scheduler, progress, timing,
-                       collected.add, _client_backend(backend, workers, scheduler))
+                       collected.add, _client_backend(backend, workers, scheduler), reuse=not collected.spool.in_memory)
         outcomes, probs, failed = collected.finish()
         bands = collected.bands()
     finally:
@@ -371,6 +371,7 @@ class _Collected:
     def __init__(self, targets, indicators: dict, variables: list, years: np.ndarray, n: int, lang: str,
                  in_memory: bool | None) -> None:
         self.targets, self.indicators, self.years, self.n, self.lang = targets, indicators, years, n, lang
+        self.used = {t.indicator for t in targets}
         self.spool = Spool(variables, len(years), n, in_memory)
         self.failed = np.zeros(n, bool)
         self.outcomes: dict[int, pd.DataFrame] = {}
@@ -381,7 +382,9 @@ class _Collected:
         size = len(failed)
         self.spool.put(start, values)
         self.failed[start:start + size] = failed
-        series = {ind: values[var] for ind, var in self.indicators.items()}
+        # C-ordered (runs, T) copies of what the targets read: the tests scan each run's years, and a
+        # run-major array keeps them contiguous (a transposed kernel block makes them ~3x slower)
+        series = {ind: np.ascontiguousarray(values[var]) for ind, var in self.indicators.items() if ind in self.used}
         self.outcomes[k] = run_outcomes(self.targets, series, self.years, failed)
         self.counts[k] = probabilities(self.targets, series, self.years, failed, assessable=set(self.indicators),
                                        lang=self.lang)
@@ -439,9 +442,10 @@ def _merge_counts(tables: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _execute(model, fixed, chunks, variables, stocks, n, workers, scheduler, progress, timing, consume,
-             backend=None) -> str | None:
+             backend=None, reuse: bool = False) -> str | None:
     """Run the chunks here or on Dask, handing each result to ``consume(k, first_run, result)`` as it
-    arrives; return the backend that ran (every chunk must have run the same one)."""
+    arrives; return the backend that ran (every chunk must have run the same one). ``reuse``: ``consume``
+    keeps nothing of a result's arrays, so local chunks may share one output block."""
     args = (str(model.path), fixed)
     starts = np.cumsum([0] + [size for size, _ in chunks]).tolist()
     ran: set = set()
@@ -451,9 +455,15 @@ def _execute(model, fixed, chunks, variables, stocks, n, workers, scheduler, pro
         consume(k, starts[k], part)
 
     if workers is None and scheduler is None:
-        done = 0
+        done, blocks = 0, {}
         for k, (size, chunk) in enumerate(chunks):
-            take(k, _simulate_chunk(*args, size, chunk, variables, stocks, timing, backend))
+            out = None
+            if reuse:  # the consumer copies each chunk out: one output block serves them all
+                from simulator.engines.fast.kernel.run import small_pages_empty
+
+                shape = (len(set(variables) | set(stocks)), len(model.years), size)
+                out = blocks.setdefault(shape, small_pages_empty(shape))
+            take(k, _simulate_chunk(*args, size, chunk, variables, stocks, timing, backend, out))
             done += size
             if progress:
                 progress(done, n)
