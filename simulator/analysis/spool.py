@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -72,12 +73,14 @@ class Spool:
                     written = os.pwrite(self.file.fileno(), view, offset)
                     view, offset = view[written:], offset + written
 
-    def row(self, name: str, t: int) -> np.ndarray:
-        """The N values of variable ``name`` in saved year ``t``, as a fresh array (the caller may overwrite it)."""
+    def row(self, name: str, t: int, out: np.ndarray | None = None) -> np.ndarray:
+        """The N values of variable ``name`` in saved year ``t``, in ``out`` (N,) or a fresh array: the caller
+        may overwrite it. Reusing ``out`` spares the page faults of a fresh 8 MB row at N = 10^6."""
+        if out is None:
+            out = np.empty(self.n)
         if self.file is None:
-            return np.concatenate([self.pieces[start][name][t] for start in sorted(self.pieces)])
+            return np.concatenate([self.pieces[start][name][t] for start in sorted(self.pieces)], out=out)
         i = self.index[name]
-        out = np.empty(self.n)
         view, offset = memoryview(out).cast("B"), (i * self.n_years + t) * self.n * FLOAT
         while view:
             got = os.preadv(self.file.fileno(), [view], offset)
@@ -120,17 +123,18 @@ def _order_statistics(x: np.ndarray, ranks: list[int], overwrite: bool = False) 
     reorder ``x`` itself instead of a copy."""
     work = x if overwrite and x.dtype == np.float64 and x.flags.c_contiguous else np.array(x, dtype=np.float64)
     out: dict[int, float] = {}
-
-    def select(lo: int, hi: int, wanted: list[int]) -> None:
+    # an explicit stack, not a recursive closure: a closure that calls itself is a reference cycle that
+    # would keep each row alive until the garbage collector happens to run (measured: +1.3 GB at 3 x 10^5)
+    stack = [(0, work.size, sorted(set(ranks)))]
+    while stack:
+        lo, hi, wanted = stack.pop()
         if not wanted:
-            return
+            continue
         mid = wanted[len(wanted) // 2]
         work[lo:hi].partition(mid - lo)  # in place: [lo, mid) <= work[mid] <= (mid, hi)
-        out[mid] = work[mid]
-        select(lo, mid, [r for r in wanted if r < mid])
-        select(mid + 1, hi, [r for r in wanted if r > mid])
-
-    select(0, work.size, sorted(set(ranks)))
+        out[mid] = float(work[mid])
+        stack.append((lo, mid, [r for r in wanted if r < mid]))
+        stack.append((mid + 1, hi, [r for r in wanted if r > mid]))
     return out
 
 
@@ -160,12 +164,15 @@ def bands_of(spool: Spool, series: dict, n_years: int, failed: np.ndarray, q, wo
     keep = ~np.asarray(failed, dtype=bool)
     every = bool(keep.all())
     q = np.asarray(q, dtype=np.float64)
+    local = threading.local()  # one row buffer per thread, reused row after row
 
     def one(job):
         name, t = job
         if not keep.any():
             return np.full(q.size, np.nan)
-        row = spool.row(name, t)  # fresh: reordered in place
+        if getattr(local, "row", None) is None:
+            local.row = np.empty(spool.n)
+        row = spool.row(name, t, out=local.row)  # ours: reordered in place
         return quantiles(row if every else row[keep], q, overwrite_input=True)
 
     jobs = [(name, t) for name in dict.fromkeys(series.values()) for t in range(n_years)]
