@@ -289,13 +289,14 @@ def check_ensemble(n, chunk_size, n_inputs: int, n_variables: int, n_years: int,
 
 def streamed_bytes(n: int, chunk_size: int, n_inputs: int, n_variables: int, n_years: int, n_targets: int) -> float:
     """Peak memory of a streamed ensemble [bytes]: inputs and outcomes (and their copies) per run, the series
-    spool when it is kept in memory, and the chunks in flight (kernel block plus its views)."""
+    spool when it is kept in memory (twice: it keeps the kernel's blocks, which hold the stocks too), and
+    the chunks in flight (kernel block plus its views)."""
     from simulator.analysis.spool import MEMORY_LIMIT
 
     spool = FLOAT * float(n) * n_variables * n_years
     per_run = FLOAT * COPIES * (n_inputs + 2 * n_targets + 1)
     in_flight = 4 * FLOAT * float(min(n, chunk_size)) * 2 * n_variables * n_years
-    return float(n) * per_run + (spool if spool <= MEMORY_LIMIT else 0.0) + in_flight
+    return float(n) * per_run + (2 * spool if spool <= MEMORY_LIMIT else 0.0) + in_flight
 
 
 #: Relative spread (max - min over the valid runs, over max |value|) below which a target carries no sampled
@@ -399,7 +400,9 @@ class _Collected:
 
     def bands(self) -> pd.DataFrame:
         series = {ind: var for ind, var in self.indicators.items()}
-        q = bands_of(self.spool, series, len(self.years), self.failed, QUANTILES)
+        from simulator.engines.fast.kernel.run import threads
+
+        q = bands_of(self.spool, series, len(self.years), self.failed, QUANTILES, workers=threads())
         rows = [(indicator, int(year), *q[indicator][:, t]) for indicator in series
                 for t, year in enumerate(self.years)]
         return pd.DataFrame(rows, columns=["indicator", "year", *BAND_COLUMNS])

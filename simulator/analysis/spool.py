@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 #: Largest series table kept in memory [bytes]; above it the spool is a temporary file.
-MEMORY_LIMIT = 1.5 * 1024**3
+MEMORY_LIMIT = 1024**3
 #: Rows shorter than this go straight to np.quantile (the selection does not pay below it).
 SMALL = 256
 
