@@ -56,13 +56,16 @@ def lscpu_model() -> str:
 
 
 def run_cli(folder: str, argv: list[str]) -> tuple[float, float, float, float]:
-    """Run ``python -m faces.cli ARGV`` from ``folder``: (wall s, user + sys CPU s, peak RSS MB, load before)."""
+    """Run ``python -m faces.cli ARGV`` from ``folder`` (``simulator.cli`` in checkouts older than the faces
+    package): (wall s, user + sys CPU s, peak RSS MB, load average before)."""
     import sys
+    from pathlib import Path
 
     load = os.getloadavg()[0]
     env = {**os.environ, "PYTHONPATH": folder}
     start = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "faces.cli", *argv], cwd=folder, env=env,
+    cli = "faces.cli" if (Path(folder) / "faces" / "cli").is_dir() else "simulator.cli"
+    child = subprocess.Popen([sys.executable, "-m", cli, *argv], cwd=folder, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - start
