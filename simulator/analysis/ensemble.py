@@ -242,7 +242,8 @@ def run_ensemble(
     timing = {k: (year, fixed.get(k)) for k, year in unc.timing.items()}
     fixed = {k: v for k, v in fixed.items() if k not in samples.columns}
     years = np.asarray(model.years, dtype=int)
-    collected = _Collected(targets, indicators, variables, years, n, lang, spool_in_memory)
+    collected = _Collected(targets, indicators, variables, years, [size for size, _ in chunks], lang,
+                           spool_in_memory)
     try:
         ran = _execute(model, fixed, chunks, variables, stocks, n, workers, scheduler, progress, timing,
                        collected.add, _client_backend(backend, workers, scheduler), reuse=not collected.spool.in_memory)
@@ -372,58 +373,60 @@ TARGET_GROUP = 131_072
 
 class _Collected:
     """What the ensemble keeps of each chunk as it arrives (in any order): the series into the spool, the
-    failed mask, and, in run order, groups of chunks whose target outcomes and probability counts are taken
-    together (up to :data:`TARGET_GROUP` runs); the groups are merged at the end."""
+    failed mask, and the targets' series in groups of consecutive chunks (:data:`TARGET_GROUP` runs or more),
+    whose outcomes and probability counts are taken when the whole group is in; merged at the end."""
 
-    def __init__(self, targets, indicators: dict, variables: list, years: np.ndarray, n: int, lang: str,
+    def __init__(self, targets, indicators: dict, variables: list, years: np.ndarray, sizes: list[int], lang: str,
                  in_memory: bool | None) -> None:
+        n = int(sum(sizes))
         self.targets, self.indicators, self.years, self.n, self.lang = targets, indicators, years, n, lang
-        self.used = {t.indicator for t in targets}
+        self.used = [ind for ind in indicators if ind in {t.indicator for t in targets}]
         self.spool = Spool(variables, len(years), n, in_memory)
         self.failed = np.zeros(n, bool)
-        self.pending: dict[int, tuple] = {}  # chunks that arrived before an earlier one
-        self.next, self.group, self.group_runs = 0, [], 0
-        self.outcomes: list[pd.DataFrame] = []
-        self.counts: list[pd.DataFrame] = []
+        # groups of consecutive chunks of at least TARGET_GROUP runs (the last one: what is left)
+        self.starts = np.cumsum([0, *sizes]).tolist()
+        self.group_of, first = [], 0
+        for k in range(len(sizes)):
+            self.group_of.append(first)
+            if self.starts[k + 1] - self.starts[first] >= TARGET_GROUP:
+                first = k + 1
+        self.last = {g: max(k for k, f in enumerate(self.group_of) if f == g) for g in set(self.group_of)}
+        self.buffers: dict[int, dict] = {}  # group -> indicator -> (runs of the group, T), filled chunk by chunk
+        self.arrived: dict[int, int] = {}
+        self.outcomes: dict[int, pd.DataFrame] = {}
+        self.counts: dict[int, pd.DataFrame] = {}
 
     def add(self, k: int, start: int, part) -> None:
         values, failed = part[0], part[1]
         size = len(failed)
         self.spool.put(start, values)
         self.failed[start:start + size] = failed
-        # C-ordered (runs, T) copies of what the targets read: the tests scan each run's years, and a
-        # run-major array keeps them contiguous (a transposed kernel block makes them ~3x slower)
-        self.pending[k] = ({ind: np.ascontiguousarray(values[var]) for ind, var in self.indicators.items()
-                            if ind in self.used}, np.asarray(failed, dtype=bool))
-        while self.next in self.pending:
-            series, mask = self.pending.pop(self.next)
-            self.next += 1
-            self.group.append((series, mask))
-            self.group_runs += len(mask)
-            if self.group_runs >= TARGET_GROUP:
-                self._evaluate()
-
-    def _evaluate(self) -> None:
-        if not self.group:
-            return
-        parts, self.group, self.group_runs = self.group, [], 0
-        series = {ind: np.concatenate([p[0][ind] for p in parts]) if len(parts) > 1 else parts[0][0][ind]
-                  for ind in parts[0][0]}
-        failed = np.concatenate([p[1] for p in parts])
-        self.outcomes.append(run_outcomes(self.targets, series, self.years, failed))
-        self.counts.append(probabilities(self.targets, series, self.years, failed, assessable=set(self.indicators),
-                                         lang=self.lang))
+        g = self.group_of[k]
+        lo, hi = self.starts[g], self.starts[self.last[g] + 1]
+        if g not in self.buffers:
+            # C-ordered (runs, T) tables of what the targets read: their tests scan each run's years, and a
+            # run-major array keeps them contiguous (a transposed kernel block makes them ~3x slower)
+            self.buffers[g] = {ind: np.empty((hi - lo, len(self.years))) for ind in self.used}
+        for ind, table in self.buffers[g].items():
+            table[start - lo:start - lo + size] = values[self.indicators[ind]]
+        self.arrived[g] = self.arrived.get(g, 0) + 1
+        if self.arrived[g] == self.last[g] - g + 1:  # the whole group is in
+            series, mask = self.buffers.pop(g), self.failed[lo:hi]
+            self.outcomes[g] = run_outcomes(self.targets, series, self.years, mask)
+            self.counts[g] = probabilities(self.targets, series, self.years, mask, assessable=set(self.indicators),
+                                           lang=self.lang)
 
     def finish(self):
-        self._evaluate()
-        if self.pending:
-            raise RuntimeError(f"ensemble chunks missing before {min(self.pending)}")
-        outcomes = self.outcomes[0] if len(self.outcomes) == 1 else pd.concat(self.outcomes, ignore_index=True)
-        self.outcomes = []
+        if self.buffers:
+            raise RuntimeError(f"ensemble chunks missing in the group from chunk {min(self.buffers)}")
+        order = sorted(self.outcomes)
+        outcomes = pd.concat([self.outcomes.pop(g) for g in order], ignore_index=True) if len(order) > 1 \
+            else self.outcomes.pop(order[0])
         outcomes.insert(0, "failed", self.failed)
         outcomes.index = pd.RangeIndex(self.n, name="run")
-        counts = self.counts[0] if len(self.counts) == 1 else _merge_counts(self.counts)
-        return outcomes, flag_no_uncertainty(counts, outcomes), self.failed
+        counts = [self.counts.pop(g) for g in order]
+        return outcomes, flag_no_uncertainty(counts[0] if len(counts) == 1 else _merge_counts(counts), outcomes), \
+            self.failed
 
     def bands(self) -> pd.DataFrame:
         series = {ind: var for ind, var in self.indicators.items()}
