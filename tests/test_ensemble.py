@@ -305,12 +305,12 @@ def test_the_manifest_records_the_posterior_file_and_the_backend_that_ran():
 def test_target_groups_merge_to_the_whole_ensembles_bytes(toy, tmp_path, monkeypatch):
     """Outcomes and probability counts taken over groups of chunks (as 10^6 runs are) and merged equal the
     whole ensemble's, failed runs and the Wilson interval included."""
-    from simulator.analysis import ensemble
+    from simulator.analysis import collect
 
     whole = run_toy(toy, 9000, chunk_size=1000).save(tmp_path / "whole")
-    monkeypatch.setattr(ensemble, "TARGET_GROUP", 1500)
+    monkeypatch.setattr(collect, "TARGET_GROUP", 1500)
     grouped = run_toy(toy, 9000, chunk_size=1000).save(tmp_path / "grouped")
-    monkeypatch.setattr(ensemble, "TARGET_GROUP", 1)
+    monkeypatch.setattr(collect, "TARGET_GROUP", 1)
     per_chunk = run_toy(toy, 9000, chunk_size=333, spool_in_memory=False).save(tmp_path / "per_chunk")
     for name in ("samples.parquet", "outcomes.parquet", "bands.parquet", "probabilities.csv"):
         assert (whole / name).read_bytes() == (grouped / name).read_bytes(), name
