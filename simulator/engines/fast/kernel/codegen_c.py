@@ -2,9 +2,10 @@
 
 The same Plan as the numpy backend (:mod:`simulator.engines.fast.codegen`): the same schedule (what
 the requested outputs need, what moves, what is a run constant), the same expression source and
-the same per-kind templates of :data:`~simulator.engines.fast.statefuls.KINDS`, read by
-:mod:`.to_c` and written as C. Runs are processed in blocks of :data:`BLOCK` lanes (one AVX-512
-register of doubles): every per-run value is a block array that stays in L1 or registers, each
+the same per-kind templates of :data:`~simulator.engines.fast.statefuls.KINDS` (one
+:class:`~simulator.engines.fast.schedule.Schedule` serves both generators), read by
+:mod:`.to_c` and written as C. Runs are processed in blocks of :data:`BLOCK` lanes (four AVX-512
+registers of doubles): every per-run value is a block array that stays in L1 or registers, each
 equation one loop over the lanes that the compiler vectorises, numpy's pow/exp loops called once per
 block; only the saved points of the requested variables are written. Values that depend on time
 alone (lookups of time) are computed once per step.
@@ -20,7 +21,10 @@ from simulator.engines.fast.schedule import PATHS, Schedule
 
 __all__ = ["BLOCK", "generate_c"]
 
-BLOCK = 16  # runs per block: two 512-bit vectors of doubles (amortises the calls of numpy's loops)
+# runs per block: four 512-bit vectors of doubles (amortises the calls of numpy's pow/exp loops). Measured,
+# one process, interleaved (bench/RESULTS.md, issue 17 second session): N = 10^5 stocks 1.29-1.43 s at 32
+# against 1.56-1.60 s at 16 and 1.42 s at 64; one run 206 us against 180 us. Results do not depend on it.
+BLOCK = 32
 # override kinds: "value" (one number for all runs), "array" (one per run), "path" (one time path for
 # all runs), "rows" (one time path per run; PATHS); numpy computes differently on scalars and arrays
 PRELUDE = (Path(__file__).with_name("prelude.c")).read_text(encoding="utf-8")
