@@ -304,3 +304,80 @@ def test_initialisation_loop_names_its_variables(tmp_path):
     body = "s = INTEG(1, x) ~~|\nx = s * 2 ~~|\n"
     with pytest.raises(CompileError, match=r"initialisation loop.*'s'.*'x'|initialisation loop.*'x'.*'s'"):
         compile_model(write_model(tmp_path, body))
+
+
+# --- the on-disk parse cache (simulator.model.cache) ------------------------------------------------------
+
+def _fresh_process_load(path: Path, cache: Path, *lines: str) -> str:
+    """Load ``path`` in a new Python process with ``cache`` as the cache folder; run ``lines``; its stdout."""
+    import os
+    import subprocess
+    import sys
+
+    code = "\n".join(["import sys", "import simulator", f"m = simulator.load({str(path)!r})", *lines])
+    env = {**os.environ, "JINAN_SD_CACHE": str(cache), "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+                          timeout=300).stdout
+
+
+def test_a_cached_model_is_the_parsed_one_and_needs_no_pysd(tmp_path):
+    path = write_model(tmp_path, "stock = INTEG(flow, 1) ~ Widget ~ |\nflow = rate * stock ~ Widget/Year ~ |\n"
+                                 "rate = 0.1 ~ 1/Year [0, 1, 0.01] ~ The lever. |\n")
+    cache = tmp_path / "cache"
+    first = _fresh_process_load(path, cache, "print(sorted(m.elements), m.levers['rate'].limits)")
+    entries = list((cache / "models").glob("*.pickle")) + list((cache / "plans").glob("*.pickle"))
+    assert len(entries) == 2, entries
+    assert all(e.stat().st_mode & 0o077 == 0 for e in entries)  # readable by the owner only
+    second = _fresh_process_load(
+        path, cache, "print(sorted(m.elements), m.levers['rate'].limits)",
+        "print('pysd' in sys.modules)",
+        "print(type(m.elements['stock'].ast).__name__, 'pysd' in sys.modules)",
+        "print(repr(float(simulator.run(simulator.defaults(m), model=m).frame['stock'].iloc[-1])))")
+    lines = second.splitlines()
+    assert lines[0] == first.strip()
+    assert lines[1] == "False"  # read from the cache: the model and its plan without importing pysd
+    assert lines[2] == "IntegStructure True"  # a syntax tree asked for: unpickled (and pysd imported) then
+    expected = simulator_run_stock(path)
+    assert float(lines[3]) == expected
+
+
+def simulator_run_stock(path: Path) -> float:
+    import simulator
+
+    model = simulator.load(path)
+    return float(simulator.run(simulator.defaults(model), model=model).frame["stock"].iloc[-1])
+
+
+def test_an_untrusted_or_damaged_cache_entry_is_not_read(tmp_path):
+    import os
+
+    path = write_model(tmp_path, "x = 2 ~ Widget ~ |\n")
+    cache = tmp_path / "cache"
+    _fresh_process_load(path, cache, "print(m.elements['x'].default)")
+    (entry,) = (cache / "models").glob("*.pickle")
+    # a pickle that would run code when read: group-writable, it must be ignored (the model parsed again)
+    import pickle
+
+    class Boom:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'ran'}",))
+
+    entry.write_bytes(pickle.dumps(Boom()))
+    os.chmod(entry, 0o664)
+    assert _fresh_process_load(path, cache, "print(m.elements['x'].default)").strip() == "2.0"
+    assert not (tmp_path / "ran").exists()
+    # damaged but trusted: a miss, parsed again, replaced
+    entry.write_bytes(b"not a pickle")
+    os.chmod(entry, 0o600)
+    assert _fresh_process_load(path, cache, "print(m.elements['x'].default)").strip() == "2.0"
+    with open(entry, "rb") as file:
+        assert file.read(2) != b"no"
+
+
+def test_an_edited_model_misses_the_cache(tmp_path):
+    path = write_model(tmp_path, "x = 2 ~ Widget ~ |\n")
+    cache = tmp_path / "cache"
+    assert _fresh_process_load(path, cache, "print(m.elements['x'].default)").strip() == "2.0"
+    path.write_text(path.read_text(encoding="utf-8").replace("x = 2", "x = 3"), encoding="utf-8")
+    assert _fresh_process_load(path, cache, "print(m.elements['x'].default)").strip() == "3.0"
+    assert len(list((cache / "models").glob("*.pickle"))) == 2

@@ -26,8 +26,10 @@ def check_scheduler(address) -> str:
     return address.strip()
 
 
-def map_chunks(function, args, chunks, tail, workers, scheduler, progress, total):
-    """Submit ``function(*args, size, chunk, *tail)`` per chunk; return results in chunk order.
+def map_chunks(function, args, chunks, tail, workers, scheduler, progress, total, consume=None):
+    """Submit ``function(*args, size, chunk, *tail)`` per chunk; return results in chunk order, or, with
+    ``consume``, hand each to ``consume(k, result)`` as it completes and keep none (the client's memory then
+    holds one chunk's result at a time, not all of them).
 
     Parameters
     ----------
@@ -38,6 +40,10 @@ def map_chunks(function, args, chunks, tail, workers, scheduler, progress, total
     scheduler : str or None
         Address of an existing scheduler, e.g. ``tcp://10.0.0.5:8786``.
     progress : callable(done, total) or None
+    consume : callable(k, result) or None
+
+    A task that raises (e.g. a worker refusing the client's engine backend) is retried up to 3 times, perhaps
+    on another worker; if it still fails, its one-line error is raised here.
     """
     try:
         from dask.distributed import Client, LocalCluster, as_completed
@@ -68,11 +74,15 @@ def map_chunks(function, args, chunks, tail, workers, scheduler, progress, total
             done = 0
             for future in as_completed(futures):
                 k = order[future.key]
-                results[k] = future.result()
+                if consume is None:
+                    results[k] = future.result()
+                else:
+                    consume(k, future.result())
+                future.release()  # the worker may drop it now
                 done += chunks[k][0]
                 if progress:
                     progress(done, total)
-            return results
+            return results if consume is None else None
     finally:
         if cluster is not None:
             cluster.close()

@@ -18,15 +18,16 @@ import pandas as pd
 
 from simulator import runner as api
 from simulator._version import __version__
+from simulator.analysis.collect import Collected
 from simulator.analysis.distributed import check_scheduler
 from simulator.analysis.uncertainty import Uncertainty, load_uncertainty, timed_columns
 from simulator.atomic import new_folder
 from simulator.errors import UserError
-from simulator.limits import check_memory, check_runs, ensemble_bytes
+from simulator.limits import COPIES, FLOAT, check_memory, check_runs
 from simulator.model.mdl import Model
 from simulator.project import Project
 from simulator.scenarios import Scenario
-from simulator.targets import load_targets, probabilities, run_outcomes
+from simulator.targets import load_targets
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 BAND_COLUMNS = ("q05", "q25", "q50", "q75", "q95")
@@ -131,25 +132,29 @@ def load_ensemble(folder: str | Path) -> EnsembleResult:
 
 
 def _simulate_chunk(model_path: str, fixed: dict, size: int, chunk: dict, variables: list, stocks: list,
-                    timing: dict | None = None):
+                    timing: dict | None = None, backend: str | None = None, out=None):
     """Run one chunk of ``size`` runs (a task on a Dask worker, or a local call).
 
     ``timing``: inputs that act from a year on (:func:`simulator.analysis.uncertainty.timed_columns`).
-    Returns the requested variables as (size, T) arrays and a failed mask (NaN/inf or a negative stock).
+    ``backend``: the engine backend the client chose; given, it is run or refused (a worker that cannot run
+    it raises a one-line UserError), never replaced by another. Returns the requested variables as (size, T)
+    arrays, a failed mask (NaN/inf or a negative stock) and the backend that ran.
     """
-    from simulator.runner import run_overrides
+    from simulator.engines.fast.adapter import run_batch_arrays
 
     model = api.load(model_path)
     timing = timing or {}
     chunk = timed_columns(chunk, {k: year for k, (year, _) in timing.items()},
                           {k: before for k, (_, before) in timing.items() if before is not None}, model)
-    _, values = run_overrides(model, {**fixed, **chunk}, size, variables=sorted(set(variables) | set(stocks)))
+    used: dict = {}
+    _, values = run_batch_arrays(model, {**fixed, **chunk}, size, variables=sorted(set(variables) | set(stocks)),
+                                 backend=backend, used=used, strict=backend is not None, out=out)
     failed = np.zeros(size, bool)
     for name, array in values.items():
         failed |= ~np.isfinite(array).all(axis=1)
         if name in stocks:
             failed |= (array < 0).any(axis=1)
-    return {k: values[k] for k in variables}, failed
+    return {k: values[k] for k in variables}, failed, used.get("backend")
 
 
 def _chunks(samples: pd.DataFrame, n: int, chunk_size: int) -> list[tuple[int, dict]]:
@@ -177,6 +182,8 @@ def run_ensemble(
     indicators: dict | None = None,
     posterior_path: Path | None = None,
     uncertainty: Uncertainty | None = None,
+    backend: str | None = None,
+    spool_in_memory: bool | None = None,
 ) -> EnsembleResult:
     """Run an ensemble of ``n`` samples of the uncertain inputs around ``scenario``.
 
@@ -205,6 +212,16 @@ def run_ensemble(
         Another posterior sample (default: the uncertainty file's ``[calibrated] posterior``).
     uncertainty : Uncertainty, optional
         Already loaded uncertain inputs (then ``uncertainty_path`` and ``posterior_path`` are not read).
+    backend : {"numpy", "compiled"}, optional
+        The fast engine's backend (default: ``$JINAN_SD_BACKEND``, else compiled where a C compiler is
+        present). It is decided here, once, and handed to every chunk: Dask workers run it or refuse.
+    spool_in_memory : bool, optional
+        Keep the simulated series for the bands in memory (True) or in an unnamed temporary file (False);
+        default: in memory up to :data:`simulator.analysis.spool.MEMORY_LIMIT`. Does not change results.
+
+    Memory: the per-run outcomes and inputs are kept; the series are streamed chunk by chunk into the
+    spool, and each chunk's target outcomes and counts are taken as it arrives, so the peak does not hold
+    every series twice (10^6 runs fit in a few GB with a file spool).
     """
     model = model or api.load()
     scen = scenario if isinstance(scenario, Scenario) else api.scenario(scenario, model)
@@ -224,17 +241,17 @@ def run_ensemble(
     # an input that acts from a year on keeps, before it, the value the deterministic run has there
     timing = {k: (year, fixed.get(k)) for k, year in unc.timing.items()}
     fixed = {k: v for k, v in fixed.items() if k not in samples.columns}
-    parts = _execute(model, fixed, chunks, variables, stocks, n, workers, scheduler, progress, timing)
-    # one variable at a time, dropping its chunks as it goes: the peak holds the outputs once, not twice
-    values = {k: np.concatenate([p[0].pop(k) for p in parts]) for k in variables}
-    failed = np.concatenate([p[1] for p in parts])
     years = np.asarray(model.years, dtype=int)
-    series = {ind: values[var] for ind, var in indicators.items()}
-    outcomes = run_outcomes(targets, series, years, failed)
-    outcomes.insert(0, "failed", failed)
-    outcomes.index = pd.RangeIndex(n, name="run")
-    probs = flag_no_uncertainty(
-        probabilities(targets, series, years, failed, assessable=set(indicators), lang=lang), outcomes)
+    collected = Collected(targets, indicators, variables, years, [size for size, _ in chunks], lang,
+                           spool_in_memory)
+    try:
+        ran = _execute(model, fixed, chunks, variables, stocks, n, workers, scheduler, progress, timing,
+                       collected.add, _client_backend(backend, workers, scheduler), reuse=not collected.spool.in_memory)
+        outcomes, counts, failed = collected.finish()
+        probs = flag_no_uncertainty(counts, outcomes)
+        bands = collected.bands(QUANTILES, BAND_COLUMNS)
+    finally:
+        collected.close()
     manifest = {
         "format_version": 1,
         "model": model.path.name,
@@ -253,12 +270,12 @@ def run_ensemble(
         "n": int(n),
         "failed_runs": int(failed.sum()),
         "engine": "fast",
-        "engine_backend": engine_backend(),
+        "engine_backend": engine_backend(ran),
         "method": "euler",
         "package_version": __version__,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    return EnsembleResult(manifest, samples, outcomes, _bands(series, years, failed), probs)
+    return EnsembleResult(manifest, samples, outcomes, bands, probs)
 
 
 def check_ensemble(n, chunk_size, n_inputs: int, n_variables: int, n_years: int, n_targets: int,
@@ -268,8 +285,20 @@ def check_ensemble(n, chunk_size, n_inputs: int, n_variables: int, n_years: int,
     check_runs(chunk_size, param="chunk_size")
     if scheduler is not None:
         check_scheduler(scheduler)
-    check_memory(ensemble_bytes(n, n_inputs, n_variables, n_years, n_targets), f"n: {n:,} runs", param="n",
-                 hint="; use a smaller --n")
+    check_memory(streamed_bytes(n, chunk_size, n_inputs, n_variables, n_years, n_targets), f"n: {n:,} runs",
+                 param="n", hint="; use a smaller --n")
+
+
+def streamed_bytes(n: int, chunk_size: int, n_inputs: int, n_variables: int, n_years: int, n_targets: int) -> float:
+    """Peak memory of a streamed ensemble [bytes]: inputs and outcomes (and their copies) per run, the series
+    spool when it is kept in memory (twice: it keeps the kernel's blocks, which hold the stocks too), and
+    the chunks in flight (kernel block plus its views)."""
+    from simulator.analysis.spool import MEMORY_LIMIT
+
+    spool = FLOAT * float(n) * n_variables * n_years
+    per_run = FLOAT * COPIES * (n_inputs + 2 * n_targets + 1)
+    in_flight = 4 * FLOAT * float(min(n, chunk_size)) * 2 * n_variables * n_years
+    return float(n) * per_run + (2 * spool if spool <= MEMORY_LIMIT else 0.0) + in_flight
 
 
 #: Relative spread (max - min over the valid runs, over max |value|) below which a target carries no sampled
@@ -302,11 +331,26 @@ def flag_no_uncertainty(probs: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataF
     return probs
 
 
-def engine_backend() -> str:
-    """The fast engine's array backend (``BACKEND`` of :mod:`simulator.engines.fast` if it names one)."""
-    from simulator.engines import fast
+def engine_backend(ran: str | None = None) -> str:
+    """The fast engine's backend that ran the ensemble (``"compiled"`` or ``"numpy"``), with numpy's version."""
+    return f"{ran or 'numpy'} (numpy {np.__version__})"
 
-    return f"{getattr(fast, 'BACKEND', 'numpy')} (numpy {np.__version__})"
+
+def _client_backend(backend: str | None, workers, scheduler) -> str | None:
+    """The backend every chunk must run: decided once here (None runs locally with the usual fallback).
+
+    On Dask the choice travels with each task as an argument, not through an environment variable a worker
+    may not share; a compiled choice without a compiler here becomes numpy before any task (as
+    :func:`simulator.runner.run_overrides` does), and a worker without one refuses.
+    """
+    from simulator.engines.fast.kernel import available, check_backend
+
+    if backend is None and workers is None and scheduler is None:
+        return None
+    chosen = check_backend(backend)
+    if chosen == "compiled" and backend is None and not available():
+        return "numpy"
+    return chosen
 
 
 def _posterior_manifest(unc: Uncertainty, root: Path) -> dict | None:
@@ -323,29 +367,37 @@ def _posterior_manifest(unc: Uncertainty, root: Path) -> dict | None:
             "converged": (post.info.get("diagnostics") or {}).get("converged")}
 
 
-def _bands(series: dict, years: np.ndarray, failed: np.ndarray) -> pd.DataFrame:
-    rows = []
-    for indicator, array in series.items():
-        # (T, runs) rows: each year's runs contiguous, so the partition streams through memory (same values)
-        valid = np.ascontiguousarray(np.asarray(array).T)[:, ~failed]
-        empty = np.full((len(QUANTILES), len(years)), np.nan)
-        q = np.quantile(valid, QUANTILES, axis=1) if valid.shape[1] else empty
-        for t, year in enumerate(years):
-            rows.append((indicator, int(year), *q[:, t]))
-    return pd.DataFrame(rows, columns=["indicator", "year", *BAND_COLUMNS])
-
-
-def _execute(model, fixed, chunks, variables, stocks, n, workers, scheduler, progress, timing=None):
-    """Run the chunks here or on Dask; return their results in chunk order."""
+def _execute(model, fixed, chunks, variables, stocks, n, workers, scheduler, progress, timing, consume,
+             backend=None, reuse: bool = False) -> str | None:
+    """Run the chunks here or on Dask, handing each result to ``consume(k, first_run, result)`` as it
+    arrives; return the backend that ran (every chunk must have run the same one). ``reuse``: ``consume``
+    keeps nothing of a result's arrays, so local chunks may share one output block."""
     args = (str(model.path), fixed)
+    starts = np.cumsum([0] + [size for size, _ in chunks]).tolist()
+    ran: set = set()
+
+    def take(k: int, part) -> None:
+        ran.add(part[2])
+        consume(k, starts[k], part)
+
     if workers is None and scheduler is None:
-        parts, done = [], 0
-        for size, chunk in chunks:
-            parts.append(_simulate_chunk(*args, size, chunk, variables, stocks, timing))
+        done, blocks = 0, {}
+        for k, (size, chunk) in enumerate(chunks):
+            out = None
+            if reuse:  # the consumer copies each chunk out: one output block serves them all
+                from simulator.engines.fast.kernel.run import small_pages_empty
+
+                shape = (len(set(variables) | set(stocks)), len(model.years), size)
+                out = blocks.setdefault(shape, small_pages_empty(shape))
+            take(k, _simulate_chunk(*args, size, chunk, variables, stocks, timing, backend, out))
             done += size
             if progress:
                 progress(done, n)
-        return parts
-    from simulator.analysis.distributed import map_chunks
+    else:
+        from simulator.analysis.distributed import map_chunks
 
-    return map_chunks(_simulate_chunk, args, chunks, (variables, stocks, timing), workers, scheduler, progress, n)
+        map_chunks(_simulate_chunk, args, chunks, (variables, stocks, timing, backend), workers, scheduler,
+                   progress, n, consume=take)
+    if len(ran) > 1:  # a local fallback part-way (a kernel that failed to build for one chunk)
+        raise RuntimeError(f"chunks ran on different backends: {sorted(map(str, ran))}")
+    return next(iter(ran), None)

@@ -6,9 +6,12 @@ The .mdl file is the single source of truth. This module reads it with pysd's tr
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
+import pickle
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -42,7 +45,8 @@ class Element:
     default : float or list of (float, float) or None
         Constant value, or the time path's points for a time-path lever.
     ast : object
-        pysd's abstract syntax tree of the (first) equation.
+        pysd's abstract syntax tree of the (first) equation (a property: a model read from the parse
+        cache unpickles its trees, and imports pysd, only when one is first asked for).
     subscripts : tuple of str
         The subscript ranges of the first equation (empty for a scalar element).
     """
@@ -54,15 +58,43 @@ class Element:
     limits: tuple
     doc: str
     default: object
-    ast: object = field(repr=False, compare=False)
+    tree: object = field(repr=False, compare=False)
     subscripts: tuple = ()
     equation: str = ""
     group: str = ""
 
     @property
+    def ast(self):
+        """pysd's abstract syntax tree of the (first) equation."""
+        tree = self.tree
+        if isinstance(tree, _Deferred):
+            tree = tree.value()["asts"][self.id]
+            object.__setattr__(self, "tree", tree)
+        return tree
+
+    @property
     def is_lever(self) -> bool:
         """True for a constant or time path a scenario may set (it has a Vensim range)."""
         return self.kind in ("constant", "time_path") and self.limits[0] is not None
+
+
+class _Deferred:
+    """pysd's objects of a cached model, pickled apart and unpickled once, when first needed."""
+
+    def __init__(self, blob: bytes) -> None:
+        self.blob, self._value, self._lock = blob, None, threading.Lock()
+
+    def value(self) -> dict:
+        with self._lock:
+            if self._value is None:
+                self._value = pickle.loads(self.blob)
+            return self._value
+
+    def __getstate__(self) -> dict:
+        return {"blob": self.blob}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["blob"])
 
 
 def _element_kind(ast, name_id: str) -> tuple[str, object]:
@@ -156,7 +188,7 @@ class Model:
             raise ModelError(f"model file not found: {self.path}")
         raw = self.path.read_bytes()
         self.sha256 = hashlib.sha256(raw).hexdigest()
-        self.abstract_model, expressions = _parse(self.path)
+        self._abstract_model, expressions = _parse(self.path)
         groups = _groups(raw.decode("utf-8", errors="replace"))
         self.elements: dict[str, Element] = {}
         for section in self.abstract_model.sections[:1]:  # macros' insides are not model elements
@@ -180,13 +212,34 @@ class Model:
                     limits=limits,
                     doc=" ".join((el.documentation or "").split()),
                     default=default,
-                    ast=ast,
+                    tree=ast,
                     subscripts=subscripts,
                     equation=expressions.get(el.name, ""),
                     group=groups.get(eid, ""),
                 )
         _control_values(self)
         _check_time_axis(self)
+
+    @property
+    def abstract_model(self):
+        """pysd's AbstractModel of the file (parsed once; unpickled on first use for a cached model)."""
+        if isinstance(self._abstract_model, _Deferred):
+            self._abstract_model = self._abstract_model.value()["abstract_model"]
+        return self._abstract_model
+
+    def __getstate__(self) -> dict:
+        """Pickled for the parse cache with pysd's objects in one nested pickle, so that reading the cache
+        does not import pysd (~0.5 s) unless a syntax tree is asked for."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("levers", "subscript_elements")}
+        trees = {eid: e.tree for eid, e in self.elements.items()}
+        deferred = next((t for t in [self._abstract_model, *trees.values()] if isinstance(t, _Deferred)), None)
+        if deferred is None or deferred.blob is None:
+            deferred = _Deferred(pickle.dumps({"abstract_model": self.abstract_model,
+                                               "asts": {eid: e.ast for eid, e in self.elements.items()}},
+                                              protocol=pickle.HIGHEST_PROTOCOL))
+        state["_abstract_model"] = deferred
+        state["elements"] = {eid: dataclasses.replace(e, tree=deferred) for eid, e in self.elements.items()}
+        return state
 
     @cached_property
     def levers(self) -> dict[str, Element]:
@@ -338,7 +391,19 @@ def _parse(path: Path):
 
 @lru_cache(maxsize=8)
 def _load_cached(path: str, sha256: str) -> Model:
-    return Model(path)
+    """The parsed model: from this process's memory, the on-disk parse cache (:mod:`simulator.model.cache`,
+    keyed by content, path and versions), or a parse (then stored there)."""
+    from simulator.model import cache
+
+    name = cache.key("model", sha256, path)
+    model = cache.read("models", name)
+    if isinstance(model, Model) and model.sha256 == sha256 and str(model.path) == path:
+        _check_time_axis(model)  # the memory check is this machine's, not the cache's
+        return model
+    model = Model(path)
+    if model.sha256 == sha256:  # the file did not change while it was parsed
+        cache.write("models", name, model)
+    return model
 
 
 def load(path: str | Path | None = None) -> Model:

@@ -7,9 +7,18 @@ translate (pysd AST -> IR, with subscripts, expressions, macros and external dat
 
 from simulator.engines.fast.adapter import plan_for, run_batch_arrays, run_fast, to_params
 from simulator.engines.fast.builtins import lookup
-from simulator.engines.fast.ir import ParameterError, TimePath, TimeSettings
+from simulator.engines.fast.ir import CompileError, ParameterError, TimePath, TimeSettings
 from simulator.engines.fast.plan import Plan
-from simulator.engines.fast.translate import CompileError, compile_model
 
 __all__ = ["CompileError", "ParameterError", "Plan", "TimePath", "TimeSettings", "compile_model", "lookup",
            "plan_for", "run_batch_arrays", "run_fast", "to_params"]
+
+
+def __getattr__(name: str):
+    """``compile_model`` is imported on first use: the translator imports pysd (about 0.8 s), which a
+    process reading its plan from the cache never needs."""
+    if name == "compile_model":
+        from simulator.engines.fast.translate import compile_model
+
+        return compile_model
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,7 +12,6 @@ import pandas as pd
 from simulator.engines.fast.ir import TimePath
 from simulator.engines.fast.kernel import run_with_backend
 from simulator.engines.fast.plan import Plan
-from simulator.engines.fast.translate import compile_model
 from simulator.model.mdl import Model
 
 _PLANS: dict = {}  # (path, sha256) -> Plan, the few most recent
@@ -25,8 +24,44 @@ def plan_for(model: Model, until: float | None = None) -> Plan:
     if key not in _PLANS:
         if len(_PLANS) >= 8:
             _PLANS.pop(next(iter(_PLANS)))
-        _PLANS[key] = compile_model(model) if until is None else plan_for(model).until(float(until))
+        _PLANS[key] = _compiled(model) if until is None else plan_for(model).until(float(until))
     return _PLANS[key]
+
+
+def _compiled(model: Model) -> Plan:
+    """Compile ``model``, or read its plan from the on-disk cache (:mod:`simulator.model.cache`, keyed by the
+    model's content and path and the translator's source). A model that reads external data (GET XLS/DIRECT)
+    is compiled every time: its plan holds data the key does not hash."""
+    from simulator.model import cache
+
+    name = cache.key("plan", model.sha256, model.path)
+    plan = cache.read("plans", name)
+    if isinstance(plan, Plan):
+        return plan
+    from simulator.engines.fast.translate import compile_model
+
+    plan = compile_model(model)
+    if not _reads_external_data(model):
+        cache.write("plans", name, _without_caches(plan))
+    return plan
+
+
+def _reads_external_data(model: Model) -> bool:
+    """True when an equation of the model (or of a macro) reads a data file (pysd's Get* structures)."""
+    return any(type(component.ast).__name__.startswith("Get")
+               for section in model.abstract_model.sections for element in section.elements
+               for component in element.components)
+
+
+def _without_caches(plan: Plan) -> Plan:
+    """A shallow copy of ``plan`` without its in-memory kernels (compiled code and loaded libraries)."""
+    import copy
+
+    clean = copy.copy(plan)
+    for attribute in ("_kernels", "_compiled_kernels", "_fallback_reasons"):
+        if attribute in clean.__dict__:
+            clean.__dict__[attribute] = type(plan.__dict__[attribute])()
+    return clean
 
 
 def to_params(overrides: dict) -> dict:
@@ -60,11 +95,11 @@ def run_fast(model: Model, overrides: dict, method: str = "euler", backend: str 
 
 def run_batch_arrays(model: Model, overrides: dict, n: int, variables=None, method: str = "euler",
                      until: float | None = None, backend: str | None = None, used: dict | None = None,
-                     strict: bool = False):
+                     strict: bool = False, out=None):
     """N runs at once: returns (times (T,), {id: (N, T) array}); ``until`` stops the runs early [time units];
-    ``backend``/``used``/``strict`` as in :func:`simulator.engines.fast.kernel.run_with_backend`."""
+    ``backend``/``used``/``strict``/``out`` as in :func:`simulator.engines.fast.kernel.run_with_backend`."""
     times, values, ran = run_with_backend(plan_for(model, until), to_params(overrides), n=n, variables=variables,
-                                          method=method, backend=backend, strict=strict)
+                                          method=method, backend=backend, strict=strict, out=out)
     if used is not None:
         used["backend"] = ran
     return times, values

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.engines.fast import builtins as bi
-from simulator.engines.fast.ir import TIME, Expr
+from simulator.engines.fast.schedule import PATHS, Schedule
 
 __all__ = ["generate", "namespace"]
 
@@ -46,16 +46,6 @@ class _Source:
         self.lines.append("    " * level + line)
 
 
-def _closure(starts, deps) -> set:
-    seen, stack = set(), list(starts)
-    while stack:
-        node = stack.pop()
-        if node not in seen:
-            seen.add(node)
-            stack.extend(deps(node))
-    return seen
-
-
 def generate(plan, overrides: dict, variables: list) -> str:
     """Python source of ``build(P, n)`` for these overrides and requested outputs.
 
@@ -74,48 +64,15 @@ def generate(plan, overrides: dict, variables: list) -> str:
         Source defining ``build(P, n) -> (states, discrete, pipes, clamp, rates)``.
     """
     code = plan.code_names
-    exprs = {}
-    for name, element in plan.elements.items():
-        kind = overrides.get(name)
-        exprs[name] = (element.expr if kind is None else
-                       Expr(f"_path_{code[name]}(t)", frozenset({TIME})) if kind == "path" else
-                       Expr(f"P_{code[name]}"))
-    statefuls = {s.key: s for s in plan.statefuls if s.owner not in overrides}
-
-    def dyn_deps(node):
-        deps = exprs[node].deps if node in exprs else statefuls[node].output_deps()
-        return [d for d in deps if d != TIME]
-
-    def init_deps(node):
-        deps = exprs[node].deps if node in exprs else statefuls[node].init_deps()
-        return [d for d in deps if d != TIME]
-
-    def with_rates(node):
-        extra = statefuls[node].rate_deps() if node in statefuls else ()
-        return dyn_deps(node) + [d for d in extra if d != TIME]
-
-    needed = _closure(variables, with_rates)
-    states = [statefuls[k] for k in plan.dyn_order if k in statefuls and k in needed]
-    rate_roots = [d for s in states for d in s.rate_deps() if d != TIME]
-    core = _closure(rate_roots, dyn_deps)
-    init_needed = _closure([s.key for s in states], init_deps)
-
-    dynamic = set()
-    for node in plan.dyn_order:
-        if node in exprs:
-            varying = TIME in exprs[node].deps
-        elif node in statefuls:
-            varying = statefuls[node].spec.storage != "none"
-        else:
-            continue  # a stateful of an overridden element: gone with its equation
-        if varying or any(d in dynamic for d in dyn_deps(node)):
-            dynamic.add(node)
+    sched = Schedule(plan, overrides, variables)
+    exprs, statefuls, states = sched.exprs, sched.statefuls, sched.states
+    needed, core, init_needed, dynamic = sched.needed, sched.core, sched.init_needed, sched.dynamic
 
     out = _Source()
     out("def build(P, n):", 0)
     out("t = _t0")
     for name, kind in overrides.items():
-        out(f"{'_path_' if kind == 'path' else 'P_'}{code[name]} = P[{name!r}]")
+        out(f"{'_path_' if kind in PATHS else 'P_'}{code[name]} = P[{name!r}]")
     done = set()
     for node in plan.init_order:  # initial phase: only what the states need, at t0
         if node in init_needed:

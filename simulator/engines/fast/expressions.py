@@ -20,21 +20,12 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "chardet", DeprecationWarning)
     from pysd.translators.structures import abstract_expressions as ae
 
-from simulator.engines.fast.ir import TIME, Expr, Stateful
+from simulator.engines.fast.ir import TIME, CompileError, Expr, Stateful
 from simulator.engines.fast.subscripts import SubscriptError, norm
-from simulator.errors import ModelError
 
 __all__ = ["CompileError", "Translator"]
 
 _COMPARISONS = {"=": "==", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-
-
-class CompileError(ModelError, ValueError):
-    """A model construct the fast engine cannot compute exactly; raised at load time.
-
-    A :class:`~simulator.errors.UserError`: one line naming the element, the construct and
-    (once :func:`~simulator.engines.fast.translate.compile_model` adds it) the file.
-    """
 
 
 def _literal(value: float) -> str:

@@ -13,12 +13,20 @@ from decimal import Decimal
 import numpy as np
 
 from simulator.engines.fast.statefuls import KINDS
-from simulator.errors import UserError
+from simulator.errors import ModelError, UserError
 
-__all__ = ["TIME", "Element", "Expr", "ParameterError", "Stateful", "TimePath", "TimeSettings"]
+__all__ = ["TIME", "CompileError", "Element", "Expr", "ParameterError", "Stateful", "TimePath", "TimeSettings"]
 
 TIME = "time"  # the dependency that marks an expression as time-varying
 
+
+class CompileError(ModelError, ValueError):
+    """A model construct the fast engine cannot compute exactly; raised at load time.
+
+    A :class:`~simulator.errors.UserError`: one line naming the element, the construct and
+    (once :func:`~simulator.engines.fast.translate.compile_model` adds it) the file. Defined here, with
+    the plan's data, so catching it does not import the translator (and pysd).
+    """
 
 class ParameterError(UserError, ValueError):
     """A parameter that names no overridable element, or has an unusable shape (one line)."""

@@ -43,10 +43,12 @@ def check_backend(backend: str | None) -> str:
 
 
 def run_with_backend(plan, params=None, n=None, variables=None, method="euler", chunk_size=None,
-                     backend=None, strict=False):
+                     backend=None, strict=False, out=None):
     """Run ``plan`` on the chosen backend; returns ``(times, values, backend actually used)``.
 
     ``strict=True`` raises instead of falling back (a remote worker must run what the client chose).
+    ``out``: the compiled backend's output block to reuse (see :func:`.run.run_compiled`); the numpy
+    backend ignores it.
     """
     backend = check_backend(backend)
     if backend == "compiled":
@@ -55,7 +57,7 @@ def run_with_backend(plan, params=None, n=None, variables=None, method="euler", 
         from simulator.engines.fast.kernel.to_c import Unsupported
 
         try:
-            times, values = run_compiled(plan, params, n, variables, method)
+            times, values = run_compiled(plan, params, n, variables, method, out=out)
             return times, values, "compiled"
         except (Unsupported, BuildError) as error:
             if strict:

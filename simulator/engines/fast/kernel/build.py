@@ -16,11 +16,12 @@ import ctypes
 import hashlib
 import os
 import shutil
-import stat
 import subprocess
 import tempfile
 from functools import lru_cache
 from pathlib import Path
+
+from simulator.model.cache import trusted as _trusted
 
 __all__ = ["FLAGS", "BuildError", "compiler", "load"]
 
@@ -57,18 +58,6 @@ def _cpu() -> str:
         import platform
 
         return platform.processor() or platform.machine()
-
-
-def _trusted(path: Path) -> bool:
-    """Owned by this user and writable by nobody else (the path and its folder)."""
-    try:
-        for p in (path, path.parent):
-            info = p.stat()
-            if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-                return False
-    except OSError:
-        return False
-    return True
 
 
 def _compile(cc: str, source: str, target: Path) -> None:

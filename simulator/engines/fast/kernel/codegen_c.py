@@ -2,9 +2,10 @@
 
 The same Plan as the numpy backend (:mod:`simulator.engines.fast.codegen`): the same schedule (what
 the requested outputs need, what moves, what is a run constant), the same expression source and
-the same per-kind templates of :data:`~simulator.engines.fast.statefuls.KINDS`, read by
-:mod:`.to_c` and written as C. Runs are processed in blocks of :data:`BLOCK` lanes (one AVX-512
-register of doubles): every per-run value is a block array that stays in L1 or registers, each
+the same per-kind templates of :data:`~simulator.engines.fast.statefuls.KINDS` (one
+:class:`~simulator.engines.fast.schedule.Schedule` serves both generators), read by
+:mod:`.to_c` and written as C. Runs are processed in blocks of :data:`BLOCK` lanes (four AVX-512
+registers of doubles): every per-run value is a block array that stays in L1 or registers, each
 equation one loop over the lanes that the compiler vectorises, numpy's pow/exp loops called once per
 block; only the saved points of the requested variables are written. Values that depend on time
 alone (lookups of time) are computed once per step.
@@ -15,84 +16,26 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from simulator.engines.fast.ir import TIME, Expr
 from simulator.engines.fast.kernel.to_c import ARRAY, SCALAR, Unsupported, c_literal, shape, statement, to_c
+from simulator.engines.fast.schedule import PATHS, Schedule
 
 __all__ = ["BLOCK", "generate_c"]
 
-BLOCK = 16  # runs per block: two 512-bit vectors of doubles (amortises the calls of numpy's loops)
-#: override kinds: "value" (one number for all runs), "array" (one per run), "path" (one time path for
-#: all runs), "rows" (one time path per run); numpy computes differently on scalars and arrays
-PATHS = ("path", "rows")
+# runs per block: four 512-bit vectors of doubles (amortises the calls of numpy's pow/exp loops). Measured,
+# one process, interleaved (bench/RESULTS.md, issue 17 second session): N = 10^5 stocks 1.29-1.43 s at 32
+# against 1.56-1.60 s at 16 and 1.42 s at 64; one run 206 us against 180 us. Results do not depend on it.
+BLOCK = 32
+# override kinds: "value" (one number for all runs), "array" (one per run), "path" (one time path for
+# all runs), "rows" (one time path per run; PATHS); numpy computes differently on scalars and arrays
 PRELUDE = (Path(__file__).with_name("prelude.c")).read_text(encoding="utf-8")
 _PIPE = re.compile(r"^_Pipe\((.*), _dt, (.*), n, _nsteps\)$")
 _HELD = re.compile(r"^_Held\((.*), n\)$")
 
 
-def _closure(starts, deps) -> set:
-    seen, stack = set(), list(starts)
-    while stack:
-        node = stack.pop()
-        if node not in seen:
-            seen.add(node)
-            stack.extend(deps(node))
-    return seen
-
-
-class _Schedule:
-    """What to compute when: the numpy code generator's schedule, for one kernel."""
-
-    def __init__(self, plan, overrides: dict, variables: list):
-        code = plan.code_names
-        self.exprs = {}
-        for name, element in plan.elements.items():
-            kind = overrides.get(name)
-            self.exprs[name] = (element.expr if kind is None else
-                                Expr(f"_path_{code[name]}(t)", frozenset({TIME})) if kind in PATHS else
-                                Expr(f"P_{code[name]}"))
-        self.statefuls = {s.key: s for s in plan.statefuls if s.owner not in overrides}
-        exprs, statefuls = self.exprs, self.statefuls
-
-        def dyn_deps(node):
-            deps = exprs[node].deps if node in exprs else statefuls[node].output_deps()
-            return [d for d in deps if d != TIME]
-
-        def init_deps(node):
-            deps = exprs[node].deps if node in exprs else statefuls[node].init_deps()
-            return [d for d in deps if d != TIME]
-
-        def with_rates(node):
-            extra = statefuls[node].rate_deps() if node in statefuls else ()
-            return dyn_deps(node) + [d for d in extra if d != TIME]
-
-        self.dyn_deps = dyn_deps
-        self.needed = _closure(variables, with_rates)
-        self.states = [statefuls[k] for k in plan.dyn_order if k in statefuls and k in self.needed]
-        rate_roots = [d for s in self.states for d in s.rate_deps() if d != TIME]
-        self.core = _closure(rate_roots, dyn_deps)
-        self.init_needed = _closure([s.key for s in self.states], init_deps)
-        self.dynamic = set()
-        for node in plan.dyn_order:
-            if node in exprs:
-                varying = TIME in exprs[node].deps
-            elif node in statefuls:
-                varying = statefuls[node].spec.storage != "none"
-            else:
-                continue
-            if varying or any(d in self.dynamic for d in dyn_deps(node)):
-                self.dynamic.add(node)
-        self.literal = {n for n, e in exprs.items() if e.literal is not None and n not in overrides}
-        self.uniform = set()  # time-varying values equal in every run: computed once per step
-        for node in plan.dyn_order:
-            if node in self.dynamic and node in exprs and node not in overrides and all(
-                    d in self.literal or d in self.uniform for d in dyn_deps(node)):
-                self.uniform.add(node)
-
-
 class _Writer:
     """Builds the C source; ``names`` maps the plan's identifiers to short C ones."""
 
-    def __init__(self, plan, sched: _Schedule, overrides: dict, variables: list, method: str):
+    def __init__(self, plan, sched: Schedule, overrides: dict, variables: list, method: str):
         self.plan, self.sched, self.method = plan, sched, method
         self.variables = variables
         code = plan.code_names
@@ -380,7 +323,7 @@ def generate_c(plan, overrides: dict, variables: list, method: str) -> str:
     """
     if method not in ("euler", "rk4"):
         raise Unsupported(f"method {method!r}")
-    sched = _Schedule(plan, overrides, variables)
+    sched = Schedule(plan, overrides, variables)
     w = _Writer(plan, sched, overrides, variables, method)
     w.const_names = set()
     consts = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
@@ -20,7 +21,7 @@ from simulator.engines.fast.kernel.build import load
 from simulator.engines.fast.kernel.codegen_c import BLOCK, generate_c
 from simulator.engines.fast.kernel.ufuncs import set_loops
 
-__all__ = ["kernel_for", "run_compiled", "threads"]
+__all__ = ["kernel_for", "run_compiled", "small_pages_empty", "threads"]
 
 _PER_THREAD = 256  # fewer runs than this per thread: the thread start costs more than it saves
 
@@ -50,12 +51,40 @@ def kernel_for(plan, kinds: dict, variables: list, method: str):
     return cache[key]
 
 
+_PAGES = threading.Lock()
+
+
+def small_pages_empty(shape) -> np.ndarray:
+    """``np.empty(shape)`` without numpy's transparent-hugepage advice (a large output block).
+
+    numpy asks the kernel for huge pages on arrays of 4 MB and more; where the kernel's THP ``defrag``
+    setting is ``madvise`` (this machine's), every such fault compacts memory synchronously: filling a fresh
+    470 MB table took 1.74 s with the advice and 0.34 s without it (bench/RESULTS.md, issue 17 second
+    session). The advice is switched off for this one allocation only; no number changes.
+    """
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:  # pragma: no cover - numpy < 2 or a numpy without the switch
+        return np.empty(shape)
+    with _PAGES:  # the switch is process-wide: one allocation at a time flips it
+        previous = _set_madvise_hugepage(False)
+        try:
+            return np.empty(shape)
+        finally:
+            _set_madvise_hugepage(previous)
+
+
 def _pointer(array: np.ndarray):
     return array.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
 
 
-def run_compiled(plan, params=None, n=None, variables=None, method="euler"):
-    """Simulate ``plan`` for N parameter sets on the compiled kernel; same contract as ``Plan.run``."""
+def run_compiled(plan, params=None, n=None, variables=None, method="euler", out=None):
+    """Simulate ``plan`` for N parameter sets on the compiled kernel; same contract as ``Plan.run``.
+
+    ``out``: a C-ordered float64 array of shape (len(variables), T, N) to write into instead of a fresh
+    block (a caller that copies each batch out before the next saves the page faults of a new block; the
+    returned arrays are views of it).
+    """
     values, kinds, n_runs = _normalise(plan, params, n)
     variables = list(plan.names if variables is None else variables)
     unknown = [v for v in variables if v not in plan.elements]
@@ -79,7 +108,10 @@ def run_compiled(plan, params=None, n=None, variables=None, method="euler"):
         pointers[2 * i], pointers[2 * i + 1] = _pointer(years), _pointer(table)
         lengths[i], rows[i] = years.size, (table.shape[0] if table.ndim == 2 else 1)
     times = plan.time.saved_times()
-    block = np.empty((len(variables), times.size, n_runs))
+    shape = (len(variables), times.size, n_runs)
+    if out is not None and (out.shape != shape or out.dtype != np.float64 or not out.flags.c_contiguous):
+        raise ValueError(f"out: expected a C-ordered float64 array of shape {shape}")
+    block = small_pages_empty(shape) if out is None else out
     c_long_p = ctypes.POINTER(ctypes.c_long)
     args = (_pointer(P), pointers, lengths.ctypes.data_as(c_long_p), rows.ctypes.data_as(c_long_p),
             _pointer(block))
