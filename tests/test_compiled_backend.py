@@ -280,3 +280,27 @@ def test_peer_models_equal_numpy(case):
         pytest.xfail(f"falls back: {caught[0].message}")
     assert_equal_backends(plan)
     assert_equal_backends(plan, method="rk4")
+
+
+def test_a_shorter_clock_after_a_full_run_uses_its_own_kernel(tmp_path):
+    """A full-horizon run, then runs of the ``until`` copy (calibration and backtests do this): the copy
+    once shared the full plan's compiled kernels, whose saved times overran the shorter output block
+    (memory corruption; `validate` died with SIGSEGV). In a child process, so a crash fails this test only."""
+    code = (
+        "import numpy as np, simulator\n"
+        "from simulator.engines.fast.adapter import plan_for\n"
+        "from simulator.engines.fast.kernel import run_with_backend\n"
+        "model = simulator.load()\n"
+        "full = plan_for(model)\n"
+        "t, whole, ran = run_with_backend(full, {}, n=64, backend='compiled', strict=True)\n"
+        "assert ran == 'compiled', ran\n"
+        "for _ in range(20):\n"
+        "    s, part, ran = run_with_backend(plan_for(model, 2020), {}, n=64, backend='compiled', strict=True)\n"
+        "    assert s[-1] == 2020 and len(s) < len(t), s\n"
+        "    for name, values in part.items():\n"
+        "        assert np.array_equal(values, whole[name][:, :len(s)], equal_nan=True), name\n"
+        "print('ok')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                          cwd=tmp_path, env={**__import__("os").environ,
+                                             "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]

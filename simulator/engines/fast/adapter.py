@@ -42,7 +42,7 @@ def _compiled(model: Model) -> Plan:
 
     plan = compile_model(model)
     if not _reads_external_data(model):
-        cache.write("plans", name, _without_caches(plan))
+        cache.write("plans", name, plan.without_caches())
     return plan
 
 
@@ -51,17 +51,6 @@ def _reads_external_data(model: Model) -> bool:
     return any(type(component.ast).__name__.startswith("Get")
                for section in model.abstract_model.sections for element in section.elements
                for component in element.components)
-
-
-def _without_caches(plan: Plan) -> Plan:
-    """A shallow copy of ``plan`` without its in-memory kernels (compiled code and loaded libraries)."""
-    import copy
-
-    clean = copy.copy(plan)
-    for attribute in ("_kernels", "_compiled_kernels", "_fallback_reasons"):
-        if attribute in clean.__dict__:
-            clean.__dict__[attribute] = type(plan.__dict__[attribute])()
-    return clean
 
 
 def to_params(overrides: dict) -> dict:

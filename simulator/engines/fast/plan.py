@@ -14,6 +14,10 @@ from simulator.engines.fast.ir import Expr, ParameterError, TimePath, TimeSettin
 __all__ = ["INTEGRATORS", "Expr", "ParameterError", "Plan", "TimePath", "TimeSettings", "run_plan"]
 
 
+# Per-object caches: the numpy kernels, the compiled backend's kernels (kernel/run.py) and its notes.
+_CACHES = ("_kernels", "_compiled_kernels", "_fallback_reasons")
+
+
 class Plan:
     """A compiled model: ordered equations, states and metadata, ready to run in batches.
 
@@ -58,15 +62,27 @@ class Plan:
         ``final`` is identical, bit for bit, to the full run's (the calibration runs only to its last
         observation).
         """
-        import copy
         import dataclasses
 
         if final >= self.time.final:
             return self
-        plan = copy.copy(self)
+        # kernels (numpy and compiled) are generated for a clock: the copy must build its own. A compiled
+        # kernel of the full clock writes more saved times than the shorter run allocates (this was a
+        # memory corruption: a full-horizon run, then runs of an ``until`` copy, crashed the process).
+        plan = self.without_caches()
         plan.time = dataclasses.replace(self.time, final=max(final, self.time.initial))
-        plan._kernels = {}  # kernels are generated for a clock; the copy builds its own
         return plan
+
+    def without_caches(self) -> Plan:
+        """A shallow copy of this plan with empty kernel caches (generated code, loaded libraries and
+        fallback notes are per plan object, so neither copy sees the other's)."""
+        import copy
+
+        clean = copy.copy(self)
+        for attribute, value in self.__dict__.items():
+            if attribute in _CACHES:
+                clean.__dict__[attribute] = type(value)()
+        return clean
 
     def source(self, overrides: dict | None = None, variables=None) -> str:
         """Generated kernel source, for reading; ``overrides`` maps name -> value|path."""

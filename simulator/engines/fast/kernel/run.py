@@ -42,7 +42,8 @@ def kernel_for(plan, kinds: dict, variables: list, method: str):
     Raises Unsupported or BuildError when it cannot be had (the caller falls back).
     """
     cache = plan.__dict__.setdefault("_compiled_kernels", {})
-    key = (tuple(sorted(kinds.items())), tuple(variables), method)
+    # the clock is in the key too: a kernel's step count and saved times are compiled in
+    key = (tuple(sorted(kinds.items())), tuple(variables), method, plan.time)
     if key not in cache:
         if len(cache) >= 64:
             cache.clear()
