@@ -318,23 +318,3 @@ def test_what_it_takes_seeks_applies_splits_and_discovers(ensemble_ready):
     at.radio(key="w:decision").set_value("discover").run()
     assert not problems(at)
     assert any("valid runs" in m.value for m in at.markdown)
-
-
-def test_the_parsed_model_is_kept_on_disk_and_a_broken_copy_is_parsed_again(tmp_path, monkeypatch):
-    import numpy as np
-
-    from faces.app import data
-
-    monkeypatch.setenv("JINAN_SD_CACHE", str(tmp_path))
-    path = simulator.Project.default().model_path
-    first = data.parsed_model(path)
-    (cached,) = (tmp_path / "app").glob("model-*.pickle")
-    again = data.parsed_model(path)  # from the pickle this time
-    assert again is not first and again.sha256 == first.sha256 == simulator.load(path).sha256
-    scen = simulator.scenario("baseline", first)
-    assert np.array_equal(simulator.run(scen, model=again).frame.to_numpy(),
-                          simulator.run(scen, model=first).frame.to_numpy())
-    cached.write_bytes(b"not a pickle")
-    with pytest.warns(UserWarning, match="unreadable"):
-        assert data.parsed_model(path).sha256 == first.sha256
-    assert cached.read_bytes() != b"not a pickle"  # written afresh

@@ -26,65 +26,14 @@ from simulator.targets.history import history_frame
 
 @functools.lru_cache(maxsize=4)
 def _model(stamp: str):
-    return parsed_model(simulator.Project.default().model_path)
+    # simulator.load keeps the parsed model and its plan on disk between processes (the library's parse
+    # cache, under its trust rules), so a server start reads them instead of parsing the .mdl again
+    return simulator.load(simulator.Project.default().model_path)
 
 
 def model():
     """The Jinan model (parsed once per process, again when the file changes)."""
     return _model(file_stamp(simulator.Project.default().model_path))
-
-
-def _cache_folder() -> Path:
-    """Where the app keeps the parsed model: the library's cache folder (``$JINAN_SD_CACHE`` or
-    ``~/.cache/jinan-sd``, as the compiled kernels), under ``app/``."""
-    import os
-
-    return Path(os.environ.get("JINAN_SD_CACHE") or Path.home() / ".cache" / "jinan-sd") / "app"
-
-
-def _parser_key(path: Path) -> str:
-    """What the parsed model depends on: the .mdl bytes, the library's model code, pysd and Python."""
-    import hashlib
-    import importlib.metadata
-    import platform
-
-    import simulator.model as package
-
-    digest = hashlib.sha256(path.read_bytes())
-    for source in sorted(Path(package.__file__).parent.glob("*.py")):
-        digest.update(source.read_bytes())
-    digest.update(f"{simulator.__version__}|{importlib.metadata.version('pysd')}|{platform.python_version()}".encode())
-    return digest.hexdigest()[:32]
-
-
-def parsed_model(path: Path):
-    """``simulator.load(path)``, kept on disk between server starts: parsing the .mdl (pysd's grammar) is
-    ~1 s of a cold first page, loading the pickled result ~10 ms. The pickle is keyed by
-    :func:`_parser_key` and written atomically; any problem reading it means a fresh parse."""
-    import pickle
-    import warnings
-
-    from simulator.atomic import write_bytes
-
-    try:
-        cached = _cache_folder() / f"model-{_parser_key(path)}.pickle"
-    except OSError:
-        return simulator.load(path)
-    try:
-        with open(cached, "rb") as handle:
-            return pickle.load(handle)
-    except FileNotFoundError:
-        pass
-    except Exception as exc:  # a stale or broken cache file is no error of the user's: parse again
-        warnings.warn(f"app model cache {cached.name} unreadable ({type(exc).__name__}); parsing the model",
-                      stacklevel=2)
-    found = simulator.load(path)
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes(cached, pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL))
-    except OSError:
-        pass  # a read-only cache folder: parse on every start, as before
-    return found
 
 
 @functools.lru_cache(maxsize=4)
