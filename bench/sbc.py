@@ -5,9 +5,9 @@ likelihood at those values (``calibration.sbc.simulated_observations``), fits th
 walkers' start), samples the posterior with emcee and ranks the true values among the draws. Prints the
 pooled 90 % coverage with its Wilson interval, the share of parameters whose ranks pass a chi-square
 uniformity test, the sampler's diagnostics and the wall time, as a Markdown section for bench/RESULTS.md.
-Run: ``.venv/bin/python bench/sbc.py [--replications 20 --steps 10000 --walkers 128 --seed 2021]``.
-The defaults are the committed posterior's walkers with a chain 30 times shorter (model 0.2: 40 parameters,
-so at least 80 walkers; ~15 s per replication with the compiled backend).
+Run: ``.venv/bin/python bench/sbc.py [--replications 20 --steps 5000 --walkers 128 --seed 2021]``.
+The defaults are the committed posterior's walkers with a chain 60 times shorter (model 0.2: 40 parameters,
+so at least 80 walkers; ~8 s of CPU per replication with the compiled backend).
 """
 
 from __future__ import annotations
@@ -43,10 +43,10 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--replications", type=int, default=20)
-    parser.add_argument("--steps", type=int, default=10000)
+    parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--walkers", type=int, default=128)
-    parser.add_argument("--burn", type=int, default=2000)
-    parser.add_argument("--thin", type=int, default=50)
+    parser.add_argument("--burn", type=int, default=1000)
+    parser.add_argument("--thin", type=int, default=25)
     parser.add_argument("--seed", type=int, default=2021)
     parser.add_argument("--json", default="", help="also write the ranks and diagnostics here")
     args = parser.parse_args()
