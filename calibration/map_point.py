@@ -7,12 +7,12 @@ unit box; the sampler's density is ``-inf`` outside it). So the optimum is the M
 provided the optimiser found the global optimum. :func:`check_against_posterior` tests that proviso against
 a sample of exactly that density: the optimum must be at least as probable as every draw, and the best
 draw's stored log-posterior must be what the problem computes for it now (same density, numerically).
-:func:`polish_from` runs one least-squares search from a sampled point, for the case a draw beats the optimum.
+:func:`calibration.posterior.polish_from` runs one least-squares search from a sampled point, for the case
+a draw beats the optimum.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -20,12 +20,15 @@ import numpy as np
 
 from simulator.errors import UserError
 
+from . import POSTERIOR_PATH
+
+#: The log-posterior column of a posterior file (calibration.posterior.LOG_POSTERIOR; not imported from
+#: there, since calibration.fit, which calibration.posterior imports, writes this module's check).
+LOG_POSTERIOR = "log_posterior"
+
 # Tolerance of "the stored log-posterior of a draw is what the problem computes now" [log-density units]:
 # the engine is deterministic and both backends are bitwise equal, so only float formatting could differ.
 _RECOMPUTE_TOL = 1e-8
-# A polished point replaces the optimum only if it lowers the objective by more than this [chi2 units]:
-# less is the optimiser's own tolerance, not a different mode.
-_POLISH_GAIN = 1e-6
 
 
 def _same_density(problem, info: dict) -> str:
@@ -62,8 +65,6 @@ def check_against_posterior(result, posterior=None, raw: bytes | None = None) ->
         why and the header says the point was not checked.
     """
     from simulator.analysis.uncertainty import read_posterior_file
-
-    from .posterior import LOG_POSTERIOR, POSTERIOR_PATH
 
     problem = result.problem
     if posterior is None:
@@ -115,8 +116,6 @@ def check_against_posterior(result, posterior=None, raw: bytes | None = None) ->
 
 
 def _label(path: Path) -> str:
-    from .posterior import POSTERIOR_PATH
-
     return "calibration/posterior.parquet" if path.resolve() == POSTERIOR_PATH.resolve() else path.name
 
 
@@ -126,29 +125,6 @@ def _unchecked(label: str, why: str) -> dict:
                    f"# (same likelihood, priors, bounds); not checked against a sample: {label}: {why}.\n"),
         "entries": {"map_point": "not checked", "map_posterior": label, "map_check": why},
     }
-
-
-def polish_from(result, theta: np.ndarray, max_nfev: int = 60):
-    """One least-squares search of ``result.problem`` from ``theta`` [natural units].
-
-    Returns a :class:`calibration.fit.FitResult` (rounded to 6 digits, Gauss-Newton uncertainty, ``starts``
-    one more than ``result``'s, ``describe["method"]`` saying so) if it lowers the objective by more than
-    the optimiser's tolerance, else ``None``: ``result`` stays the optimum.
-    """
-    from .fit import _local, _method_text, _round, _uncertainty
-
-    problem = result.problem
-    solution = _local(problem, np.clip(problem.unit(np.asarray(theta, float)), 0.0, 1.0), max_nfev)
-    polished = np.array([_round(x) for x in problem.theta(np.clip(solution.x, 0, 1))])
-    polished = np.clip(polished, problem.low, problem.low + problem.span)
-    candidate = _uncertainty(problem, polished)
-    if candidate.objective >= result.objective - _POLISH_GAIN:
-        return None
-    return dataclasses.replace(
-        candidate, method=result.method, seed=result.seed, starts=result.starts + 1,
-        start_costs=[*result.start_costs, candidate.objective],
-        describe={**result.describe, "method": _method_text(result) + "; then least_squares from the "
-                  "posterior's most probable draw, which found a lower objective"})
 
 
 def _r(x: float) -> float:

@@ -60,25 +60,24 @@ import numpy as np
 from simulator.analysis.uncertainty import POSTERIOR_FORMAT, POSTERIOR_METADATA_KEY
 from simulator.errors import UserError
 
-from . import PACKAGE_DIR
+from . import POSTERIOR_PATH
 from .fit import DEFAULT_SEED, DEFAULT_STARTS, FitResult, Problem, fit
 from .sampler import _MOVE_TEXT, MAX_DRAWS, MIN_DRAWS, MOVES, Chain, _r, run_ensemble, summarise
 
 __all__ = ["MOVES", "Chain", "draw", "read_posterior", "run_ensemble", "sample_posterior", "summarise",
            "write_posterior"]
 
-#: The committed posterior sample, beside ``calibrated.toml``.
-POSTERIOR_PATH = PACKAGE_DIR / "posterior.parquet"
 #: The file format and the key of its JSON provenance in the parquet schema metadata: the library's, which
 #: reads these files for the ensembles (one definition of the format).
 FORMAT_VERSION = POSTERIOR_FORMAT
 METADATA_KEY = POSTERIOR_METADATA_KEY
 LOG_POSTERIOR = "log_posterior"
 DEFAULT_WALKERS = 128
-#: Steps per walker: with the compiled backend (~1.5 ms of CPU per step of 128 walkers) 300 000 steps take
-#: about 8 min of CPU, and model 0.2's posterior needs them: tau_max ~1 400 steps, and R-hat < 1.01 (worst
-#: of 40 parameters) needs ~200 000 post-burn-in steps (R-hat - 1 falls as 1 / chain length; 1.0118 at
-#: 135 000, 1.0083 at 180 000 in a 250 000-step exploration run, README "Achieved posterior").
+#: Steps per walker: with the compiled backend (1.7-1.9 ms of CPU per step of 128 walkers) 300 000 steps
+#: take 9-10 min of CPU (576 s measured, README "Achieved posterior"), and model 0.2's posterior needs
+#: them: tau_max ~1 400 steps, and R-hat < 1.01 (worst of 40 parameters) needs ~200 000 post-burn-in steps
+#: (R-hat - 1 falls as 1 / chain length; 1.0118 at 135 000, 1.0083 at 180 000 in a 250 000-step
+#: exploration run).
 DEFAULT_STEPS = 300000
 #: Starts of the least-squares fit that finds the mode the walkers start around: the same as
 #: ``jinan-sd calibrate``'s, so that mode is calibrated.toml's point (checked as the MAP, calibration.map_point).
@@ -419,3 +418,35 @@ def draw(n: int, seed: int, path=POSTERIOR_PATH, nuisance: bool = False):
     out.attrs = {"posterior_sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(), "seed": int(seed),
                  "source_rows": rows}
     return out
+
+
+# --- calibrated.toml's point ------------------------------------------------------------------------
+
+#: A polished point replaces the optimum only if it lowers the objective by more than this [chi2 units]:
+#: less is the optimiser's own tolerance, not a different mode.
+POLISH_GAIN = 1e-6
+
+
+def polish_from(result, theta: np.ndarray, max_nfev: int = 60):
+    """One least-squares search of ``result.problem`` from ``theta`` [natural units].
+
+    Returns a :class:`calibration.fit.FitResult` (rounded to 6 digits, Gauss-Newton uncertainty, ``starts``
+    one more than ``result``'s, ``describe["method"]`` saying so) if it lowers the objective by more than
+    the optimiser's tolerance, else ``None``: ``result`` stays the optimum.
+    """
+    import dataclasses
+
+    from .fit import _local, _method_text, _round, _uncertainty
+
+    problem = result.problem
+    solution = _local(problem, np.clip(problem.unit(np.asarray(theta, float)), 0.0, 1.0), max_nfev)
+    polished = np.array([_round(x) for x in problem.theta(np.clip(solution.x, 0, 1))])
+    polished = np.clip(polished, problem.low, problem.low + problem.span)
+    candidate = _uncertainty(problem, polished)
+    if candidate.objective >= result.objective - POLISH_GAIN:
+        return None
+    return dataclasses.replace(
+        candidate, method=result.method, seed=result.seed, starts=result.starts + 1,
+        start_costs=[*result.start_costs, candidate.objective],
+        describe={**result.describe, "method": _method_text(result) + "; then least_squares from the "
+                  "posterior's most probable draw, which found a lower objective"})

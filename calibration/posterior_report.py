@@ -231,12 +231,13 @@ def run_posterior(args, problem, out: Path, report: Path | None) -> int:
     import dataclasses
 
     from .fit import to_toml
-    from .map_point import check_against_posterior, polish_from
+    from .map_point import check_against_posterior
     from .posterior import (
         DEFAULT_STEPS,
         DEFAULT_WALKERS,
         POSTERIOR_PATH,
         STORE_EVERY,
+        polish_from,
         sample_posterior,
         to_parquet_bytes,
     )

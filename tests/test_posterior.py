@@ -234,7 +234,8 @@ def test_calibrated_toml_says_whether_the_optimum_is_the_map_of_the_sample(small
     import dataclasses
     import tomllib
 
-    from calibration.map_point import check_against_posterior, polish_from
+    from calibration.map_point import check_against_posterior
+    from calibration.posterior import polish_from
 
     post = _sample(small_problem, small_mode, 9)
     path = write_posterior(post, tmp_path / "posterior.parquet")
