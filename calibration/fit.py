@@ -215,6 +215,9 @@ class FitResult:
     #: table (the posterior's MAP draw says how it was made).
     header: str = ""
     describe: dict = field(default_factory=dict)
+    #: Whether the point is the posterior's MAP point: header lines and ``[calibration]`` entries from
+    #: :func:`calibration.map_point.check_against_posterior` (None: not checked, nothing written about it).
+    map_check: dict | None = None
 
     @property
     def objective(self) -> float:
@@ -356,12 +359,13 @@ _HEADER = """\
 """
 
 
-def to_toml(result: FitResult, check: dict | None = None) -> str:
+def to_toml(result: FitResult) -> str:
     """The text of ``calibrated.toml``: same result, same bytes (no timestamps, fixed rounding).
 
-    ``check`` (from :func:`calibration.map_point.check_against_posterior`) adds the header lines and the
-    ``[calibration]`` entries that say whether the point is the posterior's maximum a posteriori point.
+    ``result.map_check`` (from :func:`calibration.map_point.check_against_posterior`) adds the header lines
+    and the ``[calibration]`` entries that say whether the point is the posterior's maximum a posteriori point.
     """
+    check = result.map_check
     import tomli_w
 
     problem = result.problem
@@ -440,6 +444,16 @@ def write_calibrated(result: FitResult, path, posterior=None) -> None:
     """
     from simulator.atomic import write_text
 
+    write_text(path, to_toml(with_map_check(result, posterior)))
+
+
+def with_map_check(result: FitResult, posterior=None) -> FitResult:
+    """``result`` with ``map_check`` against the posterior sample file ``posterior`` (default the packaged
+    one); anything that is not a :class:`FitResult` is returned as it is (the writer's failure paths)."""
+    import dataclasses
+
     from .map_point import check_against_posterior
 
-    write_text(path, to_toml(result, check_against_posterior(result, posterior)))
+    if not isinstance(result, FitResult):
+        return result
+    return dataclasses.replace(result, map_check=check_against_posterior(result, posterior))

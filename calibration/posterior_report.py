@@ -263,8 +263,9 @@ def run_posterior(args, problem, out: Path, report: Path | None) -> int:
     better = post.visited_log_posterior > -0.5 * result.objective  # a visited point beats the optimum
     polished = polish_from(result, post.visited_theta) if better else None
     result = polished or result
-    check = check_against_posterior(result, target, parquet)
-    toml = to_toml(result, check).encode("utf-8")
+    result = dataclasses.replace(result, map_check=check_against_posterior(result, target, parquet))
+    check = result.map_check
+    toml = to_toml(result).encode("utf-8")
     from simulator.atomic import write_bytes as write_atomic
 
     write_atomic(target, parquet)
