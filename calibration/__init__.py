@@ -15,6 +15,8 @@ posterior
     ``posterior.parquet`` and :func:`calibration.posterior.draw` (joint draws for ensembles).
 sampler
     emcee's ensemble sampler with vectorised calls; burn-in, thinning, autocorrelation time, R-hat, ESS.
+map_point
+    Whether ``calibrated.toml``'s point is the posterior's maximum a posteriori point (the header's check).
 posterior_report
     Posterior summary, posterior-predictive check (zh/en figures), ``jinan-sd calibrate --posterior``.
 sbc
@@ -33,3 +35,5 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 OBSERVATIONS_PATH = PACKAGE_DIR / "data" / "observations.csv"
 #: Default output of ``jinan-sd calibrate`` (read by :func:`simulator.calibration_overrides`).
 CALIBRATED_PATH = PACKAGE_DIR / "calibrated.toml"
+#: The committed posterior sample (``jinan-sd calibrate --posterior``), beside ``calibrated.toml``.
+POSTERIOR_PATH = PACKAGE_DIR / "posterior.parquet"

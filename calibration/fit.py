@@ -119,6 +119,8 @@ class Problem:
         self.u_default = np.array([(p.default - p.low) / p.span for p in self.parameters])
         self._nuisance = {p.id: j for j, p in enumerate(self.parameters) if p.nuisance}
         self.runs = 0
+        #: The fast engine's backend that ran the last batch ("compiled" or "numpy"; None before any run).
+        self.backend: str | None = None
         #: Stop runs at this year [Year] (None: the model's final time); see :meth:`simulator.engines.fast.Plan.until`.
         self.final_year: float | None = None
 
@@ -152,9 +154,11 @@ class Problem:
         for j, p in enumerate(self.parameters):
             if not p.nuisance:
                 overrides[p.id] = theta[:, j].copy()
+        used: dict = {}
         _, values = run_overrides(self.model, overrides, theta.shape[0], variables=list(variables),
-                                  until=self.final_year)
+                                  until=self.final_year, used=used)
         self.runs += theta.shape[0]
+        self.backend = used.get("backend")
         return values
 
     def rebasing(self, theta: np.ndarray):
@@ -211,6 +215,9 @@ class FitResult:
     #: table (the posterior's MAP draw says how it was made).
     header: str = ""
     describe: dict = field(default_factory=dict)
+    #: Whether the point is the posterior's MAP point: header lines and ``[calibration]`` entries from
+    #: :func:`calibration.map_point.check_against_posterior` (None: not checked, nothing written about it).
+    map_check: dict | None = None
 
     @property
     def objective(self) -> float:
@@ -353,7 +360,12 @@ _HEADER = """\
 
 
 def to_toml(result: FitResult) -> str:
-    """The text of ``calibrated.toml``: same result, same bytes (no timestamps, fixed rounding)."""
+    """The text of ``calibrated.toml``: same result, same bytes (no timestamps, fixed rounding).
+
+    ``result.map_check`` (from :func:`calibration.map_point.check_against_posterior`) adds the header lines
+    and the ``[calibration]`` entries that say whether the point is the posterior's maximum a posteriori point.
+    """
+    check = result.map_check
     import tomli_w
 
     problem = result.problem
@@ -382,6 +394,7 @@ def to_toml(result: FitResult) -> str:
             "observations": "calibration/data/observations.csv",
             "observations_sha256": problem.observations.sha256,
             **result.describe,
+            **(check or {}).get("entries", {}),
         },
         "parameters": {},
         "nuisance": {},
@@ -405,7 +418,10 @@ def to_toml(result: FitResult) -> str:
     )
     correlation = (f"[correlation]\nparameters = {tomli_w.dumps({'p': names})[4:].strip()}\n"
                    f"matrix = [\n{rows},\n]\n")
-    return (result.header or _HEADER) + "\n" + tomli_w.dumps(body) + "\n" + correlation
+    header = result.header or _HEADER
+    if check:
+        header += check["header"]
+    return header + "\n" + tomli_w.dumps(body) + "\n" + correlation
 
 
 def _method_text(result: FitResult) -> str:
@@ -416,10 +432,28 @@ def _method_text(result: FitResult) -> str:
             f"and {result.starts - 1} uniform random starts; the lower objective wins")
 
 
-def write_calibrated(result: FitResult, path) -> None:
+def write_calibrated(result: FitResult, path, posterior=None) -> None:
     """Write :func:`to_toml` to ``path`` (UTF-8, LF line ends) atomically: a temporary file in the same
     folder, fsynced, then renamed, so a failed write leaves the previous calibration whole (every run
-    reads this file; :func:`simulator.runner.check_calibration` also refuses one cut short)."""
+    reads this file; :func:`simulator.runner.check_calibration` also refuses one cut short).
+
+    The point is checked against the posterior sample ``posterior`` (default the packaged
+    ``calibration/posterior.parquet``) when that sample is of the same density (model, observations,
+    parameters, prior): is the optimum at least as probable as the sample's best draw? The answer goes into
+    the header (:mod:`calibration.map_point`).
+    """
     from simulator.atomic import write_text
 
-    write_text(path, to_toml(result))
+    write_text(path, to_toml(with_map_check(result, posterior)))
+
+
+def with_map_check(result: FitResult, posterior=None) -> FitResult:
+    """``result`` with ``map_check`` against the posterior sample file ``posterior`` (default the packaged
+    one); anything that is not a :class:`FitResult` is returned as it is (the writer's failure paths)."""
+    import dataclasses
+
+    from .map_point import check_against_posterior
+
+    if not isinstance(result, FitResult):
+        return result
+    return dataclasses.replace(result, map_check=check_against_posterior(result, posterior))

@@ -44,7 +44,7 @@ typical set, which makes the burn-in short.
 
 Diagnostics: acceptance fraction per walker; integrated autocorrelation time tau per parameter
 (``emcee.autocorr.integrated_time`` on the post-burn-in chain); rank-normalised split R-hat and bulk/tail
-ESS (arviz, walkers as chains); burn-in ``max(steps / 4, 3 tau_max)`` (at most half the chain); thinning
+ESS (arviz, walkers as chains); burn-in ``max(steps / 10, 5 tau_max)`` (at most half the chain); thinning
 ``tau_min / 2`` adjusted so the kept draws lie in ``[min_draws, max_draws]``. ``converged`` requires the
 post-burn-in chain to be at least 50 tau_max long and R-hat < 1.01 for every parameter.
 """
@@ -60,27 +60,34 @@ import numpy as np
 from simulator.analysis.uncertainty import POSTERIOR_FORMAT, POSTERIOR_METADATA_KEY
 from simulator.errors import UserError
 
-from . import PACKAGE_DIR
-from .fit import DEFAULT_SEED, FitResult, Problem, fit
+from . import POSTERIOR_PATH
+from .fit import DEFAULT_SEED, DEFAULT_STARTS, FitResult, Problem, fit
 from .sampler import _MOVE_TEXT, MAX_DRAWS, MIN_DRAWS, MOVES, Chain, _r, run_ensemble, summarise
 
 __all__ = ["MOVES", "Chain", "draw", "read_posterior", "run_ensemble", "sample_posterior", "summarise",
            "write_posterior"]
 
-#: The committed posterior sample, beside ``calibrated.toml``.
-POSTERIOR_PATH = PACKAGE_DIR / "posterior.parquet"
 #: The file format and the key of its JSON provenance in the parquet schema metadata: the library's, which
 #: reads these files for the ensembles (one definition of the format).
 FORMAT_VERSION = POSTERIOR_FORMAT
 METADATA_KEY = POSTERIOR_METADATA_KEY
 LOG_POSTERIOR = "log_posterior"
 DEFAULT_WALKERS = 128
-DEFAULT_STEPS = 30000
-#: Starts of the least-squares fit that finds the mode the walkers start around.
-FIT_STARTS = 4
-#: Steps between stored positions: the autocorrelation time is hundreds of steps, so storing every 10th
-#: loses nothing and keeps the chain's memory at walkers x steps / 10 x P floats.
+#: Steps per walker: with the compiled backend (1.7-1.9 ms of CPU per step of 128 walkers) 300 000 steps
+#: take 9-10 min of CPU (576 s measured, README "Achieved posterior"), and model 0.2's posterior needs
+#: them: tau_max ~1 400 steps, and R-hat < 1.01 (worst of 40 parameters) needs ~200 000 post-burn-in steps
+#: (R-hat - 1 falls as 1 / chain length; 1.0118 at 135 000, 1.0083 at 180 000 in a 250 000-step
+#: exploration run).
+DEFAULT_STEPS = 300000
+#: Starts of the least-squares fit that finds the mode the walkers start around: the same as
+#: ``jinan-sd calibrate``'s, so that mode is calibrated.toml's point (checked as the MAP, calibration.map_point).
+FIT_STARTS = DEFAULT_STARTS
+#: Steps between stored positions at least: the autocorrelation time is hundreds of steps, so storing every
+#: 10th loses nothing; longer chains store fewer (:data:`MAX_STORED`).
 STORE_EVERY = 10
+#: Stored positions per walker at most (300 000 steps: every 60th): 5 000 x 128 walkers x 40 parameters of
+#: float64 is 205 MB, and tau / 60 is still more than 20 stored positions per autocorrelation time.
+MAX_STORED = 5000
 #: Laplace-approximation candidates per walker for the start.
 CANDIDATES = 16
 
@@ -172,6 +179,17 @@ def initial_walkers(mode: FitResult, walkers: int, rng: np.random.Generator, log
     return u[np.sort(chosen)]
 
 
+def default_stride(steps: int) -> int:
+    """Steps between stored positions: a multiple of :data:`STORE_EVERY` that divides ``steps`` and keeps at
+    most about :data:`MAX_STORED` positions per walker (1 when ``steps`` is not a multiple of it)."""
+    if steps % STORE_EVERY:
+        return 1
+    stride = STORE_EVERY * max(1, -(-steps // (STORE_EVERY * MAX_STORED)))
+    while steps % stride:
+        stride -= STORE_EVERY
+    return stride
+
+
 @dataclass
 class Posterior:
     """A posterior sample of the calibration and how it was made.
@@ -193,6 +211,11 @@ class Posterior:
     runs: int = 0
     seconds: float = 0.0
     chain: Chain | None = field(default=None, repr=False)
+    #: The fast engine's backend that ran the chain ("compiled" or "numpy"; bitwise the same numbers).
+    backend: str = "numpy"
+    #: The most probable position the chain visited (burn-in included; the optimum not): the MAP check.
+    visited_theta: np.ndarray | None = field(default=None, repr=False)
+    visited_log_posterior: float = -np.inf
 
     @property
     def names(self) -> list[str]:
@@ -227,12 +250,12 @@ def sample_posterior(problem: Problem, seed: int = DEFAULT_SEED, walkers: int = 
     mode : FitResult, optional
         A least-squares fit of ``problem`` to start from instead of fitting.
     stride : int, optional
-        Store every ``stride``-th step (default :data:`STORE_EVERY` when it divides ``steps``, else 1).
+        Store every ``stride``-th step (default: :func:`default_stride`).
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise UserError(f"seed must be a non-negative integer, got {seed!r}", param="seed")
     if stride is None:
-        stride = STORE_EVERY if steps % STORE_EVERY == 0 else 1
+        stride = default_stride(steps)
     clock = time.perf_counter()
     full, problem = problem, copy.copy(problem)
     # Every run stops at the last observed year: same numbers, a fraction of the time (Plan.until).
@@ -252,7 +275,8 @@ def sample_posterior(problem: Problem, seed: int = DEFAULT_SEED, walkers: int = 
     names = [p.id for p in problem.parameters]
     draws_u, lp, diagnostics = summarise(chain, names, burn, thin, min_draws, max_draws)
     best = np.unravel_index(int(np.argmax(chain.log_prob)), chain.log_prob.shape)
-    map_theta, map_lp = problem.theta(chain.samples[best]), float(chain.log_prob[best])
+    visited_theta, visited_lp = problem.theta(chain.samples[best]), float(chain.log_prob[best])
+    map_theta, map_lp = visited_theta, visited_lp
     if -0.5 * mode.objective >= map_lp:
         map_theta, map_lp = mode.theta.copy(), -0.5 * mode.objective
     settings = {
@@ -272,9 +296,10 @@ def sample_posterior(problem: Problem, seed: int = DEFAULT_SEED, walkers: int = 
     }
     return Posterior(
         problem=full, theta=problem.theta(draws_u), log_posterior=lp,
-        map_theta=map_theta, map_log_posterior=map_lp,
+        map_theta=map_theta, map_log_posterior=map_lp, visited_theta=visited_theta,
+        visited_log_posterior=visited_lp,
         mode=mode, seed=seed, settings=settings, diagnostics=diagnostics, runs=problem.runs,
-        seconds=time.perf_counter() - clock, chain=chain,
+        seconds=time.perf_counter() - clock, chain=chain, backend=problem.backend or "numpy",
     )
 
 
@@ -300,7 +325,7 @@ def metadata(post: Posterior) -> dict:
         "n_observations": len(problem.predictor),
         "seed": int(post.seed),
         "sampler": {**post.settings, "emcee_version": emcee.__version__},
-        "engine": {"name": "fast", "backend": "numpy", "method": "euler", "numpy_version": np.__version__},
+        "engine": {"name": "fast", "backend": post.backend, "method": "euler", "numpy_version": np.__version__},
         "likelihood": "independent Gaussian on the fit observations with their sigmas; ranges: distance "
         "outside [low, high] / sigma (flat inside)",
         "prior": f"independent Gaussian per parameter, mean = model value, sd = {problem.prior_width:g} x "
@@ -314,6 +339,7 @@ def metadata(post: Posterior) -> dict:
         "diagnostics": post.diagnostics,
         "map": {"log_posterior": _r(post.map_log_posterior, 10),
                 "theta": {n: float(x) for n, x in zip(post.names, post.map_theta, strict=True)}},
+        "best_visited_log_posterior": _r(post.visited_log_posterior, 10),
         "least_squares_optimum": {"objective": _r(post.mode.objective, 10),
                                   "theta": {n: float(x) for n, x in zip(post.names, post.mode.theta,
                                                                         strict=True)}},
@@ -394,49 +420,33 @@ def draw(n: int, seed: int, path=POSTERIOR_PATH, nuisance: bool = False):
     return out
 
 
-# --- calibrated.toml from the posterior -----------------------------------------------------------
+# --- calibrated.toml's point ------------------------------------------------------------------------
 
-_MAP_HEADER = """\
-# Calibration of models/jinan.mdl on 2015-2020 history, written by `jinan-sd calibrate --posterior`; do not edit.
-# value: the MAXIMUM A POSTERIORI DRAW of the MCMC posterior (calibration/posterior.parquet): the joint point
-# of highest posterior density the sampler visited, used under every scenario's levers for deterministic runs.
-# std_error and [correlation]: posterior standard deviations and correlations of the sample.
-# [nuisance.<id>]: parameters of the observations only (not model constants).
-"""
+#: A polished point replaces the optimum only if it lowers the objective by more than this [chi2 units]:
+#: less is the optimiser's own tolerance, not a different mode.
+POLISH_GAIN = 1e-6
 
 
-def map_result(post: Posterior, posterior_sha256: str = "") -> FitResult:
-    """The MAP draw as a :class:`FitResult` for ``calibrated.toml`` and the fit report.
+def polish_from(result, theta: np.ndarray, max_nfev: int = 60):
+    """One least-squares search of ``result.problem`` from ``theta`` [natural units].
 
-    ``std_error`` and ``correlation`` are the sample's; ``ratio_to_prior`` is posterior sd over the
-    truncated prior's sd (so a parameter the data cannot see has a ratio near 1).
+    Returns a :class:`calibration.fit.FitResult` (rounded to 6 digits, Gauss-Newton uncertainty, ``starts``
+    one more than ``result``'s, ``describe["method"]`` saying so) if it lowers the objective by more than
+    the optimiser's tolerance, else ``None``: ``result`` stays the optimum.
     """
-    from .fit import _round
+    import dataclasses
 
-    problem = post.problem
-    theta = np.array([_round(x) for x in post.map_theta])
-    theta = np.clip(theta, problem.low, problem.low + problem.span)
-    r = problem.residuals(problem.unit(theta))[0]
-    m = len(problem.predictor)
-    sd = post.theta.std(axis=0, ddof=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        corr = np.corrcoef(post.theta, rowvar=False)
-    corr = np.where(np.isfinite(corr), corr, 0.0)
-    np.fill_diagonal(corr, 1.0)
-    d = post.diagnostics
-    return FitResult(
-        problem=problem, method="posterior", seed=post.seed, starts=post.mode.starts, theta=theta,
-        std_error=sd, correlation=np.clip(corr, -1, 1), ratio_to_prior=sd / problem.span / prior_sd_unit(problem),
-        chi2_data=float(r[:m] @ r[:m]), chi2_prior=float(r[m:] @ r[m:]), variance_scale=1.0,
-        runs=post.runs, seconds=post.seconds, header=_MAP_HEADER,
-        describe={
-            "method": f"maximum a posteriori draw of emcee ({post.settings['moves']}, {post.settings['walkers']} "
-            f"walkers x {post.settings['steps']} steps, burn {d['burn']}, thin {d['thin']}, {d['draws']} draws)",
-            "uncertainty": "posterior standard deviations and correlations of calibration/posterior.parquet",
-            "identified_when": "posterior sd < 0.5 x truncated prior sd ('weak' below 0.9)",
-            "posterior": "calibration/posterior.parquet",
-            "posterior_sha256": posterior_sha256,
-            "map_log_posterior": _r(post.map_log_posterior, 10),
-            "converged": d["converged"],
-        },
-    )
+    from .fit import _local, _method_text, _round, _uncertainty
+
+    problem = result.problem
+    solution = _local(problem, np.clip(problem.unit(np.asarray(theta, float)), 0.0, 1.0), max_nfev)
+    polished = np.array([_round(x) for x in problem.theta(np.clip(solution.x, 0, 1))])
+    polished = np.clip(polished, problem.low, problem.low + problem.span)
+    candidate = _uncertainty(problem, polished)
+    if candidate.objective >= result.objective - POLISH_GAIN:
+        return None
+    return dataclasses.replace(
+        candidate, method=result.method, seed=result.seed, starts=result.starts + 1,
+        start_costs=[*result.start_costs, candidate.objective],
+        describe={**result.describe, "method": _method_text(result) + "; then least_squares from the "
+                  "posterior's most probable draw, which found a lower objective"})

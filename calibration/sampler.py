@@ -178,8 +178,12 @@ def summarise(chain: Chain, names: list[str], burn: int | None = None, thin: int
     stride = chain.stride
     steps, walkers, _ = chain.samples.shape
     if burn is None:
+        # A tenth of the chain or 5 tau, whichever is longer (at most half): the calibration's walkers start
+        # inside the posterior's typical set, so the burn-in only has to forget the start. (Model 0.2, 250 000
+        # steps: the walkers' mean log-posterior is flat from the first 10 000 steps; discarding a quarter
+        # instead of a tenth raised the worst R-hat from 1.0085 to 1.0101.)
         tau_guess = float(np.max(integrated_time(chain.samples[steps // 2:])))
-        burn = min(steps // 2, max(steps // 4, math.ceil(3 * tau_guess)))
+        burn = min(steps // 2, max(steps // 10, math.ceil(5 * tau_guess)))
     else:
         if burn % stride:
             raise UserError(f"burn-in ({burn}) must be a multiple of the stored stride ({stride})")

@@ -19,7 +19,6 @@ from calibration.observations import load_observations
 from calibration.posterior import (
     LOG_POSTERIOR,
     draw,
-    map_result,
     read_posterior,
     run_ensemble,
     sample_posterior,
@@ -206,6 +205,8 @@ def test_posterior_file_round_trip_and_draws(small_problem, small_mode, tmp_path
     assert info["seed"] == 9 and info["model_sha256"] == small_problem.model.sha256
     assert info["observations_sha256"] == small_problem.observations.sha256
     assert info["sampler"]["walkers"] == 8 and info["engine"]["name"] == "fast"
+    # the backend that ran the chain, not a fixed name (the suite runs numpy, the library default is compiled)
+    assert info["engine"]["backend"] == small_problem.backend == os.environ.get("JINAN_SD_BACKEND", "compiled")
     assert set(info["diagnostics"]) >= {"acceptance_mean", "tau", "rhat", "ess_bulk", "burn", "thin"}
     # Every draw respects the ranges, and the log-posterior column is the objective's.
     assert np.all(post.theta >= small_problem.low) and np.all(post.theta <= small_problem.low + small_problem.span)
@@ -229,21 +230,46 @@ def test_posterior_file_round_trip_and_draws(small_problem, small_mode, tmp_path
         draw(1, seed=1, path=tmp_path / "missing.parquet")
 
 
-def test_map_result_feeds_calibrated_toml(small_problem, small_mode, tmp_path):
+def test_calibrated_toml_says_whether_the_optimum_is_the_map_of_the_sample(small_problem, small_mode, tmp_path):
+    import dataclasses
     import tomllib
 
+    from calibration.map_point import check_against_posterior
+    from calibration.posterior import polish_from
+
     post = _sample(small_problem, small_mode, 9)
-    result = map_result(post, "abc")
+    path = write_posterior(post, tmp_path / "posterior.parquet")
     out = tmp_path / "calibrated.toml"
-    write_calibrated(result, out)
+    # The optimum against a sample of the same density: at least as probable as every draw -> the MAP point.
+    write_calibrated(small_mode, out, posterior=path)
     text = out.read_text(encoding="utf-8")
-    assert "MAXIMUM A POSTERIORI DRAW" in text.splitlines()[1]
-    data = tomllib.loads(text)
-    assert data["calibration"]["posterior_sha256"] == "abc"
-    assert data["calibration"]["method"].startswith("maximum a posteriori draw of emcee")
-    for j, name in enumerate(PARAMETERS[:-1]):
-        assert data["parameters"][name]["value"] == pytest.approx(post.map_theta[j], rel=1e-5)
-        assert data["parameters"][name]["std_error"] == pytest.approx(post.theta[:, j].std(ddof=1), rel=1e-3)
+    assert "MAXIMUM A POSTERIORI point" in text
+    meta = tomllib.loads(text)["calibration"]
+    assert meta["map_point"] is True and meta["map_posterior"] == "posterior.parquet"
+    assert meta["map_posterior_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert meta["map_optimum_log_posterior"] == pytest.approx(-0.5 * small_mode.objective)
+    assert meta["map_best_draw_log_posterior"] == pytest.approx(post.log_posterior.max())
+    assert meta["map_best_draw_recomputed"] == pytest.approx(meta["map_best_draw_log_posterior"], abs=1e-8)
+    assert meta["map_optimum_log_posterior"] >= meta["map_best_draw_log_posterior"]
+    # A point that is not the optimum (the model's defaults) is beaten by a draw: said so, never called the MAP.
+    worse = fit(small_problem, seed=5, starts=1, max_nfev=1)
+    assert worse.objective > -2 * post.log_posterior.max()
+    check = check_against_posterior(worse, path)
+    assert check["entries"]["map_point"] is False and "NOT the MAP point" in check["header"]
+    # ... and polishing from the sample's most probable draw recovers a point at least as good as the optimum.
+    polished = polish_from(worse, post.visited_theta)
+    assert polished is not None and polished.objective <= small_mode.objective + 1e-6
+    assert polished.starts == worse.starts + 1 and "most probable draw" in polished.describe["method"]
+    assert polish_from(small_mode, small_mode.theta) is None  # the optimum stays
+    # A sample of another density (other observations, other parameters) or none at all: not checked.
+    other = dataclasses.replace(small_mode, problem=Problem(small_problem.model, small_problem.observations,
+                                                            small_problem.parameters[:2]))
+    assert check_against_posterior(other, path)["entries"]["map_point"] == "not checked"
+    missing = check_against_posterior(small_mode, tmp_path / "none.parquet")
+    assert missing["entries"]["map_check"] == "no posterior sample" and "not checked" in missing["header"]
+    (tmp_path / "bad.parquet").write_bytes(b"not parquet")
+    assert "not a readable parquet" in check_against_posterior(small_mode, tmp_path / "bad.parquet")[
+        "entries"]["map_check"]
 
 
 # --- atomic writes --------------------------------------------------------------------------------
@@ -395,6 +421,17 @@ def test_stored_stride_keeps_acceptance_and_reports_steps():
     assert diag["burn"] == 50 and diag["thin"] == 10 and diag["stored_every"] == 10
     with pytest.raises(UserError, match="multiple of the stored stride"):
         run_ensemble(log_prob, initial, steps=205, seed=3, stride=10)
+
+
+def test_long_chains_are_stored_sparser_but_every_stride_divides_the_steps():
+    from calibration.posterior import MAX_STORED, STORE_EVERY, default_stride
+
+    assert default_stride(30000) == STORE_EVERY and default_stride(15) == 1
+    for steps in (300000, 250000, 240000, 123450, 60000):
+        stride = default_stride(steps)
+        assert steps % stride == 0 and stride % STORE_EVERY == 0
+        assert steps // stride <= MAX_STORED * 1.2, steps  # about MAX_STORED positions at most
+    assert default_stride(300000) == 60
 
 
 def test_sbc_simulated_observations_follow_the_likelihood(small_problem):

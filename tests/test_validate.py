@@ -73,3 +73,24 @@ def test_a_shortened_backtest_runs_end_to_end(tmp_path):
     names = {p.name for p in written}
     assert {"report.txt", "heldout.csv", "series.csv", "backtest_2018_zh.png", "backtest_2018_en.png"} <= names
     assert "pooled 90 % coverage" in (tmp_path / "report" / "report.txt").read_text(encoding="utf-8")
+
+
+def test_the_backtest_runs_on_the_compiled_backend_over_two_origins(tmp_path):
+    # The suite runs numpy; the library default is compiled. In one process, a full-horizon compiled run
+    # followed by runs of a Plan.until copy corrupted memory (the copy shared the full plan's kernel
+    # cache) and `jinan-sd validate` died with SIGSEGV; the backtest now runs every model to 2020 only.
+    # A child process, so a crash fails this test instead of killing the suite.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    code = ("from calibration.validate import run_validation\n"
+            "r, t, p, s = run_validation(origins=(2017, 2018), walkers=80, steps=12, runs=30, starts=1)\n"
+            "print(len(r), p['points'])\n")
+    env = {**os.environ, "PYTHONPATH": str(root), "JINAN_SD_BACKEND": "compiled"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[0] == "2"
