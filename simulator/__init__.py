@@ -17,7 +17,7 @@ units) -> ``engines`` (fast numpy plan, pysd reference) -> ``scenarios``, ``runn
 from simulator._version import __version__
 from simulator.analysis.levers import Lever
 from simulator.engines.fast import TimePath
-from simulator.engines.fast.kernel import BACKENDS, DEFAULT_BACKEND
+from simulator.engines.fast.kernel import BACKENDS, DEFAULT_BACKEND, compile_in_background
 from simulator.errors import ModelError, ScenarioError, UserError
 from simulator.model import labels
 from simulator.project import Project
@@ -50,6 +50,7 @@ __all__ = [
     "ScenarioError",
     "TimePath",
     "UserError",
+    "compile_in_background",
     "__version__",
     "calibration_overrides",
     "defaults",

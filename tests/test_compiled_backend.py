@@ -304,3 +304,31 @@ def test_a_shorter_clock_after_a_full_run_uses_its_own_kernel(tmp_path):
                           cwd=tmp_path, env={**__import__("os").environ,
                                              "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
     assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]
+
+
+def test_interactive_runs_do_not_wait_for_the_compiler(tmp_path, monkeypatch):
+    """compile_in_background(): a single run whose kernel is not built yet answers on the numpy backend
+    (the same numbers) while gcc works on a background thread; then the compiled kernel serves. A large
+    batch and a strict caller (a Dask worker) still wait for it."""
+    import time
+
+    from simulator.engines.fast import kernel
+
+    monkeypatch.setenv("JINAN_SD_CACHE", str(tmp_path))
+    monkeypatch.setitem(kernel._BACKGROUND, "on", True)
+    plan = compile_model(simulator.load())  # a fresh plan: no kernel in memory, none on disk
+    params = {"investment_rate": 0.41}
+    numpy_times, numpy_values = plan.run(params, n=1)
+    started = time.perf_counter()
+    times, values, ran = run_with_backend(plan, params, n=1, backend="compiled")
+    assert ran == "numpy" and time.perf_counter() - started < 2.0  # gcc takes 3-16 s for this kernel
+    assert all(np.array_equal(values[k], numpy_values[k], equal_nan=True) for k in numpy_values)
+    while ran != "compiled" and time.perf_counter() - started < 600:
+        time.sleep(0.5)
+        times, values, ran = run_with_backend(plan, params, n=1, backend="compiled")
+    assert ran == "compiled"
+    assert all(np.array_equal(values[k], numpy_values[k], equal_nan=True) for k in numpy_values)
+    other = {"investment_rate": 0.41, "depreciation_rate": 0.05}  # a new kernel, asked for strictly
+    assert run_with_backend(plan, other, n=1, backend="compiled", strict=True)[2] == "compiled"
+    assert run_with_backend(plan, {"capital_elasticity": 0.4}, n=kernel.run.NO_WAIT_BELOW,
+                            backend="compiled")[2] == "compiled"

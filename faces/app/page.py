@@ -8,6 +8,7 @@ import time
 import numpy as np
 import streamlit as st
 
+import simulator
 from faces.app import data, settings, sidebar
 from faces.app.format import num
 from faces.app.messages import url_problem
@@ -106,6 +107,9 @@ def main() -> None:
     st.set_page_config(
         page_title="济南“十四五”情景模拟 / Jinan 14th-FYP simulator", page_icon="📈", layout="wide"
     )
+    # a lever never seen before is a new compiled kernel (seconds of gcc): answer on the numpy backend
+    # (same numbers) while it compiles, rather than hold up the slider
+    simulator.compile_in_background()
     render()
 
 

@@ -14,8 +14,8 @@ from simulator.engines.fast.ir import Expr, ParameterError, TimePath, TimeSettin
 __all__ = ["INTEGRATORS", "Expr", "ParameterError", "Plan", "TimePath", "TimeSettings", "run_plan"]
 
 
-# Per-object caches: the numpy kernels, the compiled backend's kernels (kernel/run.py) and its notes.
-_CACHES = ("_kernels", "_compiled_kernels", "_fallback_reasons")
+# Per-object caches: the numpy kernels, the compiled backend's kernels, notes and sources being built.
+_CACHES = ("_kernels", "_compiled_kernels", "_fallback_reasons", "_pending_sources")
 
 
 class Plan:

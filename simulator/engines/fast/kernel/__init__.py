@@ -14,12 +14,24 @@ import warnings
 from simulator.errors import UserError
 
 __all__ = ["BACKEND_VARIABLE", "BACKENDS", "DEFAULT_BACKEND", "BackendFallbackWarning", "available", "check_backend",
-           "run_with_backend"]
+           "compile_in_background", "run_with_backend"]
 
 BACKENDS = ("numpy", "compiled")
 DEFAULT_BACKEND = "compiled"
 #: Environment variable naming the default backend (the CLI's ``--backend`` sets it for every analysis).
 BACKEND_VARIABLE = "JINAN_SD_BACKEND"
+
+
+_BACKGROUND = {"on": False}  # see compile_in_background
+
+
+def compile_in_background(on: bool = True) -> None:
+    """Interactive use (the app): a small batch (under ``run.NO_WAIT_BELOW`` runs) whose compiled kernel
+    is not built yet runs on the numpy backend — the same numbers, ~10 ms a run — while the kernel
+    compiles on a background thread (3-16 s with gcc -O3 for every variable of the Jinan model; each new
+    set of overridden constants is a new kernel), instead of holding up the answer. Off by default: a
+    command-line run waits for the compiler, then the kernel is cached on disk."""
+    _BACKGROUND["on"] = bool(on)
 
 
 class BackendFallbackWarning(RuntimeWarning):
@@ -52,13 +64,16 @@ def run_with_backend(plan, params=None, n=None, variables=None, method="euler", 
     """
     backend = check_backend(backend)
     if backend == "compiled":
-        from simulator.engines.fast.kernel.build import BuildError
+        from simulator.engines.fast.kernel.build import BuildError, NotReady
         from simulator.engines.fast.kernel.run import run_compiled
         from simulator.engines.fast.kernel.to_c import Unsupported
 
+        wait = True if strict or not _BACKGROUND["on"] else None
         try:
-            times, values = run_compiled(plan, params, n, variables, method, out=out)
+            times, values = run_compiled(plan, params, n, variables, method, out=out, wait=wait)
             return times, values, "compiled"
+        except NotReady:
+            pass  # compiling in the background: this call on the numpy backend (same numbers)
         except (Unsupported, BuildError) as error:
             if strict:
                 raise UserError(f"compiled backend unavailable here: {error}") from None

@@ -18,12 +18,14 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
+from concurrent.futures import Future
 from functools import lru_cache
 from pathlib import Path
 
 from simulator.model.cache import trusted as _trusted
 
-__all__ = ["FLAGS", "BuildError", "compiler", "load"]
+__all__ = ["FLAGS", "BuildError", "NotReady", "compiler", "load"]
 
 # No -ffast-math: every operation is rounded as numpy rounds it; no fused multiply-adds either.
 FLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math", "-fPIC", "-shared"]
@@ -73,13 +75,54 @@ def _compile(cc: str, source: str, target: Path) -> None:
         raise BuildError(f"compiler rejected the kernel: {first}")
 
 
-def load(source: str, cache: Path | None = None):
+class NotReady(Exception):
+    """The kernel is not built yet and the caller chose not to wait: it is compiling in the background."""
+
+
+_BUILDING: dict = {}  # cache key -> Future of a background build (at most one per kernel)
+_BUILDING_LOCK = threading.Lock()
+
+
+def _in_background(key: str, source: str, cache: Path | None):
+    """Start (once) or look up the background build of ``source``; its function when done, else NotReady.
+
+    A daemon thread, so a process that ends while gcc runs does not wait for it (the build is
+    atomic: an unfinished one leaves no library, only a staging folder that the next build ignores).
+    """
+    with _BUILDING_LOCK:
+        future = _BUILDING.get(key)
+        if future is None:
+            future = _BUILDING[key] = Future()
+
+            def build():
+                try:
+                    future.set_result(load(source, cache))
+                except BaseException as error:  # the next caller sees it (BuildError -> numpy fallback)
+                    future.set_exception(error)
+
+            threading.Thread(target=build, name="jinan-sd-kernel-build", daemon=True).start()
+    if not future.done():
+        raise NotReady("the compiled kernel is being built")
+    if future.exception() is None:
+        with _BUILDING_LOCK:
+            _BUILDING.pop(key, None)
+    return future.result()  # a failed build stays on record: later calls fall back without compiling again
+
+
+def load(source: str, cache: Path | None = None, wait: bool = True):
     """The ``jsd_kernel`` function of ``source``, compiled once per source, compiler and CPU.
+
+    ``wait=False``: when the library is not built yet, build it on a background thread and raise
+    :class:`NotReady` (the caller runs the numpy backend, which gives the same numbers, meanwhile); a
+    later call returns the built function. Compiling the Jinan model's all-variable kernel takes 3-16 s
+    (gcc -O3), which an interactive caller should not wait for.
 
     Raises
     ------
     BuildError
         No compiler, or compilation failed (the caller then runs the numpy backend).
+    NotReady
+        ``wait=False`` and the kernel is still being compiled.
     """
     found = compiler()
     if found is None:
@@ -92,6 +135,8 @@ def load(source: str, cache: Path | None = None):
         cache = cache_dir()
     folder = Path(cache) / "kernels"
     library = folder / f"{key[:32]}.so"
+    if not wait and not (library.is_file() and _trusted(library)):
+        return _in_background(key, source, cache)
     if not (library.is_file() and _trusted(library)):
         try:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -110,6 +155,8 @@ def load(source: str, cache: Path | None = None):
             private = Path(tempfile.mkdtemp(prefix="jinan-sd-kernel-"))
             library = private / "kernel.so"
             _compile(cc, source, library)
+    with _BUILDING_LOCK:
+        _BUILDING.pop(key, None)  # built now (here, on a background thread, or by another process)
     handle = ctypes.CDLL(str(library))
     function = handle.jsd_kernel
     pointer = ctypes.POINTER

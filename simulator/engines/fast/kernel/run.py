@@ -17,7 +17,7 @@ import numpy as np
 
 from simulator.engines.fast.integrate import _normalise
 from simulator.engines.fast.ir import ParameterError
-from simulator.engines.fast.kernel.build import load
+from simulator.engines.fast.kernel.build import NotReady, load
 from simulator.engines.fast.kernel.codegen_c import BLOCK, generate_c
 from simulator.engines.fast.kernel.ufuncs import set_loops
 
@@ -36,10 +36,11 @@ def _pool(size: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=size, thread_name_prefix="jinan-sd-kernel")
 
 
-def kernel_for(plan, kinds: dict, variables: list, method: str):
+def kernel_for(plan, kinds: dict, variables: list, method: str, wait: bool = True):
     """The compiled kernel for these override kinds, outputs and method (memory, then disk cache).
 
-    Raises Unsupported or BuildError when it cannot be had (the caller falls back).
+    Raises Unsupported or BuildError when it cannot be had (the caller falls back), NotReady when
+    ``wait`` is false and it is still being compiled in the background.
     """
     cache = plan.__dict__.setdefault("_compiled_kernels", {})
     # the clock is in the key too: a kernel's step count and saved times are compiled in
@@ -47,8 +48,15 @@ def kernel_for(plan, kinds: dict, variables: list, method: str):
     if key not in cache:
         if len(cache) >= 64:
             cache.clear()
-        cache[key] = load(generate_c(plan, dict(sorted(kinds.items())), list(variables), method))
-        set_loops(cache[key])
+        pending = plan.__dict__.setdefault("_pending_sources", {})  # kept while compiling in the background
+        source = pending.pop(key, None) or generate_c(plan, dict(sorted(kinds.items())), list(variables), method)
+        try:
+            function = load(source, wait=wait)
+        except NotReady:
+            pending[key] = source  # generating it again costs ~40 ms a call for the Jinan model
+            raise
+        set_loops(function)
+        cache[key] = function
     return cache[key]
 
 
@@ -79,20 +87,30 @@ def _pointer(array: np.ndarray):
     return array.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
 
 
-def run_compiled(plan, params=None, n=None, variables=None, method="euler", out=None):
+#: With ``wait=None``, batches of fewer runs than this do not wait for a kernel to compile.
+NO_WAIT_BELOW = 64
+
+
+def run_compiled(plan, params=None, n=None, variables=None, method="euler", out=None, wait=True):
     """Simulate ``plan`` for N parameter sets on the compiled kernel; same contract as ``Plan.run``.
+
+    ``wait=False``: a kernel not yet built is compiled in the background and :class:`NotReady` raised;
+    ``wait=None``: so for batches under :data:`NO_WAIT_BELOW` runs (interactive single runs), while a
+    larger batch waits for the compiler (it pays back, and the kernel is cached on disk).
 
     ``out``: a C-ordered float64 array of shape (len(variables), T, N) to write into instead of a fresh
     block (a caller that copies each batch out before the next saves the page faults of a new block; the
     returned arrays are views of it).
     """
     values, kinds, n_runs = _normalise(plan, params, n)
+    if wait is None:
+        wait = n_runs >= NO_WAIT_BELOW
     variables = list(plan.names if variables is None else variables)
     unknown = [v for v in variables if v not in plan.elements]
     if unknown:
         raise ParameterError(f"unknown variables requested: {unknown}")
     kinds = {name: _kind(kind, values[name]) for name, kind in kinds.items()}
-    function = kernel_for(plan, kinds, variables, method)
+    function = kernel_for(plan, kinds, variables, method, wait)
     names = sorted(kinds)
     scalars = [name for name in names if kinds[name] in ("value", "array")]
     P = np.empty((max(1, len(scalars)), n_runs))
