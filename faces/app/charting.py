@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import re
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -13,6 +12,7 @@ import simulator
 import simulator as api
 from faces.app import data, vega
 from faces.app.text import tr
+from simulator.plots.series import coinciding
 from simulator.targets import ALL_YEARS_TESTS, LEVEL_TESTS, default_targets_path
 from simulator.targets.assess import UNITS_ZH
 from simulator.text import catalogue
@@ -130,25 +130,10 @@ def long_frame(frames: dict[str, pd.DataFrame], indicator: str, dashed: set[str]
     return rows
 
 
-def identical_series(frames: dict[str, pd.DataFrame], indicator: str) -> list[list[str]]:
-    """Groups (two or more labels) of runs whose ``indicator`` paths coincide (relative 1e-9)."""
-    groups: list[list[str]] = []
-    paths = {k: f[indicator].to_numpy(float) for k, f in frames.items() if indicator in f}
-    for label, values in paths.items():
-        for group in groups:
-            ref = paths[group[0]]
-            if ref.shape == values.shape and np.allclose(ref, values, rtol=1e-9, atol=0, equal_nan=True):
-                group.append(label)
-                break
-        else:
-            groups.append([label])
-    return [g for g in groups if len(g) > 1]
-
-
 def identical_note(frames: dict[str, pd.DataFrame], indicator: str, lang: str) -> str:
     """The chart's note naming the series that lie on top of each other, "" if none do."""
     return " · ".join(
-        tr(lang, "identical", names=tr(lang, "and").join(group)) for group in identical_series(frames, indicator)
+        tr(lang, "identical", names=tr(lang, "and").join(group)) for group in coinciding(frames, indicator)
     )
 
 

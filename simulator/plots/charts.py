@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from simulator.plots import fonts
+from simulator.plots.series import coinciding
 from simulator.targets import ALL_YEARS_TESTS, LEVEL_TESTS, Target
 from simulator.text import text
 
@@ -230,23 +231,6 @@ def trajectories(
         )
     _finish(figure, title if title is not None else _t("trajectories", lang))
     return apply_font(figure)
-
-
-def coinciding(results: Mapping[str, pd.DataFrame], indicator: str) -> list[list[str]]:
-    """Groups of two or more scenarios whose ``indicator`` paths are identical (relative 1e-9)."""
-    groups: list[list[str]] = []
-    for label, frame in results.items():
-        if indicator not in frame.columns:
-            continue
-        values = frame[indicator].to_numpy(float)
-        for group in groups:
-            ref = results[group[0]][indicator].to_numpy(float)
-            if ref.shape == values.shape and np.allclose(ref, values, rtol=1e-9, atol=0, equal_nan=True):
-                group.append(label)
-                break
-        else:
-            groups.append([label])
-    return [g for g in groups if len(g) > 1]
 
 
 def _history_notes(history: pd.DataFrame, indicator: str, lang: str) -> list[str]:
