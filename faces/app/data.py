@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 import simulator
+from faces.app.text import with_note
 from simulator.targets import default_targets_path, load_targets, run_outcomes
 from simulator.targets.assess import indicator_series
 from simulator.targets.assess import target_table as _target_table
@@ -202,7 +203,7 @@ def assessed_targets(scen, edits: dict, lang: str) -> dict[str, tuple[str, str, 
     """Assessable target id -> (name with year, unit, met) for one run, in the targets' order."""
     flags = outcomes(scen, edits)
     return {
-        t.id: (f"{t.name(lang)}({t.year})", t.unit, flags[t.id] == 1)
+        t.id: (with_note(t.name(lang), t.year, lang), t.unit, flags[t.id] == 1)
         for t in targets()
         if flags.get(t.id, -1) >= 0
     }

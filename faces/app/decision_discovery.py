@@ -9,6 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from faces.app import data, export, vega
+from faces.app.text import with_note
 from faces.app.widgets import target_picker
 from simulator.text import catalogue
 
@@ -37,7 +38,7 @@ def discovery(lang: str) -> None:
     lab = data.labels()
     known = [c for c in ensemble.outcomes.columns if c != "failed" and ":" not in c]
     plain = {t.id: t.name(lang) for t in data.targets() if t.id in known}
-    names = {t.id: f"{t.name(lang)}({t.year})" for t in data.targets() if t.id in known}
+    names = {t.id: with_note(t.name(lang), t.year, lang) for t in data.targets() if t.id in known}
     a, b, c, d = st.columns([3, 2, 2, 1])
     target_id = target_picker(a, words["target"], names, "w:disc_target")
     outcome = b.radio(

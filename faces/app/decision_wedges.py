@@ -10,7 +10,7 @@ import streamlit as st
 import simulator
 from faces.app import data, export, settings, tables, vega
 from faces.app.format import num
-from faces.app.text import tr
+from faces.app.text import tr, with_note
 from faces.app.widgets import target_picker
 from simulator.text import catalogue
 
@@ -37,7 +37,7 @@ def wedges(lang: str) -> None:
     st.caption(words["wedge_intro"])
     lab = data.labels()
     targets = [t for t in data.targets() if t.indicator in lab.indicators]
-    names = {t.id: f"{t.name(lang)}({t.year})" for t in targets}
+    names = {t.id: with_note(t.name(lang), t.year, lang) for t in targets}
     a, b = st.columns(2)
     target_id = target_picker(a, words["target"], names, "w:wedge_target")
     against = b.selectbox(

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from faces.app import charting, data, export, settings, tables, vega, vega_bars
-from faces.app.text import flat_note, tr
+from faces.app.text import flat_note, tr, with_note
 from simulator.text import catalogue
 
 TEXT = catalogue("app.montecarlo_views")
@@ -28,7 +28,7 @@ def peak_target() -> str:
 def _probabilities(result, lang: str) -> pd.DataFrame:
     names = {t.id: t.name(lang) for t in data.targets()}
     table = result.probabilities[result.probabilities["n_valid"] > 0].copy()
-    table["name"] = [f"{names.get(i, i)}({int(y)})" for i, y in zip(table["id"], table["year"], strict=True)]
+    table["name"] = [with_note(names.get(i, i), int(y), lang) for i, y in zip(table["id"], table["year"], strict=True)]
     if "no_uncertainty" not in table:  # an ensemble saved before the library flagged it
         table["no_uncertainty"] = False
     table["no_uncertainty"] = table["no_uncertainty"].fillna(False).astype(bool)

@@ -12,7 +12,7 @@ import simulator
 from faces.app import data, settings, sidebar
 from faces.app.format import num
 from faces.app.messages import url_problem
-from faces.app.text import TABS, tab_label, tr
+from faces.app.text import TABS, tab_label, tr, with_note
 from simulator.targets import NO_PEAK, NOT_YET_PEAKED, peak_years
 
 # (no matplotlib here: the PNG downloads draw on the Agg canvas of simulator.plots, without pyplot, and
@@ -46,7 +46,7 @@ def headline(lang: str) -> None:
         value = now.loc[2025, indicator]
         delta = None if was is None else f"{100 * (value / was.loc[2025, indicator] - 1):+.2f}%"
         column.metric(
-            f"{tr(lang, key)}({unit(indicator)})",
+            with_note(tr(lang, key), unit(indicator), lang),
             num(value),
             _shown(delta),
             delta_color="off",

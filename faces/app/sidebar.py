@@ -8,7 +8,7 @@ import math
 import streamlit as st
 
 from faces.app import data, scenario_files, settings
-from faces.app.text import LANG_NAMES, LANGS, tr
+from faces.app.text import LANG_NAMES, LANGS, tr, with_note
 from simulator import text
 
 #: The sector open when the page first loads (with no edits), so there are sliders to move at once.
@@ -57,7 +57,7 @@ def _label(lever: str, lang: str, suffix: str = "") -> str:
     lab = data.labels()
     unit = lab.unit(lever, lang)
     name = lab.name(lever, lang) + (f" {suffix}" if suffix else "")
-    text = f"{name}({unit})" if lang == "zh" and unit else (f"{name} ({unit})" if unit else name)
+    text = with_note(name, unit, lang)
     if lever in settings.edits():
         text += f" {tr(lang, 'modified_mark')}"
     return text

@@ -29,3 +29,11 @@ def flat_note(lang: str) -> str:
     """The footnote of a target without sampled uncertainty, for a markdown caption (its leading "*" would
     otherwise start a bullet list)."""
     return tr(lang, "flat_note").replace("*", "\\*", 1)
+
+
+def with_note(name: str, note, lang: str) -> str:
+    """``name`` with a unit or year in brackets: "2025年用水(亿立方米)" in Chinese, "Water 2025 (100m m³)"
+    in English (a space before the bracket, as English writes it). No note, no brackets."""
+    if note is None or note == "":
+        return name
+    return f"{name}({note})" if lang == "zh" else f"{name} ({note})"
