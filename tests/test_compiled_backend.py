@@ -332,3 +332,31 @@ def test_interactive_runs_do_not_wait_for_the_compiler(tmp_path, monkeypatch):
     assert run_with_backend(plan, other, n=1, backend="compiled", strict=True)[2] == "compiled"
     assert run_with_backend(plan, {"capital_elasticity": 0.4}, n=kernel.run.NO_WAIT_BELOW,
                             backend="compiled")[2] == "compiled"
+
+
+def test_small_batches_share_one_kernel_for_every_set_of_levers(jinan, monkeypatch):
+    """Under SMALL_BATCH runs, every constant is a parameter of one one-lane kernel: a new set of moved
+    levers compiles nothing (it used to be a new 16-20 s kernel), and every number is the numpy backend's,
+    for single runs of random lever sets and either side of the batch-size boundary."""
+    from simulator.engines.fast.kernel import build
+
+    _, plan = jinan
+    levers = sorted(name for name, bounds in plan.ranges.items()
+                    if name in plan.constants and bounds and None not in bounds[:2])
+    rng = np.random.default_rng(SEED)
+    first = {levers[0]: float(np.mean(plan.ranges[levers[0]][:2]))}
+    assert_equal_backends(plan, first, 1)  # builds (or loads) the one-lane kernel
+    compiled = []
+    monkeypatch.setattr(build, "_compile", lambda *a, **k: compiled.append(a) or pytest.fail("compiled"))
+    for _ in range(25):
+        chosen = rng.choice(levers, size=int(rng.integers(1, 6)), replace=False)
+        params = {str(n): float(rng.uniform(*plan.ranges[n][:2])) for n in chosen}
+        assert_equal_backends(plan, params, 1)
+    assert compiled == []
+    monkeypatch.undo()
+    name = levers[1]
+    values = rng.uniform(*plan.ranges[name][:2], kernel_run.SMALL_BATCH)
+    _, batch, _ = run_with_backend(plan, {name: values}, backend="compiled")  # the blocked kernel
+    _, small, _ = run_with_backend(plan, {name: values[:-1]}, backend="compiled")  # the one-lane kernel
+    for variable in batch:
+        assert batch[variable][:-1].tobytes() == small[variable].tobytes(), variable

@@ -28,9 +28,10 @@ _BACKGROUND = {"on": False}  # see compile_in_background
 def compile_in_background(on: bool = True) -> None:
     """Interactive use (the app): a small batch (under ``run.NO_WAIT_BELOW`` runs) whose compiled kernel
     is not built yet runs on the numpy backend — the same numbers, ~10 ms a run — while the kernel
-    compiles on a background thread (3-16 s with gcc -O3 for every variable of the Jinan model; each new
-    set of overridden constants is a new kernel), instead of holding up the answer. Off by default: a
-    command-line run waits for the compiler, then the kernel is cached on disk."""
+    compiles on a background thread (~2 s for the one-lane kernel of every variable of the Jinan model,
+    built once per set of outputs and time paths: see :func:`.run.run_compiled`), instead of holding up
+    the answer. Off by default: a command-line run waits for the compiler, then the kernel is cached on
+    disk."""
     _BACKGROUND["on"] = bool(on)
 
 

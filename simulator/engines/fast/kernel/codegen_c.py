@@ -315,9 +315,10 @@ class _Writer:
             self.out("}", level)
 
 
-def generate_c(plan, overrides: dict, variables: list, method: str) -> str:
+def generate_c(plan, overrides: dict, variables: list, method: str, block: int = BLOCK) -> str:
     """C source of ``jsd_kernel`` for these overrides (name -> a kind of :data:`PATHS` or "value"/"array"),
-    outputs and method.
+    outputs and method, in blocks of ``block`` runs (1 for a kernel of single runs: no lane computes a
+    copy of another's run, and it compiles in a tenth of the time).
 
     Raises :class:`~simulator.engines.fast.kernel.to_c.Unsupported` for anything it cannot write.
     """
@@ -351,7 +352,7 @@ def generate_c(plan, overrides: dict, variables: list, method: str) -> str:
     body = w.lines[body_start:]
     ns, npipe = max(1, len(w.stage)), max(1, len(w.pipes))
     cap = time.n_steps + 1
-    head = [f"#define B {BLOCK}", PRELUDE, f"#define NT {time.saved_steps().size}L",
+    head = [f"#define B {int(block)}", PRELUDE, f"#define NT {time.saved_steps().size}L",
             f"#define RING(p, m, j) ring[(((long)(p)) * {cap}L + (m)) * B + (j)]"]
     for i, key in enumerate(w.tables):
         xs, ys = plan.tables[key][0], plan.tables[key][1]

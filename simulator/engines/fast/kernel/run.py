@@ -36,20 +36,22 @@ def _pool(size: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=size, thread_name_prefix="jinan-sd-kernel")
 
 
-def kernel_for(plan, kinds: dict, variables: list, method: str, wait: bool = True):
-    """The compiled kernel for these override kinds, outputs and method (memory, then disk cache).
+def kernel_for(plan, kinds: dict, variables: list, method: str, wait: bool = True, block: int = BLOCK):
+    """The compiled kernel for these override kinds, outputs, method and block of runs (memory, then disk
+    cache).
 
     Raises Unsupported or BuildError when it cannot be had (the caller falls back), NotReady when
     ``wait`` is false and it is still being compiled in the background.
     """
     cache = plan.__dict__.setdefault("_compiled_kernels", {})
     # the clock is in the key too: a kernel's step count and saved times are compiled in
-    key = (tuple(sorted(kinds.items())), tuple(variables), method, plan.time)
+    key = (tuple(sorted(kinds.items())), tuple(variables), method, plan.time, block)
     if key not in cache:
         if len(cache) >= 64:
             cache.clear()
         pending = plan.__dict__.setdefault("_pending_sources", {})  # kept while compiling in the background
-        source = pending.pop(key, None) or generate_c(plan, dict(sorted(kinds.items())), list(variables), method)
+        source = pending.pop(key, None) or generate_c(plan, dict(sorted(kinds.items())), list(variables), method,
+                                                  block)
         try:
             function = load(source, wait=wait)
         except NotReady:
@@ -89,10 +91,35 @@ def _pointer(array: np.ndarray):
 
 #: With ``wait=None``, batches of fewer runs than this do not wait for a kernel to compile.
 NO_WAIT_BELOW = 64
+#: Batches of fewer runs than this run on the one-lane kernel with every constant a parameter
+#: (:func:`run_compiled`).
+SMALL_BATCH = 64
+
+
+def _constants(plan) -> dict:
+    """name -> value of every constant of ``plan`` that a small batch passes as a parameter (see
+    :func:`run_compiled`): literal equations, not the time settings, not a constant that fixes a
+    structure (a delay's number of stages is compiled in). Computed once per plan."""
+    found = plan.__dict__.get("_literal_constants")
+    if found is None:
+        fixed = getattr(plan, "fixed", {})
+        found = plan.__dict__["_literal_constants"] = {
+            name: float(element.expr.literal) for name, element in plan.elements.items()
+            if element.expr.literal is not None and element.kind != "control" and name not in fixed}
+    return found
 
 
 def run_compiled(plan, params=None, n=None, variables=None, method="euler", out=None, wait=True):
     """Simulate ``plan`` for N parameter sets on the compiled kernel; same contract as ``Plan.run``.
+
+    A batch of fewer than :data:`SMALL_BATCH` runs runs on a one-lane kernel that takes every constant
+    of the plan as a parameter (its own value where not overridden), so that one kernel serves every
+    set of overridden constants. Why: each new set is otherwise a new kernel, and the all-variable
+    kernel of the Jinan model in blocks of 32 runs takes 16-20 s of gcc -O3 (bench/RESULTS.md, compile
+    latency), which an app user moving a new lever, or a CLI ``run --set`` of a new lever, waited for;
+    the one-lane form compiles in ~2 s, once per set of outputs and time paths. No number changes: a
+    constant read as a parameter is the same double in the same operations (tested bitwise against
+    the numpy backend).
 
     ``wait=False``: a kernel not yet built is compiled in the background and :class:`NotReady` raised;
     ``wait=None``: so for batches under :data:`NO_WAIT_BELOW` runs (interactive single runs), while a
@@ -110,13 +137,17 @@ def run_compiled(plan, params=None, n=None, variables=None, method="euler", out=
     if unknown:
         raise ParameterError(f"unknown variables requested: {unknown}")
     kinds = {name: _kind(kind, values[name]) for name, kind in kinds.items()}
-    function = kernel_for(plan, kinds, variables, method, wait)
-    names = sorted(kinds)
-    scalars = [name for name in names if kinds[name] in ("value", "array")]
+    small = n_runs < SMALL_BATCH
+    lanes = 1 if small else BLOCK
+    constants = {name: v for name, v in _constants(plan).items() if name not in kinds} if small else {}
+    every = {**kinds, **dict.fromkeys(constants, "value")}
+    function = kernel_for(plan, every, variables, method, wait, lanes)
+    names = sorted(every)
+    scalars = [name for name in names if every[name] in ("value", "array")]
     P = np.empty((max(1, len(scalars)), n_runs))
     for i, name in enumerate(scalars):
-        P[i] = values[name]
-    paths = [values[name] for name in names if kinds[name] in ("path", "rows")]
+        P[i] = constants[name] if name in constants else values[name]
+    paths = [values[name] for name in names if every[name] in ("path", "rows")]
     keep, pointers = [], (ctypes.POINTER(ctypes.c_double) * max(2, 2 * len(paths)))()
     lengths = np.zeros(max(1, len(paths)), dtype=np.int64)
     rows = np.ones(max(1, len(paths)), dtype=np.int64)
@@ -130,22 +161,22 @@ def run_compiled(plan, params=None, n=None, variables=None, method="euler", out=
     shape = (len(variables), times.size, n_runs)
     if out is not None and (out.shape != shape or out.dtype != np.float64 or not out.flags.c_contiguous):
         raise ValueError(f"out: expected a C-ordered float64 array of shape {shape}")
-    block = small_pages_empty(shape) if out is None else out
+    result = small_pages_empty(shape) if out is None else out
     c_long_p = ctypes.POINTER(ctypes.c_long)
     args = (_pointer(P), pointers, lengths.ctypes.data_as(c_long_p), rows.ctypes.data_as(c_long_p),
-            _pointer(block))
+            _pointer(result))
     workers = min(threads(), max(1, n_runs // _PER_THREAD))
     if workers <= 1:
         function(n_runs, 0, n_runs, *args)
     else:
         per = -(-n_runs // workers)
-        per = -(-per // BLOCK) * BLOCK
+        per = -(-per // lanes) * lanes
         bounds = [(lo, min(lo + per, n_runs)) for lo in range(0, n_runs, per)]
         futures = [_pool(threads()).submit(function, n_runs, lo, hi, *args) for lo, hi in bounds]
         for future in futures:
             future.result()
     del keep
-    return times, {v: block[i].T for i, v in enumerate(variables)}
+    return times, {v: result[i].T for i, v in enumerate(variables)}
 
 
 def _kind(kind: str, value) -> str:
