@@ -46,6 +46,8 @@ def slider(at: AppTest, key: str):
         if lever in sector["levers"] and not at.session_state[f"w:sector:{name}"]:
             at.session_state[f"w:sector:{name}"] = True
             at.run()
+    if not any(s.key == key for s in at.slider):  # the last run was of fragments without the sliders
+        whole_page(at)
     return next(s for s in at.slider if s.key == key)
 
 
@@ -126,9 +128,11 @@ def test_a_lever_move_reruns_only_what_depends_on_the_levers():
     at = open_tab(start(), "trajectories")
     before = metrics(at)
     slider(at, "w:lv:investment_rate").set_value(0.7).run()
-    # the first edit: the headline, the open tab and the sidebar's levers (◆ mark, counts) are redrawn ...
+    # the first edit: the headline, the open tab and the sidebar's list of moved levers are redrawn, not
+    # the sliders (redrawing them was most of the browser's work on a first move) ...
     assert metrics(at) != before and len(at.metric) == 6
-    assert any(s.key == "w:lv:investment_rate" and "◆" in s.label for s in at.slider)
+    assert not at.slider
+    assert any("投资率" in m.value and "1" in m.value for m in at.sidebar.markdown), "the moved lever is not listed"
     assert at.get("vega_lite_chart"), "the trajectories were not redrawn"
     # ... and nothing else: the title, the language switch and the tab bar stay as the browser has them
     assert not at.title and not at.sidebar.radio

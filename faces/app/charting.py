@@ -156,11 +156,18 @@ def line_grid(
     ncols: int = 3,
     key: str = "lines",
     band: pd.DataFrame | None = None,
-) -> None:
+    identical_in_subtitle: bool = True,
+) -> list[str]:
     """One titled chart per indicator in a grid, with history points, target markers and a note when two
     series coincide; with ``band`` (q05..q95 by indicator and year) the 50 and 90 % bands of the first
     series. Each chart goes straight into its column (no placeholder blocks: fewer elements for the
-    browser to reconcile on every lever move)."""
+    browser to reconcile on every lever move).
+
+    Returns the indicators in whose chart two series coincide. ``identical_in_subtitle=False``: the
+    caller says so (under the grid) instead of each chart's subtitle, which keeps the charts' specs
+    the same from one lever move to the next (the browser then swaps their data, and does not build
+    the charts anew)."""
+    same = []
     for start in range(0, len(indicators), ncols):
         columns = st.columns(ncols)
         for number, indicator in enumerate(indicators[start : start + ncols]):
@@ -176,13 +183,17 @@ def line_grid(
                 band=None if band is None else vega.records(band[band["indicator"] == indicator]),
                 band_labels=(tr(lang, "band90"), tr(lang, "band50")),
             )
+            identical = identical_note(frames, indicator, lang)
+            if identical:
+                same.append(indicator)
             with columns[number]:
                 # the two band entries lengthen the legend: the chart grows so the plot keeps its size
                 vega.show(spec, indicator_name(indicator, lang),
                           f"{key}:{indicator}{':b' if band is not None else ''}",
                           height=vega.CHART_HEIGHT + (BAND_LEGEND if band is not None else 0),
-                          subtitle=" · ".join(x for x in (identical_note(frames, indicator, lang),
+                          subtitle=" · ".join(x for x in (identical if identical_in_subtitle else "",
                                                           history_note(indicator, lang)) if x), width=34)
+    return same
 
 
 def history_note(indicator: str, lang: str) -> str:

@@ -149,8 +149,10 @@ def runnable_scenario():
 # ----------------------------------------------------------------------------- widget callbacks
 
 #: The page's fragments that depend on the levers (faces.app.page, faces.app.sidebar): the headline and
-#: the open tab always; the sidebar's levers when what they show changes beyond the slider the user moved.
+#: the open tab always; the sidebar's list of moved levers when it changes; its sliders only when a
+#: slider other than the one moved must follow (a number box, a time path's later point, a reset).
 LEVER_FRAGMENTS = ("headline", "tab")
+STATUS_FRAGMENT = "lever_status"
 SIDEBAR_FRAGMENT = "levers"
 #: Tabs that show nothing of the current settings (the calibration, the model's structure).
 STATIC_TABS = ("calibration", "model")
@@ -165,28 +167,33 @@ def tab_follows_levers() -> bool:
     return tab != "compare" or CURRENT in st.session_state.get("compare", ())
 
 
-def rerun_lever_parts(sidebar: bool = True) -> None:
+def rerun_lever_parts(sidebar: bool = True, status: bool = True) -> None:
     """From a widget callback after a lever edit: rerun only the fragments that depend on the levers (a
-    keyed rerun, which replaces the widget's own full or fragment rerun); ``sidebar``: the levers too.
+    keyed rerun, which replaces the widget's own full or fragment rerun); ``status``: the sidebar's list
+    of moved levers too; ``sidebar``: its sliders too (and the list).
 
     Redrawing the sidebar's sliders is most of the browser's work on a lever move (measured: ~300 of
     ~500 ms of its main thread), so a move that changes nothing there but the moved slider skips it."""
     parts = [f for f in LEVER_FRAGMENTS if f != "tab" or tab_follows_levers()]
-    st.rerun([*parts, *([SIDEBAR_FRAGMENT] if sidebar else [])])
+    st.rerun([*parts, *([STATUS_FRAGMENT] if status or sidebar else []), *([SIDEBAR_FRAGMENT] if sidebar else [])])
 
 
-def _sidebar_follows(lever: str, before: dict, typed: bool) -> bool:
-    """Whether the sidebar must be redrawn after ``lever`` moved: its ◆ mark and the counts change (the
-    lever became edited or went back to the scenario's value), a number box shows the value, or it was
-    typed (the slider follows the box)."""
-    return typed or bool(st.session_state.get("exact")) or (lever in before) != (lever in edits())
+def _sliders_follow(typed: bool) -> bool:
+    """Whether the sidebar's sliders must be redrawn after a lever moved: a number box shows the value,
+    or the value was typed (the slider follows the box)."""
+    return typed or bool(st.session_state.get("exact"))
+
+
+def _status_changes(lever: str, before: dict) -> bool:
+    """Whether the list of moved levers changes: ``lever`` became edited or went back to its value."""
+    return (lever in before) != (lever in edits())
 
 
 def on_lever(lever: str, widget: str | None = None) -> None:
     """A lever's slider (or, with ``widget``, its number box) moved."""
     before = edits()
     set_edit(lever, st.session_state[widget or f"w:lv:{lever}"])
-    rerun_lever_parts(_sidebar_follows(lever, before, widget is not None))
+    rerun_lever_parts(_sliders_follow(widget is not None), _status_changes(lever, before))
 
 
 def on_path_point(lever: str, year: int, widget: str | None = None) -> None:
@@ -201,7 +208,7 @@ def on_path_point(lever: str, year: int, widget: str | None = None) -> None:
             new = with_point(new, later, value)
             followed = True  # the later point's slider moves with this one
     set_edit(lever, new)
-    rerun_lever_parts(followed or _sidebar_follows(lever, before, widget is not None))
+    rerun_lever_parts(followed or _sliders_follow(widget is not None), _status_changes(lever, before))
 
 
 def on_scenario() -> None:

@@ -57,10 +57,9 @@ def _label(lever: str, lang: str, suffix: str = "") -> str:
     lab = data.labels()
     unit = lab.unit(lever, lang)
     name = lab.name(lever, lang) + (f" {suffix}" if suffix else "")
-    text = with_note(name, unit, lang)
-    if lever in settings.edits():
-        text += f" {tr(lang, 'modified_mark')}"
-    return text
+    # no mark on a moved lever: the list above the sectors names them (a mark in the label would redraw
+    # every slider of the sidebar on the first move of a lever: lever_status)
+    return with_note(name, unit, lang)
 
 
 def lever_widget(lever: str, lang: str, container) -> None:
@@ -141,6 +140,7 @@ def render() -> None:
     )
     scen = settings.current_scenario()
     sb.caption(scen.descriptions.get(lang, "").replace("[sources]", tr(lang, "sources_ref")))
+    lever_status()
     levers()
     nonce = st.session_state.get("upload_nonce", 0)
     sb.file_uploader(
@@ -160,13 +160,18 @@ def render() -> None:
     sb.caption(tr(lang, "link"))
 
 
-@st.fragment(key="levers")
-def levers() -> None:
-    """The levers by sector, the reset button and the settings download: a fragment (written into the
-    sidebar), rerun on a lever move or a section opened without redrawing the rest of the page."""
+@st.fragment(key="lever_status")
+def lever_status() -> None:
+    """Which levers are moved away from the scenario (by name) and the reset button: a fragment of its
+    own, rerun when that list changes, so the sliders below are not redrawn for it."""
     sb, lang = st.sidebar, st.session_state["lang"]
     edits = settings.edits()
-    sb.markdown(f"**{tr(lang, 'changed', n=len(edits))}**" if edits else tr(lang, "unchanged"))
+    if edits:
+        lab = data.labels()
+        names = tr(lang, "list_sep").join(lab.name(k, lang) for k in edits)
+        sb.markdown(tr(lang, "changed_list", n=len(edits), names=names))
+    else:
+        sb.markdown(tr(lang, "unchanged"))
     sb.button(
         tr(lang, "reset"),
         on_click=settings.on_reset,
@@ -175,6 +180,14 @@ def levers() -> None:
         key="w:reset",
         width="stretch",
     )
+
+
+@st.fragment(key="levers")
+def levers() -> None:
+    """The levers by sector and the settings download: a fragment (written into the sidebar), rerun when
+    its sliders must follow a change or a section is opened, without redrawing the rest of the page."""
+    sb, lang = st.sidebar, st.session_state["lang"]
+    edits = settings.edits()
     sb.subheader(tr(lang, "levers"))
     sb.caption(tr(lang, "levers_caption"))
     sb.toggle(tr(lang, "exact_switch"), help=tr(lang, "exact_switch_help"), **settings.bind("w:exact", "exact"))
@@ -184,7 +197,7 @@ def levers() -> None:
         levers = [lv for lv in sector["levers"] if lv in data.model().levers]
         in_sectors.update(levers)
         changed = sum(lv in edits for lv in levers)
-        title = sector[lang] + (f" {tr(lang, 'modified_mark')}{changed}" if changed else "")
+        title = sector[lang]  # no count of moved levers: lever_status lists them
         # Only an open sector draws its sliders: fewer widgets, a faster rerun. A section stays as the
         # user left it (its state is remembered): editing it, or undoing the edit, never closes it.
         opened = _remembered(key, bool(changed) or (not edits and key == OPEN_FIRST))
@@ -218,8 +231,8 @@ def _other_levers(sb, lang: str, in_sectors: set) -> None:
     lab = data.labels()
     others = sorted((k for k in data.model().levers if k not in in_sectors), key=lambda k: lab.name(k, lang))
     changed = [k for k in others if k in settings.edits()]
-    title = tr(lang, "other_levers") + (f" {tr(lang, 'modified_mark')}{len(changed)}" if changed else "")
-    box = sb.expander(title, expanded=_remembered("other", False), key="w:sector:other", on_change="rerun")
+    box = sb.expander(tr(lang, "other_levers"), expanded=_remembered("other", False), key="w:sector:other",
+                      on_change="rerun")
     st.session_state["sector_open"]["other"] = bool(box.open)
     if not box.open:
         return

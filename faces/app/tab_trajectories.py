@@ -17,17 +17,23 @@ from simulator.text import catalogue
 TEXT = catalogue("app.tab_trajectories")
 
 
+def series_labels(lang: str) -> tuple[str, str]:
+    """The legend's names of the current settings and of the scenario as it is (dashed)."""
+    title, words = settings.current_scenario().title(lang), TEXT[lang]
+    return words["current"].format(title=title), words["scenario_as_is"].format(title=title)
+
+
 def series_frames(lang: str) -> tuple[dict[str, pd.DataFrame], set[str]]:
-    """Label -> indicator frame of the current settings, and of the scenario as it is when edited."""
-    scen, edits = settings.current_scenario(), settings.edits()
-    words = TEXT[lang]
-    current = data.indicators(settings.current_run())
-    if not edits:
-        return {scen.title(lang): current}, set()
-    as_is = words["scenario_as_is"].format(title=scen.title(lang))
+    """Label -> indicator frame of the current settings and of the scenario as it is (dashed).
+
+    Both always, also before any lever is moved (the two lines then coincide, and the note under the
+    charts says so): the charts' specs then stay the same when the first lever moves, and the browser
+    only swaps their data instead of building nine charts anew (measured: the first move of a lever
+    took twice as long as the next ones; bench/RESULTS.md, "App")."""
+    current, as_is = series_labels(lang)
     return {
-        words["edited"].format(title=scen.title(lang)): current,
-        as_is: data.indicators(data.run(scen, {})),
+        current: data.indicators(settings.current_run()),
+        as_is: data.indicators(data.run(settings.current_scenario(), {})),
     }, {as_is}
 
 
@@ -35,15 +41,20 @@ def render(lang: str) -> None:
     words = TEXT[lang]
     frames, dashed = series_frames(lang)
     chosen = indicator_picker(words["pick"], next(iter(frames.values())), lang, "w:indicators")
-    if dashed:
-        st.caption(words["dashed"])
+    st.caption(words["dashed"])
     show_bands = st.toggle(tr(lang, "bands"), key="w:traj_bands", help=tr(lang, "bands_help"))
     if chosen:
         # the bands never hold up a redraw: drawn when already computed for these settings, else asked for
         # (computed off the script thread) while the lines are drawn without them
         fingerprint = settings.fingerprint()
         band = bands.ready(fingerprint) if show_bands else None
-        charting.line_grid(frames, chosen, lang, dashed=dashed, key="trajectories", band=band)
+        same = charting.line_grid(frames, chosen, lang, dashed=dashed, key="trajectories", band=band,
+                                  identical_in_subtitle=False)
+        if not settings.edits():
+            st.caption(words["coincide_all"])
+        elif same:
+            st.caption(words["coincide_in"].format(
+                names=tr(lang, "list_sep").join(charting.indicator_name(i, lang) for i in same)))
         if band is not None:
             st.caption(tr(lang, "bands_note", n=bands.BAND_RUNS))
         elif show_bands:
@@ -122,10 +133,8 @@ def _any_variable(lang: str) -> None:
             key="w:any_variable",
             format_func=lambda k: f"{lab.name(k, lang)} ({k})",
         )
-        scen, edits = settings.current_scenario(), settings.edits()
-        runs = {scen.title(lang): settings.current_run()}
-        if edits:
-            runs[TEXT[lang]["scenario_as_is"].format(title=scen.title(lang))] = data.run(scen, {})
+        current, as_is = series_labels(lang)
+        runs = {current: settings.current_run(), as_is: data.run(settings.current_scenario(), {})}
         parts = [
             pd.DataFrame(
                 {
