@@ -153,6 +153,10 @@ def runnable_scenario():
 #: slider other than the one moved must follow (a number box, a time path's later point, a reset).
 LEVER_FRAGMENTS = ("headline", "tab")
 STATUS_FRAGMENT = "lever_status"
+#: The fragment, nested in the tab's, of a tab whose controls do not follow the levers (its charts do):
+#: a lever move reruns it instead of the whole tab. The tabs that have one: LEVER_PART_TABS.
+TAB_LEVER_PART = "tab_levers"
+LEVER_PART_TABS = ("trajectories",)
 SIDEBAR_FRAGMENT = "levers"
 #: Tabs that show nothing of the current settings (the calibration, the model's structure).
 STATIC_TABS = ("calibration", "model")
@@ -174,7 +178,8 @@ def rerun_lever_parts(sidebar: bool = True, status: bool = True) -> None:
 
     Redrawing the sidebar's sliders is most of the browser's work on a lever move (measured: ~300 of
     ~500 ms of its main thread), so a move that changes nothing there but the moved slider skips it."""
-    parts = [f for f in LEVER_FRAGMENTS if f != "tab" or tab_follows_levers()]
+    tab = TAB_LEVER_PART if st.session_state.get("tab") in LEVER_PART_TABS else "tab"
+    parts = [tab if f == "tab" else f for f in LEVER_FRAGMENTS if f != "tab" or tab_follows_levers()]
     st.rerun([*parts, *([STATUS_FRAGMENT] if status or sidebar else []), *([SIDEBAR_FRAGMENT] if sidebar else [])])
 
 

@@ -38,11 +38,22 @@ def series_frames(lang: str) -> tuple[dict[str, pd.DataFrame], set[str]]:
 
 
 def render(lang: str) -> None:
+    """The tab: its controls, then the part that follows the levers (a fragment of its own)."""
     words = TEXT[lang]
-    frames, dashed = series_frames(lang)
-    chosen = indicator_picker(words["pick"], next(iter(frames.values())), lang, "w:indicators")
+    columns = data.indicators(settings.current_run())
+    chosen = indicator_picker(words["pick"], columns, lang, "w:indicators")
     st.caption(words["dashed"])
     show_bands = st.toggle(tr(lang, "bands"), key="w:traj_bands", help=tr(lang, "bands_help"))
+    lever_part(lang, chosen, show_bands)
+
+
+@st.fragment(key=settings.TAB_LEVER_PART)
+def lever_part(lang: str, chosen: list[str], show_bands: bool) -> None:
+    """The charts, their notes and the downloads: what a lever move changes. A lever move reruns this
+    alone, not the indicator picker and switches above it (measured: redrawing those cost the browser
+    ~100 ms of each move)."""
+    words = TEXT[lang]
+    frames, dashed = series_frames(lang)
     if chosen:
         # the bands never hold up a redraw: drawn when already computed for these settings, else asked for
         # (computed off the script thread) while the lines are drawn without them

@@ -15,7 +15,7 @@ __all__ = ["INTEGRATORS", "Expr", "ParameterError", "Plan", "TimePath", "TimeSet
 
 
 # Per-object caches: the numpy kernels, the compiled backend's kernels, notes and sources being built.
-_CACHES = ("_kernels", "_compiled_kernels", "_fallback_reasons", "_pending_sources")
+_CACHES = ("_kernels", "_compiled_kernels", "_fallback_reasons", "_kernels_building", "_literal_constants")
 
 
 class Plan:

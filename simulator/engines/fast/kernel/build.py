@@ -25,7 +25,7 @@ from pathlib import Path
 
 from simulator.model.cache import trusted as _trusted
 
-__all__ = ["FLAGS", "BuildError", "NotReady", "compiler", "load"]
+__all__ = ["FLAGS", "BuildError", "NotReady", "compiler", "in_background", "load"]
 
 # No -ffast-math: every operation is rounded as numpy rounds it; no fused multiply-adds either.
 FLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math", "-fPIC", "-shared"]
@@ -79,24 +79,26 @@ class NotReady(Exception):
     """The kernel is not built yet and the caller chose not to wait: it is compiling in the background."""
 
 
-_BUILDING: dict = {}  # cache key -> Future of a background build (at most one per kernel)
 _BUILDING_LOCK = threading.Lock()
 
 
-def _in_background(key: str, source: str, cache: Path | None):
-    """Start (once) or look up the background build of ``source``; its function when done, else NotReady.
+def in_background(store: dict, key, make):
+    """Start (once per ``key`` of ``store``) or look up a background build: ``make()``'s result when done,
+    else :class:`NotReady`.
 
     A daemon thread, so a process that ends while gcc runs does not wait for it (the build is
     atomic: an unfinished one leaves no library, only a staging folder that the next build ignores).
+    A failed build stays on record in ``store``: later calls see its error (and fall back to the numpy
+    backend) without compiling again.
     """
     with _BUILDING_LOCK:
-        future = _BUILDING.get(key)
+        future = store.get(key)
         if future is None:
-            future = _BUILDING[key] = Future()
+            future = store[key] = Future()
 
             def build():
                 try:
-                    future.set_result(load(source, cache))
+                    future.set_result(make())
                 except BaseException as error:  # the next caller sees it (BuildError -> numpy fallback)
                     future.set_exception(error)
 
@@ -105,24 +107,20 @@ def _in_background(key: str, source: str, cache: Path | None):
         raise NotReady("the compiled kernel is being built")
     if future.exception() is None:
         with _BUILDING_LOCK:
-            _BUILDING.pop(key, None)
-    return future.result()  # a failed build stays on record: later calls fall back without compiling again
+            store.pop(key, None)
+    return future.result()
 
 
-def load(source: str, cache: Path | None = None, wait: bool = True):
+def load(source: str, cache: Path | None = None):
     """The ``jsd_kernel`` function of ``source``, compiled once per source, compiler and CPU.
 
-    ``wait=False``: when the library is not built yet, build it on a background thread and raise
-    :class:`NotReady` (the caller runs the numpy backend, which gives the same numbers, meanwhile); a
-    later call returns the built function. Compiling the Jinan model's all-variable kernel takes 3-16 s
-    (gcc -O3), which an interactive caller should not wait for.
+    Compiling the Jinan model's all-variable kernel in blocks of 32 runs takes 16-20 s (gcc -O3); a caller
+    that should not wait builds through :func:`in_background` (see ``run.kernel_for``).
 
     Raises
     ------
     BuildError
         No compiler, or compilation failed (the caller then runs the numpy backend).
-    NotReady
-        ``wait=False`` and the kernel is still being compiled.
     """
     found = compiler()
     if found is None:
@@ -135,8 +133,6 @@ def load(source: str, cache: Path | None = None, wait: bool = True):
         cache = cache_dir()
     folder = Path(cache) / "kernels"
     library = folder / f"{key[:32]}.so"
-    if not wait and not (library.is_file() and _trusted(library)):
-        return _in_background(key, source, cache)
     if not (library.is_file() and _trusted(library)):
         try:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -155,8 +151,6 @@ def load(source: str, cache: Path | None = None, wait: bool = True):
             private = Path(tempfile.mkdtemp(prefix="jinan-sd-kernel-"))
             library = private / "kernel.so"
             _compile(cc, source, library)
-    with _BUILDING_LOCK:
-        _BUILDING.pop(key, None)  # built now (here, on a background thread, or by another process)
     handle = ctypes.CDLL(str(library))
     function = handle.jsd_kernel
     pointer = ctypes.POINTER

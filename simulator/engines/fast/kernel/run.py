@@ -17,7 +17,7 @@ import numpy as np
 
 from simulator.engines.fast.integrate import _normalise
 from simulator.engines.fast.ir import ParameterError
-from simulator.engines.fast.kernel.build import NotReady, load
+from simulator.engines.fast.kernel.build import in_background, load
 from simulator.engines.fast.kernel.codegen_c import BLOCK, generate_c
 from simulator.engines.fast.kernel.ufuncs import set_loops
 
@@ -49,14 +49,13 @@ def kernel_for(plan, kinds: dict, variables: list, method: str, wait: bool = Tru
     if key not in cache:
         if len(cache) >= 64:
             cache.clear()
-        pending = plan.__dict__.setdefault("_pending_sources", {})  # kept while compiling in the background
-        source = pending.pop(key, None) or generate_c(plan, dict(sorted(kinds.items())), list(variables), method,
-                                                  block)
-        try:
-            function = load(source, wait=wait)
-        except NotReady:
-            pending[key] = source  # generating it again costs ~40 ms a call for the Jinan model
-            raise
+
+        def make():
+            return load(generate_c(plan, dict(sorted(kinds.items())), list(variables), method, block))
+
+        # not waiting: the source's generation (~45 ms for the Jinan model) is off the caller's path too,
+        # with the compiler (or the dlopen of a kernel already on disk) on a background thread
+        function = make() if wait else in_background(plan.__dict__.setdefault("_kernels_building", {}), key, make)
         set_loops(function)
         cache[key] = function
     return cache[key]
