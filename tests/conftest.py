@@ -27,3 +27,14 @@ def model():
 @pytest.fixture(scope="session")
 def labels():
     return simulator.labels()
+
+
+@pytest.fixture(autouse=True)
+def _no_background_compile_left_on():
+    """The app's page turns ``simulator.compile_in_background()`` on for the process (an AppTest runs it
+    in this one): switched off again after each test, so that a later test of the compiled backend gets
+    the compiled kernel, not the numpy answer given while it builds."""
+    from simulator.engines.fast import kernel
+
+    yield
+    kernel.compile_in_background(False)

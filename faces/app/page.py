@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import time
 
@@ -102,6 +103,9 @@ def _count(outcomes: dict) -> tuple[int, int]:
     return int(sum(v == 1 for v in flags)), len(flags)
 
 
+_FROZEN: list = []  # whether gc.freeze() ran in this process
+
+
 def main() -> None:
     """The app's entry point (``app.py``): page setup, then :func:`render`."""
     st.set_page_config(
@@ -111,6 +115,13 @@ def main() -> None:
     # (same numbers) while it compiles, rather than hold up the slider
     simulator.compile_in_background()
     render()
+    if not _FROZEN:
+        # what the first page loaded (the parsed model, its plans, pandas, pysd) lives as long as the
+        # server: moved out of the collector's generations once, so that a full collection, which Python
+        # starts by itself now and then, does not walk it during a slider move (~150 ms with this heap;
+        # see .streamlit/config.toml). Once only: a later freeze would also keep any cyclic garbage.
+        gc.freeze()
+        _FROZEN.append(True)
 
 
 def render() -> None:
