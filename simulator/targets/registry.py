@@ -13,6 +13,8 @@ from types import MappingProxyType
 from simulator.errors import UserError
 from simulator.project import Project
 
+_SUBSCRIPT_2 = re.compile(r"\bCO2\b")
+
 LEVEL_TESTS = frozenset({"level_ge", "level_gt", "level_le"})
 ALL_YEARS_TESTS = frozenset({"level_le_all_years", "level_ge_all_years"})
 CHANGE_TESTS = frozenset({"change_ge", "change_le"})
@@ -113,8 +115,9 @@ class Target:
     paragraph: str | None = None
 
     def name(self, lang: str = "zh") -> str:
-        """Display name in ``lang`` ("zh" or "en")."""
-        return self.name_en if lang == "en" else self.name_zh
+        """Display name in ``lang`` ("zh" or "en"). The English names are the data file's words, in ASCII
+        (targets.csv writes "CO2"); shown as "CO₂", as the rest of the page writes it."""
+        return _SUBSCRIPT_2.sub("CO₂", self.name_en) if lang == "en" else self.name_zh
 
     @property
     def relation(self) -> str:
