@@ -17,7 +17,7 @@ from simulator.engines.fast.kernel.codegen_c import BLOCK, PRELUDE, generate_c
 
 def operation_mix(plan, variables) -> dict:
     """Operations per step and run in one Euler evaluation of the rates (the non-saving branch)."""
-    source = generate_c(plan, {}, list(variables), "euler")
+    source = generate_c(plan, {}, list(variables), "euler", fuse=False)  # one statement a line
     body = source[source.index("} else {"):source.index("if (k == ")]
     loops = [line for line in body.splitlines() if "for (int j = 0; j < B; j++)" in line]
     text = "\n".join(line.split("] = ", 1)[-1] for line in loops)
