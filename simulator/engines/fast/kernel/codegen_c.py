@@ -5,9 +5,10 @@ the requested outputs need, what moves, what is a run constant), the same expres
 the same per-kind templates of :data:`~simulator.engines.fast.statefuls.KINDS` (one
 :class:`~simulator.engines.fast.schedule.Schedule` serves both generators), read by
 :mod:`.to_c` and written as C. Runs are processed in blocks of :data:`BLOCK` lanes (four AVX-512
-registers of doubles): every per-run value is a block array that stays in L1 or registers, each
-equation one loop over the lanes that the compiler vectorises, numpy's pow/exp loops called once per
-block; only the saved points of the requested variables are written. Values that depend on time
+registers of doubles): each equation is a statement over the lanes, numpy's pow/exp loops are called
+once per block, and :mod:`.fuse` merges the statements between those calls into few loops that the
+compiler vectorises, whose values stay in registers (a block array only for a value read outside its
+loop); only the saved points of the requested variables are written. Values that depend on time
 alone (lookups of time) are computed once per step.
 """
 
@@ -26,6 +27,7 @@ __all__ = ["BLOCK", "generate_c"]
 # runs per block: four 512-bit vectors of doubles (amortises the calls of numpy's pow/exp loops). Measured,
 # one process, interleaved (bench/RESULTS.md, issue 17 second session): N = 10^5 stocks 1.29-1.43 s at 32
 # against 1.56-1.60 s at 16 and 1.42 s at 64; one run 206 us against 180 us. Results do not depend on it.
+# Again with the fused kernel (third session, CPU time, loaded machine): 16/32/64/128 within the noise.
 BLOCK = 32
 # override kinds: "value" (one number for all runs), "array" (one per run), "path" (one time path for
 # all runs), "rows" (one time path per run; PATHS); numpy computes differently on scalars and arrays
