@@ -15,14 +15,21 @@ import re
 from simulator.engines.fast.kernel.codegen_c import BLOCK, PRELUDE, generate_c
 
 
-def operation_mix(plan, variables) -> dict:
-    """Operations per step and run in one Euler evaluation of the rates (the non-saving branch)."""
-    source = generate_c(plan, {}, list(variables), "euler")
+def operation_mix(plan, variables, kinds: dict | None = None) -> dict:
+    """Operations per step and run in one Euler evaluation of the rates (the non-saving branch).
+
+    ``kinds``: the override kinds of the benchmarked batch (name -> "value"/"array"/...), as the compiled
+    backend compiles them: a lever that is one number per run is an operand read from memory, and an
+    ``exp``/``pow`` of it is a call on every lane, where a lever left at its value is a literal (and an
+    ``exp`` of time alone is computed once per step for all runs).
+    """
+    source = generate_c(plan, dict(sorted((kinds or {}).items())), list(variables), "euler",
+                        fuse=False)  # one statement a line
     body = source[source.index("} else {"):source.index("if (k == ")]
     loops = [line for line in body.splitlines() if "for (int j = 0; j < B; j++)" in line]
     text = "\n".join(line.split("] = ", 1)[-1] for line in loops)
     return {"division": text.count(" / "), "arithmetic": len(re.findall(r" [-+*] ", text)),
-            "pow": body.count("k_v2(0,"), "unary": body.count("k_v1("),
+            "pow": body.count("k_v2(0,"), "unary": [int(i) for i in re.findall(r"k_v1\((\d+),", body)],
             "lookup": body.count("k_interp(") + body.count("k_extrapolate(")}
 
 
@@ -38,7 +45,7 @@ def floor_source(mix: dict, steps: int) -> str:
              "        for (int i = 0; i < 16; i++) for (int j = 0; j < B; j++) a[i][j] = 1.0 + 1e-3 * (i + j);",
              f"        for (long k = 0; k < {steps}; k++) {{",
              "            const double t = 0.01 * k;"]
-    arithmetic = max(0, mix["arithmetic"] - mix["pow"] - mix["unary"])
+    arithmetic = max(0, mix["arithmetic"] - mix["pow"] - len(mix["unary"]))
     for i in range(arithmetic // 2):  # a multiply-add pair: two operations, no FMA (contraction off)
         x, y = i % 16, (i + 5) % 16
         lines.append(f"            for (int j = 0; j < B; j++) a[{x}][j] = a[{x}][j] * 0.5 + a[{y}][j] * 0.5;")
@@ -49,8 +56,8 @@ def floor_source(mix: dict, steps: int) -> str:
         x, y = i % 16, (i + 7) % 16
         lines.append(f"            k_v2(0, a[{x}], a[{y}], u, 8L, 8L);")
         lines.append(f"            for (int j = 0; j < B; j++) a[{x}][j] = u[j] * 0.5 + 0.5;")
-    for i in range(mix["unary"]):
-        lines.append(f"            k_v1(1, a[{i % 16}], u);")
+    for i, index in enumerate(mix["unary"]):  # the same numpy loops (exp, log, ...) as the model's
+        lines.append(f"            k_v1({index}, a[{i % 16}], u);")
         lines.append(f"            for (int j = 0; j < B; j++) a[{i % 16}][j] = u[j] * 0.25;")
     for i in range(mix["lookup"]):
         lines.append(f"            a[{i % 16}][0] += k_interp(t, XS, YS, 4);")

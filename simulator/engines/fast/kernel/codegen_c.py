@@ -5,9 +5,10 @@ the requested outputs need, what moves, what is a run constant), the same expres
 the same per-kind templates of :data:`~simulator.engines.fast.statefuls.KINDS` (one
 :class:`~simulator.engines.fast.schedule.Schedule` serves both generators), read by
 :mod:`.to_c` and written as C. Runs are processed in blocks of :data:`BLOCK` lanes (four AVX-512
-registers of doubles): every per-run value is a block array that stays in L1 or registers, each
-equation one loop over the lanes that the compiler vectorises, numpy's pow/exp loops called once per
-block; only the saved points of the requested variables are written. Values that depend on time
+registers of doubles): each equation is a statement over the lanes, numpy's pow/exp loops are called
+once per block, and :mod:`.fuse` merges the statements between those calls into few loops that the
+compiler vectorises, whose values stay in registers (a block array only for a value read outside its
+loop); only the saved points of the requested variables are written. Values that depend on time
 alone (lookups of time) are computed once per step.
 """
 
@@ -16,6 +17,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from simulator.engines.fast.kernel.fuse import Call, Lane, Out
+from simulator.engines.fast.kernel.fuse import fuse as fuse_lines
 from simulator.engines.fast.kernel.to_c import ARRAY, SCALAR, Unsupported, c_literal, shape, statement, to_c
 from simulator.engines.fast.schedule import PATHS, Schedule
 
@@ -24,6 +27,7 @@ __all__ = ["BLOCK", "generate_c"]
 # runs per block: four 512-bit vectors of doubles (amortises the calls of numpy's pow/exp loops). Measured,
 # one process, interleaved (bench/RESULTS.md, issue 17 second session): N = 10^5 stocks 1.29-1.43 s at 32
 # against 1.56-1.60 s at 16 and 1.42 s at 64; one run 206 us against 180 us. Results do not depend on it.
+# Again with the fused kernel (third session, CPU time, loaded machine): 16/32/64/128 within the noise.
 BLOCK = 32
 # override kinds: "value" (one number for all runs), "array" (one per run), "path" (one time path for
 # all runs), "rows" (one time path per run; PATHS); numpy computes differently on scalars and arrays
@@ -72,7 +76,7 @@ class _Writer:
         self.pipe_output = {f"z{s.index}": i for i, s in enumerate(self.pipes)}
         self.arrays: set = set()  # C names of per-run values: one double per lane of the block
         self.scalars: set = set()  # C names of values equal in every run (time alone), in scope
-        self.tables, self.lines, self.pending = [], [], []
+        self.tables, self.lines, self.pending, self.temps = [], [], [], set()
         self.tvar, self.stage_array, self.counter = "t", "S", 0
 
     # -- names -------------------------------------------------------------------------------
@@ -132,14 +136,11 @@ class _Writer:
                 pointers.append(simple.group(1))
                 continue
             tmp = self.temp()
-            self.pending.append(f"for (int j = 0; j < B; j++) {tmp}[j] = {arg};")
+            self.pending.append(Lane(tmp, arg))
+            self.temps.add(tmp)
             pointers.append(tmp)
         result = self.temp()
-        if len(args) == 1:
-            self.pending.append(f"k_v1({index}, {pointers[0]}, {result});")
-        else:
-            self.pending.append(f"k_v2({index}, {pointers[0]}, {pointers[1]}, {result}, "
-                                f"{strides[0]}, {strides[1]});")
+        self.pending.append(Call(index, pointers, result, strides))
         return f"{result}[j]"
 
     def temp(self) -> str:
@@ -153,16 +154,20 @@ class _Writer:
         self.pending = []
         expr = to_c(src, self.ref, self.table, self.shape_of, self.block_ufunc)
         for line in self.pending:
-            self.out(line, level)
+            line.level = level
+            self.lines.append(line)
         return expr
 
     def out(self, line: str, level: int):
         self.lines.append("    " * level + line)
 
+    def lane(self, target: str, expr: str, level: int):
+        """``target[j] = expr`` for every lane; :func:`.fuse.fuse` later merges them into few loops."""
+        self.lines.append(Lane(target, expr, level))
+
     def assign(self, target: str, src: str, level: int):
         """``target[j] = src`` for every lane (``target`` a C array or ``S[i]``)."""
-        expr = self.vector(src, level)
-        self.out(f"for (int j = 0; j < B; j++) {target}[j] = {expr};", level)
+        self.lane(target, self.vector(src, level), level)
 
     def define(self, pyname: str, src: str, level: int, scalar: bool = False):
         """A value: one per lane (an array of the block), or one per step when ``scalar``."""
@@ -177,7 +182,7 @@ class _Writer:
             return None
         expr = self.vector(src, level)
         self.arrays.add(c)
-        self.out(f"for (int j = 0; j < B; j++) {c}[j] = {expr};", level)
+        self.lane(c, expr, level)
         return None
 
     # -- phases ------------------------------------------------------------------------------
@@ -219,8 +224,7 @@ class _Writer:
         if s.spec.storage == "continuous":
             first = self.stage[f"s{s.index}_0"]
             for i in range(1, s.spec.stages(s)):
-                self.out(f"for (int j = 0; j < B; j++) S[{self.stage[f's{s.index}_{i}']}][j] = S[{first}][j];",
-                         level)
+                self.lane(f"S[{self.stage[f's{s.index}_{i}']}]", f"S[{first}][j]", level)
         return self.value(node, level)
 
     def init_pipe(self, s, level: int):
@@ -284,7 +288,7 @@ class _Writer:
                     self.value(node, level)
             for v, name in enumerate(self.variables):
                 expr = self.vector(self.node_name[name], level)
-                self.out(f"for (int j = 0; j < nb; j++) out[({v}L * NT + js) * n + b0 + j] = {expr};", level)
+                self.lines.append(Out(f"out[({v}L * NT + js) * n + b0 + j]", expr, level))
         self.out("}", level - 1)
         self.scalars, self.stage_array = set(), "S"
 
@@ -315,10 +319,13 @@ class _Writer:
             self.out("}", level)
 
 
-def generate_c(plan, overrides: dict, variables: list, method: str, block: int = BLOCK) -> str:
+def generate_c(plan, overrides: dict, variables: list, method: str, block: int = BLOCK, fuse: bool = True) -> str:
     """C source of ``jsd_kernel`` for these overrides (name -> a kind of :data:`PATHS` or "value"/"array"),
     outputs and method, in blocks of ``block`` runs (1 for a kernel of single runs: no lane computes a
     copy of another's run, and it compiles in a tenth of the time).
+
+    ``fuse=False``: every statement its own loop over the lanes, every value in a block array (the same
+    numbers; bench/floor.py counts the operation mix in this form).
 
     Raises :class:`~simulator.engines.fast.kernel.to_c.Unsupported` for anything it cannot write.
     """
@@ -349,7 +356,10 @@ def generate_c(plan, overrides: dict, variables: list, method: str, block: int =
     w.out(f"if (k == {time.n_steps}) break;", 3)
     w.step(3)
     w.out("}", 2)
-    body = w.lines[body_start:]
+    if fuse:
+        body, stored = fuse_lines(w.lines[body_start:], w.temps)
+    else:
+        body, stored = [str(line) for line in w.lines[body_start:]], w.arrays
     ns, npipe = max(1, len(w.stage)), max(1, len(w.pipes))
     cap = time.n_steps + 1
     head = [f"#define B {int(block)}", PRELUDE, f"#define NT {time.saved_steps().size}L",
@@ -374,7 +384,7 @@ def generate_c(plan, overrides: dict, variables: list, method: str, block: int =
         f"        long PTR[{npipe}][B], ORD[{npipe}][B]; int BAD[{npipe}][B];",
         "        (void)D; (void)DIN; (void)PTR; (void)ORD; (void)BAD; (void)ST;",
         *[f"        double K{k}[{ns}][B];" for k in range(1, slots + 1)],
-        *[f"        double {name}[B];" for name in sorted(w.arrays)],
+        *[f"        double {name}[B];" for name in sorted(w.arrays & stored)],
     ]
     tail = ["    }", "    free(ring);", "}", ""]
     return "\n".join(head + body + tail)
