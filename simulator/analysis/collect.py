@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.analysis.spool import Spool, bands_of
-from simulator.targets import NOT_YET_PEAKED, probabilities, run_outcomes, wilson_interval
+from simulator.targets import NOT_YET_PEAKED, outcomes_and_probabilities, wilson_interval
 
 __all__ = ["TARGET_GROUP", "Collected", "merge_counts"]
 
@@ -62,9 +62,8 @@ class Collected:
         self.arrived[g] = self.arrived.get(g, 0) + 1
         if self.arrived[g] == self.last[g] - g + 1:  # the whole group is in
             series, mask = self.buffers.pop(g), self.failed[lo:hi]
-            self.outcomes[g] = run_outcomes(self.targets, series, self.years, mask)
-            self.counts[g] = probabilities(self.targets, series, self.years, mask, assessable=set(self.indicators),
-                                           lang=self.lang)
+            self.outcomes[g], self.counts[g] = outcomes_and_probabilities(
+                self.targets, series, self.years, mask, assessable=set(self.indicators), lang=self.lang)
 
     def finish(self):
         if self.buffers:
