@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.analysis.spool import Spool, bands_of
+from simulator.engines.fast.kernel.run import small_pages_empty
 from simulator.targets import NOT_YET_PEAKED, outcomes_and_probabilities, wilson_interval
 
 __all__ = ["TARGET_GROUP", "Collected", "merge_counts"]
@@ -55,8 +56,10 @@ class Collected:
         lo, hi = self.starts[g], self.starts[self.last[g] + 1]
         if g not in self.buffers:
             # C-ordered (runs, T) tables of what the targets read: their tests scan each run's years, and a
-            # run-major array keeps them contiguous (a transposed kernel block makes them ~3x slower)
-            self.buffers[g] = {ind: np.empty((hi - lo, len(self.years))) for ind in self.used}
+            # run-major array keeps them contiguous (a transposed kernel block makes them ~3x slower). Small
+            # pages: with numpy's huge-page advice, filling the fresh tables (15 x 17 MB at 10^5 runs) took
+            # 0.83 s on this VM (THP defrag = madvise), 0.19 s without it (/tmp script, same process)
+            self.buffers[g] = {ind: small_pages_empty((hi - lo, len(self.years))) for ind in self.used}
         for ind, table in self.buffers[g].items():
             table[start - lo:start - lo + size] = values[self.indicators[ind]]
         self.arrived[g] = self.arrived.get(g, 0) + 1
