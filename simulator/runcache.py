@@ -108,13 +108,18 @@ def _chain(name_or_path, scenario_dir: Path, sha256: str) -> list | None:
 
 
 def _same_chain(name_or_path, scenario_dir: Path, chain: list) -> bool:
-    """True when the chain resolves, file by file, to the same files holding the same bytes."""
+    """True when the chain leads, file by file, to the same files holding the same bytes. The first file is
+    opened by the path :func:`simulator.scenarios.resolve_path` starts from (its symlinks followed by the
+    system, the file checked by device and inode): resolving it again costs more than the rest of the check."""
     try:
-        path = resolve_path(name_or_path, scenario_dir)
-        for k, (kept, _, before) in enumerate(chain):
-            if k:
-                path = resolve_path(chain[k - 1][1], scenario_dir, base=path.parent)
-            if path != kept or _read(path) != before:
+        candidate = Path(name_or_path)
+        if not (candidate.suffix == ".toml" or candidate.parent != Path(".")):  # a name, as resolve_path reads it
+            candidate = scenario_dir / f"{name_or_path}.toml"
+        if _read(candidate) != chain[0][2]:
+            return False
+        for k in range(1, len(chain)):  # an extends target is resolved from the folder of the file naming it
+            path = resolve_path(chain[k - 1][1], scenario_dir, base=chain[k - 1][0].parent)
+            if path != chain[k][0] or _read(path) != chain[k][2]:
                 return False
     except Exception:  # noqa: BLE001 - anything unusual: load it the ordinary way, which words the error
         return False

@@ -116,3 +116,16 @@ def test_an_edited_model_is_seen_at_once(tmp_path):
 def test_a_missing_model_is_the_ordinary_error(tmp_path):
     with pytest.raises(simulator.ModelError, match="not found"):
         runcache.model(tmp_path / "nothing.mdl")
+
+
+def test_a_retargeted_link_is_seen(tmp_path):
+    """Two files of the same bytes: a link moved from one to the other names the other scenario."""
+    for name in ("first", "second"):
+        (tmp_path / f"{name}.toml").write_text("[levers]\ninvestment_rate = 0.51\n", encoding="utf-8")
+    link = tmp_path / "link.toml"
+    link.symlink_to(tmp_path / "first.toml")
+    assert simulator.run(link).provenance["scenario"] == "first"
+    assert simulator.run(link).provenance["scenario"] == "first"
+    link.unlink()
+    link.symlink_to(tmp_path / "second.toml")
+    assert simulator.run(link).provenance["scenario"] == "second"
