@@ -9,6 +9,7 @@ from the same code, so the tables are the same whichever function made them.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from statistics import NormalDist
 
 import numpy as np
@@ -88,36 +89,56 @@ def _tables(targets, series, years, failed, confidence, assessable, lang, *, out
     """The outcome table and/or the probability table (None for the one not asked for).
 
     Whether a target can be tested does not depend on ``assessable`` or ``lang`` (they only word the reason
-    it cannot), so both tables test the same targets.
+    it cannot), so both tables test the same targets. Over many runs the targets are tested on two threads
+    (numpy's loops on (R, T) arrays release the GIL; each target is a pure function of the arrays, put back
+    in the targets' order, so the tables do not depend on it).
     """
     arrays, years, n_runs = _prepare(targets, series, years)
     failed = _failed_mask(failed, n_runs)
-    columns, rows = {}, []
-    for target in targets:
-        reason = _why_not(target, arrays, years, assessable, lang)
-        row = {**_meta(target, lang), "n_runs": n_runs, "n_failed": int(failed.sum()),
-               "share_not_yet_peaked": np.nan, "peak_year_counts": None}
-        if reason is not None:
-            rows.append({**row, "n_valid": 0, "n_nan": 0, "n_met": 0, "reason": reason})
-            continue
-        x = arrays[target.indicator]
-        outcome = _assess(target, x, years)
-        valid = ~failed & ~outcome.nan_input & ~outcome.not_finite
-        if outcomes:
-            columns[target.id] = np.where(valid, outcome.met.astype(np.int8), np.int8(-1)).astype(np.int8)
-            columns[f"{target.id}:value"] = np.where(valid, outcome.simulated, np.nan)
-        if not counts:
-            continue
-        n_valid = int(valid.sum())
-        row.update(n_valid=n_valid, n_nan=int((~failed & ~valid).sum()), n_met=int((outcome.met & valid).sum()),
-                   reason="" if n_valid else _text("no_valid_runs", lang))
-        if target.test == "peak_by" and n_valid:
-            peaks, tally = np.unique(peak_years(x, years)[valid], return_counts=True)
-            row["peak_year_counts"] = dict(zip(peaks.tolist(), tally.tolist(), strict=True))
-            row["share_not_yet_peaked"] = row["peak_year_counts"].get(NOT_YET_PEAKED, 0) / n_valid
-        rows.append(row)
+
+    def one(target):
+        return _target(target, arrays, years, failed, assessable, lang, outcomes, counts)
+
+    if n_runs >= THREADED_RUNS and len(targets) > 1:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="jinan-sd-targets") as pool:
+            done = list(pool.map(one, targets))
+    else:
+        done = [one(target) for target in targets]
+    columns = {k: v for part, _ in done for k, v in part.items()}
     return (pd.DataFrame(columns) if outcomes else None,
-            _probability_table(rows, confidence) if counts else None)
+            _probability_table([row for _, row in done], confidence) if counts else None)
+
+
+#: Runs from which the targets are tested on two threads (below, a pool costs more than it saves).
+THREADED_RUNS = 8192
+
+
+def _target(target, arrays, years, failed, assessable, lang, outcomes: bool, counts: bool) -> tuple[dict, dict]:
+    """One target's outcome columns (``<id>``, ``<id>:value``; none if it cannot be tested) and its row of
+    the probability table."""
+    n_runs = failed.shape[0]
+    reason = _why_not(target, arrays, years, assessable, lang)
+    row = {**_meta(target, lang), "n_runs": n_runs, "n_failed": int(failed.sum()),
+           "share_not_yet_peaked": np.nan, "peak_year_counts": None}
+    if reason is not None:
+        return {}, {**row, "n_valid": 0, "n_nan": 0, "n_met": 0, "reason": reason}
+    x = arrays[target.indicator]
+    outcome = _assess(target, x, years)
+    valid = ~failed & ~outcome.nan_input & ~outcome.not_finite
+    columns = {}
+    if outcomes:
+        columns[target.id] = np.where(valid, outcome.met.astype(np.int8), np.int8(-1)).astype(np.int8)
+        columns[f"{target.id}:value"] = np.where(valid, outcome.simulated, np.nan)
+    if not counts:
+        return columns, row
+    n_valid = int(valid.sum())
+    row.update(n_valid=n_valid, n_nan=int((~failed & ~valid).sum()), n_met=int((outcome.met & valid).sum()),
+               reason="" if n_valid else _text("no_valid_runs", lang))
+    if target.test == "peak_by" and n_valid:
+        peaks, tally = np.unique(peak_years(x, years)[valid], return_counts=True)
+        row["peak_year_counts"] = dict(zip(peaks.tolist(), tally.tolist(), strict=True))
+        row["share_not_yet_peaked"] = row["peak_year_counts"].get(NOT_YET_PEAKED, 0) / n_valid
+    return columns, row
 
 
 def _probability_table(rows: list[dict], confidence: float) -> pd.DataFrame:
