@@ -43,6 +43,11 @@ def _put(cache: dict, key, value) -> None:
         cache[key] = value
 
 
+def _folder(path: Path) -> str:
+    """The working folder when ``path`` is relative (it names another file from another folder), else ""."""
+    return "" if path.is_absolute() else os.getcwd()
+
+
 def _read(path: Path) -> tuple[tuple, bytes] | None:
     """((device, inode), bytes) of the file ``path`` leads to, or None if it cannot be read."""
     try:
@@ -56,7 +61,7 @@ def _read(path: Path) -> tuple[tuple, bytes] | None:
 def model(path: str | Path) -> Model:
     """``simulator.model.mdl.load(path)``: the same Model while the file holds the same bytes."""
     path = Path(path)
-    key = (os.getcwd(), str(path))  # a relative path names another file from another folder
+    key = (_folder(path), str(path))
     now = _read(path)
     hit = _MODELS.get(key)
     if now is not None and hit is not None and hit[0] == now:
@@ -71,10 +76,12 @@ def scenario(name_or_path: str | Path, model: Model, scenario_dir: Path) -> Scen
     """``load_scenario(name_or_path, model, scenario_dir)``: the same Scenario while every file of its
     ``extends`` chain resolves to the same file with the same bytes, for the same Model and labels (a policy
     lever's timing is checked against the labels' policy start year)."""
-    key = (str(name_or_path), str(scenario_dir), os.getcwd())
+    first = Path(name_or_path)  # the path resolve_path starts from: a name is a file of scenario_dir
+    if not (first.suffix == ".toml" or first.parent != Path(".")):
+        first = scenario_dir / f"{name_or_path}.toml"
+    key = (str(name_or_path), str(scenario_dir), _folder(first))
     hit = _SCENARIOS.get(key)
-    if hit is not None and hit[0] is model and hit[1] is labels() and _same_chain(name_or_path, scenario_dir,
-                                                                                    hit[2]):
+    if hit is not None and hit[0] is model and hit[1] is labels() and _same_chain(first, scenario_dir, hit[2]):
         return hit[3]
     loaded = load_scenario(name_or_path, model, scenario_dir)
     chain = _chain(name_or_path, scenario_dir, loaded.sha256)
@@ -107,15 +114,12 @@ def _chain(name_or_path, scenario_dir: Path, sha256: str) -> list | None:
     return chain if digest == sha256 else None
 
 
-def _same_chain(name_or_path, scenario_dir: Path, chain: list) -> bool:
+def _same_chain(first: Path, scenario_dir: Path, chain: list) -> bool:
     """True when the chain leads, file by file, to the same files holding the same bytes. The first file is
-    opened by the path :func:`simulator.scenarios.resolve_path` starts from (its symlinks followed by the
-    system, the file checked by device and inode): resolving it again costs more than the rest of the check."""
+    opened by the path :func:`simulator.scenarios.resolve_path` starts from (``first``: its symlinks followed
+    by the system, the file checked by device and inode): resolving it again costs more than the check."""
     try:
-        candidate = Path(name_or_path)
-        if not (candidate.suffix == ".toml" or candidate.parent != Path(".")):  # a name, as resolve_path reads it
-            candidate = scenario_dir / f"{name_or_path}.toml"
-        if _read(candidate) != chain[0][2]:
+        if _read(first) != chain[0][2]:
             return False
         for k in range(1, len(chain)):  # an extends target is resolved from the folder of the file naming it
             path = resolve_path(chain[k - 1][1], scenario_dir, base=chain[k - 1][0].parent)
