@@ -1,11 +1,12 @@
 """What :func:`simulator.run` keeps between calls in one process: the parsed model and scenarios, and the
 axes and units of a run's result frame, so a run of the compiled backend (~0.1 ms of kernel) is not
-buried under ~1 ms of re-reading files and building the same frame axes again.
+buried under ~0.4 ms of re-reading files and building the same frame axes again (bench/RESULTS.md, "End to
+end, third session").
 
 A model or scenario comes from here only when the bytes of every file it was made from are the bytes read
 now, from the same file (device and inode), found by the same path resolution: a read and a compare
-(~10 µs for the 64 KB model, against ~70 µs to hash it; ~30 µs for a scenario, against ~120 µs to parse
-and validate it), never a modification time, so an edit is seen however soon it follows a run. The objects
+(16-22 µs for the 64 KB model, against 67 µs to read and hash it; 25-27 µs for a scenario, against 118 µs
+to parse and validate it), never a modification time, so an edit is seen however soon it follows a run. The objects
 kept are the library's own (the Model that :func:`simulator.model.mdl.load` returns for those bytes; the
 Scenario it validated), used inside :func:`simulator.run` only, never handed out to be changed.
 """
