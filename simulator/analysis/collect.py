@@ -18,9 +18,9 @@ __all__ = ["TARGET_GROUP", "Collected", "merge_counts"]
 
 #: Runs whose target outcomes are evaluated together (several chunks at a time: numpy's per-call cost on
 #: 4 096-run arrays made per-chunk evaluation 5x slower than one evaluation of 10^5 runs). 32 768: the
-#: group's tables (5.5 MB a target indicator) are filled while the chunk is still in cache and are reused
-#: by the next group, where one group of 10^5 runs faulted in 320 MB of fresh tables: filling them took
-#: 0.35-0.44 s against 0.56-0.58 s (run_ensemble at 10^5, interleaved, load ~3).
+#: group's tables (5.5 MB a target indicator) are reused by the next group, where one group of 10^5 runs
+#: faulted in 320 MB of fresh tables: filling them took 0.35-0.44 s against 0.56-0.58 s (run_ensemble at
+#: 10^5, the two sizes alternated, load ~3).
 TARGET_GROUP = 32_768
 
 
