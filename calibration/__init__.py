@@ -37,3 +37,18 @@ OBSERVATIONS_PATH = PACKAGE_DIR / "data" / "observations.csv"
 CALIBRATED_PATH = PACKAGE_DIR / "calibrated.toml"
 #: The committed posterior sample (``jinan-sd calibrate --posterior``), beside ``calibrated.toml``.
 POSTERIOR_PATH = PACKAGE_DIR / "posterior.parquet"
+
+# Defaults the ``jinan-sd calibrate`` and ``validate`` parsers show in --help. They are here, in the package's
+# light module, so that building the CLI's parser imports neither calibration.fit (scipy.optimize, ~0.4 s)
+# nor calibration.validate (scipy.stats, ~0.5 s) for a command that uses neither. calibration.fit and
+# calibration.validate define the values the functions use; tests/test_cli_imports.py checks they agree.
+#: Seed of ``jinan-sd calibrate`` when none is given (the first year of the 14th FYP); = calibration.fit's.
+DEFAULT_SEED = 2021
+#: Starts of the multi-start search (the model's defaults plus this many minus one); = calibration.fit's.
+DEFAULT_STARTS = 8
+#: Fitting methods of ``jinan-sd calibrate``; = calibration.fit's.
+METHODS = ("multistart", "global")
+#: Backtest origins (last fitted years) of ``jinan-sd validate``; = calibration.validate's.
+ORIGINS = (2017, 2018)
+#: emcee walkers, steps per origin and forecast runs of ``jinan-sd validate``; = calibration.validate's.
+DEFAULT_WALKERS, DEFAULT_STEPS, DEFAULT_RUNS = 80, 50000, 2000

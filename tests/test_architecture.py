@@ -6,7 +6,7 @@ Layers, highest first; a module may import its own layer or any layer below it, 
     calibration  calibration.*
     api          simulator (the package's __init__: the public API over everything below)
     analysis     simulator.analysis.*, simulator.plots.*
-    run          simulator.runner, simulator.scenarios, simulator.targets.*
+    run          simulator.runner, simulator.runcache, simulator.scenarios, simulator.targets.*
     engines      simulator.engines.*
     model        simulator.model.*
     base         simulator.project, simulator.errors, simulator.result, simulator._version, simulator.atomic,
@@ -32,6 +32,7 @@ PREFIXES = {
     "simulator.analysis": "analysis",
     "simulator.plots": "analysis",
     "simulator.runner": "run",
+    "simulator.runcache": "run",
     "simulator.scenarios": "run",
     "simulator.targets": "run",
     "simulator.engines": "engines",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from calibration import CALIBRATED_PATH, OBSERVATIONS_PATH
-from calibration.fit import DEFAULT_SEED, DEFAULT_STARTS, METHODS
+# the package's constants only: calibration.fit (scipy.optimize) is imported by the command, not the parser
+from calibration import CALIBRATED_PATH, DEFAULT_SEED, DEFAULT_STARTS, METHODS, OBSERVATIONS_PATH
 from faces.cli.ensemble import seed
 from simulator.errors import UserError
 from simulator.text import catalogue

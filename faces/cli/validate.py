@@ -23,8 +23,8 @@ def _origins(text: str) -> list[int]:
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    from calibration.fit import DEFAULT_SEED
-    from calibration.validate import DEFAULT_RUNS, DEFAULT_STEPS, DEFAULT_WALKERS, ORIGINS
+    # the package's constants only: calibration.validate (scipy.stats) is imported by the command
+    from calibration import DEFAULT_RUNS, DEFAULT_SEED, DEFAULT_STEPS, DEFAULT_WALKERS, ORIGINS
 
     parser = sub.add_parser(
         "validate", help="rolling-origin backtests inside 2015-2020: fans, coverage, CRPS, skill vs a naive trend",

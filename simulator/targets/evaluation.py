@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -41,7 +40,6 @@ from simulator.targets.registry import (
     LEVEL_TESTS,
     NO_PEAK,
     NOT_YET_PEAKED,
-    PROBABILITY_COLUMNS,
     Target,
     _text,
 )
@@ -359,138 +357,3 @@ def _meta(target: Target, lang: str) -> dict:
         "kind": target.kind,
         "target": np.nan if target.value is None else target.value,
     }
-
-
-def probabilities(
-    targets: Sequence[Target],
-    series: Mapping[str, np.ndarray],
-    years: np.ndarray,
-    failed: np.ndarray | None = None,
-    confidence: float = 0.95,
-    *,
-    assessable: Collection[str] | None = None,
-    lang: str = "zh",
-) -> pd.DataFrame:
-    """Probability that each target is met over an ensemble, with a Wilson score interval.
-
-    Parameters
-    ----------
-    targets, series, years, assessable, lang
-        As for :func:`evaluate`.
-    failed : ndarray of bool, shape (R,), optional
-        Runs that failed: excluded and counted in ``n_failed``.
-    confidence : float
-        Two-sided confidence level of the interval.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per target: ``id``, ``name``, ``indicator``, ``year``, ``test``, ``kind``,
-        ``target``, ``probability`` (share of valid runs that meet it), ``ci_low``,
-        ``ci_high``, ``n_runs``, ``n_valid``, ``n_failed``, ``n_nan`` (runs excluded for NaN or
-        non-finite values), ``n_met``, for peak_by ``share_not_yet_peaked`` and
-        ``peak_year_counts`` (dict peak year -> number of valid runs, with
-        :data:`NOT_YET_PEAKED` as the key for runs not yet peaked), and ``reason``.
-    """
-    arrays, years, n_runs = _prepare(targets, series, years)
-    failed = _failed_mask(failed, n_runs)
-    rows = []
-    for target in targets:
-        row = {
-            **_meta(target, lang),
-            "n_runs": n_runs,
-            "n_failed": int(failed.sum()),
-            "share_not_yet_peaked": np.nan,
-            "peak_year_counts": None,
-        }
-        reason = _why_not(target, arrays, years, assessable, lang)
-        if reason is not None:
-            rows.append({**row, "n_valid": 0, "n_nan": 0, "n_met": 0, "reason": reason})
-            continue
-        x = arrays[target.indicator]
-        outcome = _assess(target, x, years)
-        valid = ~failed & ~outcome.nan_input & ~outcome.not_finite
-        n_valid = int(valid.sum())
-        row.update(
-            n_valid=n_valid,
-            n_nan=int((~failed & ~valid).sum()),
-            n_met=int((outcome.met & valid).sum()),
-            reason="" if n_valid else _text("no_valid_runs", lang),
-        )
-        if target.test == "peak_by" and n_valid:
-            peaks, counts = np.unique(peak_years(x, years)[valid], return_counts=True)
-            row["peak_year_counts"] = dict(zip(peaks.tolist(), counts.tolist(), strict=True))
-            row["share_not_yet_peaked"] = row["peak_year_counts"].get(NOT_YET_PEAKED, 0) / n_valid
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        table["probability"] = np.where(
-            table["n_valid"] > 0, table["n_met"] / table["n_valid"], np.nan
-        )
-    table["ci_low"], table["ci_high"] = wilson_interval(
-        table["n_met"], table["n_valid"], confidence
-    )
-    return table[list(PROBABILITY_COLUMNS)]
-
-
-def wilson_interval(
-    successes: np.ndarray | int, trials: np.ndarray | int, confidence: float = 0.95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of a binomial proportion.
-
-    Parameters
-    ----------
-    successes : int or array_like
-        Number of runs that meet the target.
-    trials : int or array_like
-        Number of valid runs; both bounds are NaN where it is 0.
-    confidence : float
-        Two-sided confidence level in (0, 1).
-
-    Returns
-    -------
-    (low, high) : tuple of ndarray
-        Bounds of the proportion, in [0, 1].
-    """
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
-    k = np.asarray(successes, dtype=float)
-    n = np.asarray(trials, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = k / n
-        denominator = 1.0 + z**2 / n
-        centre = (p + z**2 / (2.0 * n)) / denominator
-        half = z * np.sqrt(p * (1.0 - p) / n + z**2 / (4.0 * n**2)) / denominator
-    # At k = 0 and k = n the bounds are exactly 0 and 1; rounding must not move them off.
-    low = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
-    high = np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0))
-    return np.where(n > 0, low, np.nan), np.where(n > 0, high, np.nan)
-
-
-def run_outcomes(
-    targets: Sequence[Target],
-    series: Mapping[str, np.ndarray],
-    years: np.ndarray,
-    failed: np.ndarray | None = None,
-) -> pd.DataFrame:
-    """Per-run outcome of every assessable target, wide and compact (for ensemble files).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per run; for each assessable target ``<id>`` (int8: 1 met, 0 missed, -1 not
-        valid for this run — failed, NaN or non-finite) and ``<id>:value`` (float64, the simulated
-        value in the target's unit, as in :func:`evaluate`).
-    """
-    arrays, years, n_runs = _prepare(targets, series, years)
-    failed = _failed_mask(failed, n_runs)
-    columns = {}
-    for target in targets:
-        if _why_not(target, arrays, years, None, "en") is not None:
-            continue
-        outcome = _assess(target, arrays[target.indicator], years)
-        valid = ~failed & ~outcome.nan_input & ~outcome.not_finite
-        columns[target.id] = np.where(valid, outcome.met.astype(np.int8), np.int8(-1)).astype(np.int8)
-        columns[f"{target.id}:value"] = np.where(valid, outcome.simulated, np.nan)
-    return pd.DataFrame(columns)

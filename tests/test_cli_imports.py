@@ -1,0 +1,44 @@
+"""The CLI's start: building the parser imports no scipy.stats or scipy.optimize (0.9 s together), and the
+defaults it shows (kept in the light ``calibration`` package for that) are the ones the commands use."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import calibration
+import calibration.fit
+import calibration.validate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_parsers_defaults_are_the_modules():
+    assert calibration.DEFAULT_SEED == calibration.fit.DEFAULT_SEED
+    assert calibration.DEFAULT_STARTS == calibration.fit.DEFAULT_STARTS
+    assert calibration.METHODS == calibration.fit.METHODS
+    assert calibration.ORIGINS == calibration.validate.ORIGINS
+    assert (calibration.DEFAULT_WALKERS, calibration.DEFAULT_STEPS, calibration.DEFAULT_RUNS) == (
+        calibration.validate.DEFAULT_WALKERS, calibration.validate.DEFAULT_STEPS, calibration.validate.DEFAULT_RUNS)
+
+
+def _modules_after(code: str) -> set[str]:
+    """Top-two-level names of the scipy modules loaded after running ``code`` in a fresh interpreter."""
+    code += "\nimport sys\nprint(sorted({'.'.join(m.split('.')[:2]) for m in sys.modules if m.startswith('scipy')}))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    return set(ast.literal_eval(done.stdout.strip().splitlines()[-1]))
+
+
+def test_building_the_parser_imports_no_scipy():
+    loaded = _modules_after("from faces.cli.main import build_parser\nbuild_parser()")
+    assert not {m for m in loaded if m.startswith("scipy.")}, loaded
+
+
+def test_the_calibrate_command_still_imports_its_optimizer():
+    """The check above sees scipy when it is there: the calibrate handler's own import brings scipy.optimize."""
+    assert "scipy.optimize" in _modules_after("import faces.cli.calibrate\nimport calibration.fit")
