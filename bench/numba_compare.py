@@ -286,8 +286,13 @@ def exactness(samples: int, seed: int) -> None:
         "C library `exp` (ctypes on libm)": np.array([libm.exp(v) for v in x.tolist()]),
         "numpy's loop, blocks of 32, through its pointer": by_blocks(exp_loop, (x,), (8,)),
     })
-    print(f"\n(numba {numba.__version__}, fastmath off: `**`, `math.pow` and `np.exp` lower to LLVM's pow/exp "
-          "intrinsics, i.e. the process's C library.)")
+    same = all(np.array_equal(run(f, *operands), run(g, *operands)) for f, g, operands in (
+        (power_op, power_fast, (base, exponent)), (power_scalar, scalar_fast, (base, 4.0)), (exp_np, exp_fast, (x,))))
+    libm_same = np.array_equal(run(power_op, base, exponent), np.array(
+        [libm.pow(p, q) for p, q in zip(base.tolist(), exponent.tolist(), strict=True)]))
+    print(f"\n(numba {numba.__version__}: `**`, `math.pow` and `np.exp` lower to LLVM's pow/exp intrinsics, i.e. "
+          f"the process's C library; numba's pow bitwise equal to libm's: {libm_same}; fastmath=True gives the "
+          f"same bits as fastmath off on these three: {same}.)")
 
 
 def svml_state() -> tuple[bool, str]:
@@ -380,7 +385,8 @@ def measure(args) -> None:
                                                                                  cache=CACHE / "c")
     for function in c_floors.values():
         set_loops(function)
-    outputs = {label: np.empty(n) for label in [*c_floors, *kernels]}
+    threads = min(c_threads, numba.config.NUMBA_NUM_THREADS)
+    outputs = {(label, t): np.empty(n) for label in [*c_floors, *kernels] for t in (threads, 1)}
 
     def c_call(function, out, threads):
         target = out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
@@ -399,10 +405,9 @@ def measure(args) -> None:
         finally:
             numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
 
-    calls = {label: (lambda threads, f=f, o=outputs[label]: c_call(f, o, threads)) for label, f in c_floors.items()}
-    calls.update({label: (lambda threads, f=f, o=outputs[label]: numba_call(f, o, threads))
+    calls = {label: (lambda t, f=f, label=label: c_call(f, outputs[label, t], t)) for label, f in c_floors.items()}
+    calls.update({label: (lambda t, f=f, label=label: numba_call(f, outputs[label, t], t))
                   for label, f in kernels.items()})
-    threads = min(c_threads, numba.config.NUMBA_NUM_THREADS)
     best = {(label, t): math.inf for label in calls for t in (threads, 1)}
     for repeat in range(args.repeats):
         for label, call in calls.items():
@@ -411,14 +416,16 @@ def measure(args) -> None:
                 call(t)
                 best[label, t] = min(best[label, t], time.perf_counter() - start)
         print(f"  after repeat {repeat + 1}: {load()}")
-    reference = outputs["C floor (bench/floor.py: numpy's pow/exp loops)"]
+    # compared on one thread: the floor's lookups land on lane 0 of each block, so its output depends on
+    # where the blocks start, and the C floor's second thread starts at N/2, not at a multiple of the block
+    reference = outputs["C floor (bench/floor.py: numpy's pow/exp loops)", 1]
     c_best = best["C floor (bench/floor.py: numpy's pow/exp loops)", threads]
     print(f"\nThreading: C floor {c_threads} threads (ctypes, the backend's pool); numba {threads} threads, "
           f"layer {numba.threading_layer()}.\n")
     print(f"| floor at N = {n:,} | {threads} threads | µs/run | / C floor | 1 thread | compile (first call) "
-          "| output against the C floor |\n|---|---:|---:|---:|---:|---:|---|")
+          "| output against the C floor, 1 thread each |\n|---|---:|---:|---:|---:|---:|---|")
     for label in calls:
-        out = outputs[label]
+        out = outputs[label, 1]
         differ = int((out != reference).sum())
         relative = float(np.max(np.abs(out - reference) / np.abs(reference)))
         compiled = f"{compile_s[label]:.2f} s" if label in compile_s else (
@@ -426,8 +433,13 @@ def measure(args) -> None:
         same = "bitwise equal" if differ == 0 else f"{differ:,} runs differ, max {relative:.1e} relative"
         print(f"| {label} | {best[label, threads]:.3f} s | {best[label, threads] / n * 1e6:.2f} "
               f"| {best[label, threads] / c_best:.2f}x | {best[label, 1]:.3f} s | {compiled} | {same} |")
+    steady = all(np.array_equal(outputs[label, 1], outputs[label, threads]) for label in kernels)
+    print(f"\nnumba's output on {threads} threads identical to its output on 1 thread: {steady}.")
     print("\nnumba's on-disk cache (cache=True; a second interpreter loads the module and calls floor once):\n")
     for label in kernels:
+        if "Cannot cache" in cache_note[label]:  # a second process would compile it all again
+            print(f"- {label}: first process compiled in {compile_s[label]:.2f} s; not cached: {cache_note[label]}")
+            continue
         second = second_process(paths[label], BLOCK)
         detail = (f"error: {second['error']}" if "error" in second else
                   f"numba import {second['import']:.2f} s, first call {second['first']:.3f} s, "
