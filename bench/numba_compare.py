@@ -46,9 +46,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# numba reads its cache folder when it is imported: a fresh one, so the first compile is cold
-CACHE = Path(tempfile.mkdtemp(prefix="jinan-sd-numba-"))
-os.environ["NUMBA_CACHE_DIR"] = str(CACHE)
+CACHE: Path | None = None  # this run's own folder, made by main() before numba is imported
 
 _LOOP_ARGS = "ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64"  # (char **, long *, long *, void *)
 
@@ -322,6 +320,10 @@ def main() -> None:
         return
     if not args.model.is_file():
         sys.exit(f"bench/numba_compare.py: model file not found: {args.model}")
+    global CACHE
+    # numba reads its cache folder when it is imported: a fresh one, so the first compile is cold
+    CACHE = Path(tempfile.mkdtemp(prefix="jinan-sd-numba-"))
+    os.environ["NUMBA_CACHE_DIR"] = str(CACHE)
     try:
         measure(args)
     finally:
