@@ -40,15 +40,15 @@ POSTERIOR_PATH = PACKAGE_DIR / "posterior.parquet"
 
 # Defaults the ``jinan-sd calibrate`` and ``validate`` parsers show in --help. They are here, in the package's
 # light module, so that building the CLI's parser imports neither calibration.fit (scipy.optimize, ~0.4 s)
-# nor calibration.validate (scipy.stats, ~0.5 s) for a command that uses neither. calibration.fit and
-# calibration.validate define the values the functions use; tests/test_cli_imports.py checks they agree.
-#: Seed of ``jinan-sd calibrate`` when none is given (the first year of the 14th FYP); = calibration.fit's.
+# nor calibration.validate (scipy.stats, ~0.5 s) for a command that uses neither; those two modules import
+# them from here (one definition).
+#: Seed of ``jinan-sd calibrate`` when none is given (the first year of the 14th FYP); used by calibration.fit.
 DEFAULT_SEED = 2021
-#: Starts of the multi-start search (the model's defaults plus this many minus one); = calibration.fit's.
+#: Starts of the multi-start search (the model's defaults plus this many minus one); used by calibration.fit.
 DEFAULT_STARTS = 8
-#: Fitting methods of ``jinan-sd calibrate``; = calibration.fit's.
+#: Fitting methods of ``jinan-sd calibrate``; used by calibration.fit.
 METHODS = ("multistart", "global")
-#: Backtest origins (last fitted years) of ``jinan-sd validate``; = calibration.validate's.
+#: Backtest origins (last fitted years) of ``jinan-sd validate``; used by calibration.validate.
 ORIGINS = (2017, 2018)
-#: emcee walkers, steps per origin and forecast runs of ``jinan-sd validate``; = calibration.validate's.
+#: emcee walkers, steps per origin and forecast runs of ``jinan-sd validate``; used by calibration.validate.
 DEFAULT_WALKERS, DEFAULT_STEPS, DEFAULT_RUNS = 80, 50000, 2000

@@ -24,11 +24,10 @@ from simulator.runner import run_overrides
 
 #: Prior standard deviation as a fraction of each parameter's range.
 PRIOR_WIDTH = 0.5
-#: Seed of ``jinan-sd calibrate`` when none is given (the first year of the 14th FYP).
-DEFAULT_SEED = 2021
-#: Starts of the multi-start search: the model's defaults plus this many minus one random points.
-DEFAULT_STARTS = 8
-METHODS = ("multistart", "global")
+# the seed, the starts of the multi-start search and the methods: one definition, in the package's light
+# module (the CLI's parsers read them there without importing this module's scipy.optimize)
+from . import DEFAULT_SEED, DEFAULT_STARTS, METHODS  # noqa: E402
+
 # Central-difference step in unit coordinates: the Euler model is smooth to ~1e-15, so 1e-6 of a range
 # keeps truncation and rounding error both near 1e-10.
 _STEP = 1e-6

@@ -48,11 +48,13 @@ from simulator.errors import UserError
 from . import CALIBRATED_PATH, OBSERVATIONS_PATH
 from .fit import DEFAULT_SEED, Problem, calibrated_parameters, fit
 
-ORIGINS = (2017, 2018)
 LAST_YEAR = 2020
-# 50 000 steps: with the compiled backend (~1.2 ms per step of 80 walkers) a minute per origin; the old
-# 400 steps (numpy backend) were a fraction of one autocorrelation time, i.e. barely left the start.
-DEFAULT_WALKERS, DEFAULT_STEPS, DEFAULT_RUNS = 80, 50000, 2000
+# ORIGINS, and the walkers, steps and forecast runs (defined in the package's light module, which the CLI's
+# parser reads without importing this one). 50 000 steps: with the compiled backend (~1.2 ms per step of 80
+# walkers) a minute per origin; the old 400 steps (numpy backend) were a fraction of one autocorrelation
+# time, i.e. barely left the start.
+from . import DEFAULT_RUNS, DEFAULT_STEPS, DEFAULT_WALKERS, ORIGINS  # noqa: E402
+
 #: Series scored only for coverage, not for skill or at all, with the reason.
 EXCLUDED = {"gdp_deflator": "2020 = 1 by definition (a normalisation, not a forecast)"}
 RATE_KINDS = ("growth",)

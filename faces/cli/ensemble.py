@@ -236,7 +236,7 @@ def sensitivity_text(table, lang: str, top: int = 3) -> str:
     from simulator.targets import load_targets
 
     renamed = catalogue("lib.target_names_en") if lang == "en" else {}
-    names = {t.id: renamed.get(t.id, t.name_zh if lang == "zh" else t.name_en) for t in load_targets()}
+    names = {t.id: renamed.get(t.id, t.name(lang)) for t in load_targets()}
     rows = []
     for target, group in table.groupby("target", sort=False):
         for k, r in enumerate(group.sort_values("ST", ascending=False).head(top).itertuples()):

@@ -56,6 +56,10 @@ def _ranges(model) -> dict[str, list[str]]:
 @lru_cache(maxsize=8)
 def _cells(model) -> dict[str, tuple]:
     """Element id -> its cells (tuples of element names, in dimension order) for every subscripted element."""
+    if not any(element.subscripts for element in model.elements.values()):
+        # none: pysd's syntax trees are not needed (a cached model unpickles them, and imports pysd, on first
+        # use: 0.4-0.6 s of every `mc` start, measured in bench/RESULTS.md, "End to end, third session")
+        return {}
     ranges = _ranges(model)
     out = {}
     for element in model.abstract_model.sections[0].elements:
