@@ -108,6 +108,8 @@ def test_a_slider_changes_trajectories_targets_and_headline():
     at.session_state["w:traj_table"] = True  # the table of values, drawn while its expander is open
     open_tab(at, "trajectories")
     before_table = at.dataframe[0].value.copy()
+    # the downloads sit in the same box (sent only while it is open)
+    assert {"trajectories:csv", "trajectories:xlsx", "trajectories:png"} <= {b.key for b in at.get("download_button")}
     before_metrics = metrics(at)
     open_tab(at, "targets")
     assert status(at, "energy-intensity-2025") == "达标"

@@ -82,14 +82,16 @@ def _downloads(frames: dict[str, pd.DataFrame], chosen: list[str], lang: str) ->
     table = current[chosen].copy() if chosen else current.copy()
     table.columns = [charting.y_title(i, lang) for i in table.columns]
     table.index.name = tr(lang, "year")
-    # drawn only while open: a closed expander's table would be sent (and laid out) on every lever move
+    # the table and the downloads are drawn only while their box is open: otherwise they would be sent
+    # (and laid out by the browser) on every lever move
     box = st.expander(words["table"], key="w:traj_table", on_change="rerun")
-    if box.open:
-        units = {charting.y_title(i, lang): charting.unit_title(i, lang) for i in (chosen or current.columns)}
-        tables.show(readable(table, col_units=units), box, width="stretch")
+    if not box.open:
+        return
+    units = {charting.y_title(i, lang): charting.unit_title(i, lang) for i in (chosen or current.columns)}
+    tables.show(readable(table, col_units=units), box, width="stretch")
     result = settings.current_run()
     lab = data.labels()
-    a, b, c = st.columns(3)
+    a, b, c = box.columns(3)
     # the CSV: one header row of indicator ids and full precision, so pandas.read_csv reads it back
     ids = current[chosen].copy() if chosen else current.copy()
     ids.index.name = "year"
