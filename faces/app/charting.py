@@ -168,31 +168,32 @@ def line_grid(
     the same from one lever move to the next (the browser then swaps their data, and does not build
     the charts anew)."""
     same = []
-    for start in range(0, len(indicators), ncols):
-        columns = st.columns(ncols)
-        for number, indicator in enumerate(indicators[start : start + ncols]):
-            spec = vega.lines(
-                long_frame(frames, indicator, dashed),
-                unit_title(indicator, lang),
-                tr(lang, "year"),
-                tr(lang, "series"),
-                history=history_of(indicator),
-                markers=markers(indicator, lang),
-                history_label=tr(lang, "history"),
-                target_label=tr(lang, "target"),
-                band=None if band is None else vega.records(band[band["indicator"] == indicator]),
-                band_labels=(tr(lang, "band90"), tr(lang, "band50")),
-            )
-            identical = identical_note(frames, indicator, lang)
-            if identical:
-                same.append(indicator)
-            with columns[number]:
-                # the two band entries lengthen the legend: the chart grows so the plot keeps its size
-                vega.show(spec, indicator_name(indicator, lang),
-                          f"{key}:{indicator}{':b' if band is not None else ''}",
-                          height=vega.CHART_HEIGHT + (BAND_LEGEND if band is not None else 0),
-                          subtitle=" · ".join(x for x in (identical if identical_in_subtitle else "",
-                                                          history_note(indicator, lang)) if x), width=34)
+    # one row of columns, chart k in column k % ncols: the grid reads row by row as before, with 1 + ncols
+    # blocks for the browser to reconcile on every lever move instead of 1 + ncols per row
+    columns = st.columns(ncols) if indicators else []
+    for position, indicator in enumerate(indicators):
+        spec = vega.lines(
+            long_frame(frames, indicator, dashed),
+            unit_title(indicator, lang),
+            tr(lang, "year"),
+            tr(lang, "series"),
+            history=history_of(indicator),
+            markers=markers(indicator, lang),
+            history_label=tr(lang, "history"),
+            target_label=tr(lang, "target"),
+            band=None if band is None else vega.records(band[band["indicator"] == indicator]),
+            band_labels=(tr(lang, "band90"), tr(lang, "band50")),
+        )
+        identical = identical_note(frames, indicator, lang)
+        if identical:
+            same.append(indicator)
+        with columns[position % ncols]:
+            # the two band entries lengthen the legend: the chart grows so the plot keeps its size
+            vega.show(spec, indicator_name(indicator, lang),
+                      f"{key}:{indicator}{':b' if band is not None else ''}",
+                      height=vega.CHART_HEIGHT + (BAND_LEGEND if band is not None else 0),
+                      subtitle=" · ".join(x for x in (identical if identical_in_subtitle else "",
+                                                      history_note(indicator, lang)) if x), width=34)
     return same
 
 
