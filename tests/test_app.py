@@ -324,3 +324,23 @@ def test_what_it_takes_seeks_applies_splits_and_discovers(ensemble_ready):
     at.radio(key="w:decision").set_value("discover").run()
     assert not problems(at)
     assert any("valid runs" in m.value for m in at.markdown)
+
+
+def test_the_png_downloads_draw_without_matplotlib_on_the_page():
+    """The PNG downloads' figures (report-ready, drawn by the library) are made when asked for; the page
+    itself imports no matplotlib (~1 s on a cold first page)."""
+    import subprocess
+    import sys
+
+    from faces.app import data, export
+
+    scen = data.scenario("baseline")
+    frames = {scen.title("en"): data.indicators(data.run(scen, {}))}
+    png = export.trajectories_png(frames, list(next(iter(frames.values())).columns[:3]), "en")
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    png = export.feasibility_png({scen.title("zh"): data.target_table(scen, {}, "zh")}, "zh")
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    code = ("import sys, faces.app.page, faces.app.tab_targets, faces.app.tab_trajectories, "
+            "faces.app.tab_compare; print('matplotlib' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip().splitlines()[-1] == "False", done.stderr[-2000:]

@@ -62,3 +62,22 @@ def folder_zip(write) -> bytes:
                 if file.is_file():
                     archive.write(file, file.relative_to(target.parent))
         return buffer.getvalue()
+
+
+def trajectories_png(frames: dict, indicators: list[str], lang: str) -> bytes:
+    """The report figure of ``indicators`` over the runs in ``frames`` (label -> indicator frame), with
+    the history, the targets and the caption (data source, model version), as PNG bytes."""
+    from faces.app import data
+    from simulator.plots import charts  # matplotlib (~1 s to import): when a PNG is asked for, not on the first page
+
+    return png_bytes(charts.trajectories(frames, indicators, data.chart_labels(), history=data.history(),
+                                         targets=data.targets(), lang=lang,
+                                         note=charts.caption(lang, data.model().sha256)))
+
+
+def feasibility_png(tables: dict, lang: str) -> bytes:
+    """The target-feasibility figure of ``tables`` (title -> target table), as PNG bytes."""
+    from faces.app import data
+    from simulator.plots import charts, feasibility  # matplotlib: imported when asked for (see above)
+
+    return png_bytes(feasibility.feasibility(tables, lang=lang, note=charts.caption(lang, data.model().sha256)))

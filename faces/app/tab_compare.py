@@ -11,7 +11,6 @@ from faces.app.format import readable
 from faces.app.tables import show as show_table
 from faces.app.text import tr
 from faces.app.widgets import indicator_picker
-from simulator.plots import charts, feasibility
 from simulator.targets.assess import compare_targets, key_indicators
 from simulator.text import catalogue
 
@@ -94,17 +93,7 @@ def render(lang: str) -> None:
     )
     c.download_button(
         words["download_png"],
-        lambda: export.png_bytes(
-            charts.trajectories(
-                frames,
-                indicators or options[:6],
-                data.chart_labels(),
-                history=data.history(),
-                targets=data.targets(),
-                lang=lang,
-                note=charts.caption(lang, data.model().sha256),
-            )
-        ),
+        lambda: export.trajectories_png(frames, indicators or options[:6], lang),
         f"compare_{stem}.png",
         "image/png",
         on_click="ignore",
@@ -112,8 +101,7 @@ def render(lang: str) -> None:
     )
     d.download_button(
         words["download_feasibility"],
-        lambda: export.png_bytes(
-            feasibility.feasibility(tables, lang=lang, note=charts.caption(lang, data.model().sha256))),
+        lambda: export.feasibility_png(tables, lang),
         f"compare_targets_{stem}.png",
         "image/png",
         on_click="ignore",

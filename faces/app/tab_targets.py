@@ -17,7 +17,6 @@ import streamlit as st
 from faces.app import charting, data, export, settings, tables, vega, vega_bars
 from faces.app.format import num, percent, signed, target_test
 from faces.app.text import flat_note, tr
-from simulator.plots import charts, feasibility
 from simulator.targets.assess import HEADERS, STATUS_TEXT, readable_targets
 from simulator.targets.assess import target_table as full_table
 from simulator.text import catalogue
@@ -239,8 +238,7 @@ def _downloads(scen, edits: dict, lang: str, prob: pd.DataFrame | None) -> None:
     )
     c.download_button(
         tr(lang, "download_png"),
-        lambda: export.png_bytes(feasibility.feasibility(
-            {title: table()}, lang=lang, note=charts.caption(lang, data.model().sha256))),
+        lambda: export.feasibility_png({title: table()}, lang),
         f"targets_{name}.png",
         "image/png",
         on_click="ignore",

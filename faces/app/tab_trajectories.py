@@ -11,7 +11,6 @@ from faces.app.format import readable
 from faces.app.text import tr
 from faces.app.widgets import indicator_picker
 from simulator import text
-from simulator.plots import charts
 from simulator.text import catalogue
 
 TEXT = catalogue("app.tab_trajectories")
@@ -114,17 +113,7 @@ def _downloads(frames: dict[str, pd.DataFrame], chosen: list[str], lang: str) ->
     indicators = chosen or list(current.columns[:6])
     c.download_button(
         tr(lang, "download_png"),
-        lambda: export.png_bytes(
-            charts.trajectories(
-                frames,
-                indicators,
-                data.chart_labels(),
-                history=data.history(),
-                targets=data.targets(),
-                lang=lang,
-                note=charts.caption(lang, data.model().sha256),
-            )
-        ),
+        lambda: export.trajectories_png(frames, indicators, lang),
         f"trajectories_{name}.png",
         "image/png",
         on_click="ignore",
