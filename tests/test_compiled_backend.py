@@ -334,10 +334,10 @@ def test_interactive_runs_do_not_wait_for_the_compiler(tmp_path, monkeypatch):
                             backend="compiled")[2] == "compiled"
 
 
-def test_small_batches_share_one_kernel_for_every_set_of_levers(jinan, monkeypatch):
-    """Under SMALL_BATCH runs, every constant is a parameter of one one-lane kernel: a new set of moved
-    levers compiles nothing (it used to be a new 16-20 s kernel), and every number is the numpy backend's,
-    for single runs of random lever sets and either side of the batch-size boundary."""
+def test_small_batches_share_one_kernel_for_every_set_of_constants(jinan, monkeypatch):
+    """Under SMALL_BATCH runs, every constant is a parameter of one one-lane kernel: a new set of overridden
+    constants compiles nothing (it used to be a new 16-20 s kernel), and every number is the numpy
+    backend's, for single runs of random lever sets and either side of the batch-size boundary."""
     from simulator.engines.fast.kernel import build
 
     _, plan = jinan
