@@ -111,9 +111,11 @@ def _downloads(frames: dict[str, pd.DataFrame], chosen: list[str], lang: str) ->
         key="trajectories:xlsx",
     )
     indicators = chosen or list(current.columns[:6])
+    # the report figure draws the scenario as it is only when a lever moved (else it is the same line)
+    drawn = frames if settings.edits() else dict(list(frames.items())[:1])
     c.download_button(
         tr(lang, "download_png"),
-        lambda: export.trajectories_png(frames, indicators, lang),
+        lambda: export.trajectories_png(drawn, indicators, lang),
         f"trajectories_{name}.png",
         "image/png",
         on_click="ignore",
