@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import differential_evolution, least_squares
 
+# the seed, the starts of the multi-start search and the methods are defined once, in the package's light
+# module (the CLI's parsers read them there without importing this module's scipy.optimize)
+from calibration import DEFAULT_SEED, DEFAULT_STARTS, METHODS
 from calibration.observations import Observations, Predictor
 from simulator.errors import UserError
 from simulator.runner import run_overrides
 
 #: Prior standard deviation as a fraction of each parameter's range.
 PRIOR_WIDTH = 0.5
-# the seed, the starts of the multi-start search and the methods: one definition, in the package's light
-# module (the CLI's parsers read them there without importing this module's scipy.optimize)
-from . import DEFAULT_SEED, DEFAULT_STARTS, METHODS  # noqa: E402
 
 # Central-difference step in unit coordinates: the Euler model is smooth to ~1e-15, so 1e-6 of a range
 # keeps truncation and rounding error both near 1e-10.

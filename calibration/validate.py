@@ -45,15 +45,14 @@ from scipy import stats
 
 from simulator.errors import UserError
 
-from . import CALIBRATED_PATH, OBSERVATIONS_PATH
-from .fit import DEFAULT_SEED, Problem, calibrated_parameters, fit
+# ORIGINS, the seed, and the walkers, steps and forecast runs are defined in the package's light module,
+# which the CLI's parser reads without importing this one. 50 000 steps: with the compiled backend (~1.2 ms
+# per step of 80 walkers) a minute per origin; the old 400 steps (numpy backend) were a fraction of one
+# autocorrelation time, i.e. barely left the start.
+from . import CALIBRATED_PATH, DEFAULT_RUNS, DEFAULT_SEED, DEFAULT_STEPS, DEFAULT_WALKERS, OBSERVATIONS_PATH, ORIGINS
+from .fit import Problem, calibrated_parameters, fit
 
 LAST_YEAR = 2020
-# ORIGINS, and the walkers, steps and forecast runs (defined in the package's light module, which the CLI's
-# parser reads without importing this one). 50 000 steps: with the compiled backend (~1.2 ms per step of 80
-# walkers) a minute per origin; the old 400 steps (numpy backend) were a fraction of one autocorrelation
-# time, i.e. barely left the start.
-from . import DEFAULT_RUNS, DEFAULT_STEPS, DEFAULT_WALKERS, ORIGINS  # noqa: E402
 
 #: Series scored only for coverage, not for skill or at all, with the reason.
 EXCLUDED = {"gdp_deflator": "2020 = 1 by definition (a normalisation, not a forecast)"}
